@@ -1,0 +1,104 @@
+/*
+ * Configuration: nutcracker 0.5.0's YAML, loaded unchanged.
+ *
+ * A file holds one or more pools.  Each pool has the keys nutcracker accepts, with its defaults and
+ * its validation.  Servers are kept in nutcracker's order: sorted by name (shorter names first, then
+ * bytewise), because server indexes - and so modula placement - follow that order.
+ */
+#ifndef SP_CONF_H
+#define SP_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Defaults, as nutcracker 0.5.0 (nc_conf.h). */
+#define SP_CONF_DEFAULT_HASH "fnv1a_64"
+#define SP_CONF_DEFAULT_DIST "ketama"
+#define SP_CONF_DEFAULT_TIMEOUT (-1)             /* ms; -1: wait forever */
+#define SP_CONF_DEFAULT_BACKLOG 512
+#define SP_CONF_DEFAULT_CLIENT_CONNECTIONS 0     /* 0: no limit */
+#define SP_CONF_DEFAULT_SERVER_CONNECTIONS 1
+#define SP_CONF_DEFAULT_SERVER_RETRY_TIMEOUT 30000 /* ms */
+#define SP_CONF_DEFAULT_SERVER_FAILURE_LIMIT 2
+#define SP_CONF_DEFAULT_REDIS_DB 0
+#define SP_CONF_KETAMA_PORT 11211                /* unnamed servers on this port are named "host" */
+
+/* Where something was written in the YAML file (1-based; 0 when unknown). */
+struct sp_conf_mark {
+    unsigned line;
+    unsigned column;
+};
+
+/* A listen or server address: TCP host:port, or a unix socket path (port 0). */
+struct sp_conf_addr {
+    char *text;        /* as written: "127.0.0.1:22121" or "/tmp/sock" (without weight, perm) */
+    char *host;        /* host part, or the socket path */
+    int port;          /* 0 for unix sockets */
+    bool is_unix;
+    unsigned perm;     /* unix listen sockets: "path 0666" permissions, 0 if not given */
+};
+
+struct sp_conf_server {
+    struct sp_conf_addr addr;
+    uint32_t weight;
+    char *name;        /* explicit name, else "host:port", else "host" for port 11211 */
+    bool named;        /* an explicit name was given */
+    struct sp_conf_mark mark;
+};
+
+struct sp_conf_pool {
+    char *name;
+    struct sp_conf_mark mark;
+    struct sp_conf_addr listen;
+    char *hash;                /* plugin name, e.g. "fnv1a_64" */
+    char hash_tag[3];          /* "" or two characters, e.g. "{}" */
+    char *distribution;        /* plugin name, e.g. "ketama" */
+    int timeout;               /* ms, -1 = none */
+    int backlog;
+    bool preconnect;
+    bool redis;                /* false: memcached protocol */
+    char *redis_auth;          /* NULL when not set */
+    int redis_db;
+    int server_connections;
+    bool auto_eject_hosts;
+    int server_retry_timeout;  /* ms */
+    int server_failure_limit;
+    int client_connections;    /* 0 = unlimited */
+    bool tcpkeepalive;
+    struct sp_conf_server *servers; /* sorted as nutcracker sorts them (see above) */
+    size_t nservers;
+};
+
+struct sp_conf {
+    char *path;
+    struct sp_conf_pool *pools;     /* in file order */
+    size_t npools;
+};
+
+/*
+ * Loads and validates the YAML file at `path`.  On success stores a new config in *out and
+ * returns 0.  On failure returns -1, leaves *out NULL and writes one line into err[errlen] naming
+ * the file, line and column, the pool and key, and what was expected, e.g.
+ *   "conf/x.yml:7:11: pool 'alpha': key 'hash': unknown hash 'fnv2' (expected one of ...)".
+ * Hash and distribution names are checked against `known_hashes` / `known_dists` (NULL-terminated
+ * lists, e.g. the loaded plugins); pass NULL to skip that check.
+ */
+int sp_conf_load(const char *path, const char *const *known_hashes, const char *const *known_dists,
+                 struct sp_conf **out, char *err, size_t errlen);
+
+/* Same, from a buffer; `display_name` is used in messages in place of a path. */
+int sp_conf_load_string(const char *text, size_t len, const char *display_name,
+                        const char *const *known_hashes, const char *const *known_dists,
+                        struct sp_conf **out, char *err, size_t errlen);
+
+/* Frees a config from sp_conf_load; NULL is a no-op. */
+void sp_conf_free(struct sp_conf *conf);
+
+/* Returns the pool called `name`, or NULL. */
+const struct sp_conf_pool *sp_conf_find_pool(const struct sp_conf *conf, const char *name);
+
+/* Returns the server whose name is `name` in `pool`, or -1. */
+int sp_conf_find_server(const struct sp_conf_pool *pool, const char *name);
+
+#endif /* SP_CONF_H */

@@ -1,0 +1,9 @@
+# libshardproxy: what the proxy, the oracle and the tests share (config, plugin loader, placement).
+noinst_LTLIBRARIES += lib/libshardproxy.la
+lib_libshardproxy_la_SOURCES = \
+	lib/conf.c lib/conf.h lib/conf_int.h lib/conf_parse.c lib/conf_value.c lib/conf_pool.c \
+	lib/registry.c lib/registry.h \
+	lib/placement.c lib/placement.h \
+	lib/hex.c lib/hex.h
+lib_libshardproxy_la_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
+lib_libshardproxy_la_LIBADD = $(YAML_LIBS)

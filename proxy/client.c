@@ -1,0 +1,365 @@
+/*
+ * Client connections: parse requests, route them, write replies back in request order.
+ *
+ * Every request gets a place on the client's queue when it is parsed; replies leave only from the
+ * head, so a reply for request k is written after those for 1..k-1 whatever order the servers
+ * answer in.  Request bytes move from the client's input straight into a server connection's
+ * output (evbuffer_remove_buffer moves the chains), reply bytes the other way.
+ *
+ * Back-pressure: a client stops being read while its unanswered request bytes or its unwritten
+ * reply bytes exceed the high watermark, or while a server connection it feeds has more than the
+ * watermark waiting to be written; reading resumes when they drain.  Memory per client is thus
+ * bounded by about two watermarks plus one request, whatever the peers do.
+ *
+ * A client is only freed from its own event or write callback, never from code that another
+ * connection's callback runs, so nothing up the stack holds a dangling pointer.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "log.h"
+
+static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_write_cb(struct bufferevent *bev, void *arg);
+static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void client_process(struct sp_client *cl);
+
+static bool client_can_read(const struct sp_client *cl)
+{
+    return !cl->paused && cl->blocked_on == NULL && !cl->closing;
+}
+
+/* Enables reading when nothing holds the client back, and frames what is already buffered. */
+static void client_resume(struct sp_client *cl)
+{
+    if (!client_can_read(cl))
+        return;
+    bufferevent_enable(cl->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_input(cl->bev)) > 0)
+        client_process(cl);
+}
+
+/* Pauses or resumes the client by its own backlog (hysteresis: resume below half). */
+static void client_check_backlog(struct sp_client *cl)
+{
+    size_t hwm = cl->pool->proxy->hwm;
+    size_t out = evbuffer_get_length(bufferevent_get_output(cl->bev));
+
+    if (!cl->paused && (cl->inflight > hwm || out > hwm)) {
+        cl->paused = true;
+        bufferevent_disable(cl->bev, EV_READ);
+    } else if (cl->paused && cl->inflight <= hwm / 2 && out <= hwm / 2) {
+        cl->paused = false;
+        client_resume(cl);
+    }
+}
+
+void sp_client_unblock(struct sp_client *cl)
+{
+    client_resume(cl);
+}
+
+/* Writes the completed replies at the head of the queue, in order. */
+static void client_flush(struct sp_client *cl)
+{
+    struct sp_proxy *proxy = cl->pool->proxy;
+    struct evbuffer *out = bufferevent_get_output(cl->bev);
+    struct sp_req *req;
+
+    while ((req = TAILQ_FIRST(&cl->reqs)) != NULL && req->done) {
+        TAILQ_REMOVE(&cl->reqs, req, cq);
+        evbuffer_add_buffer(out, req->reply);
+        if (req->close_after) {
+            cl->closing = true;
+            bufferevent_disable(cl->bev, EV_READ);
+        }
+        sp_req_put(proxy, req);
+    }
+}
+
+void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req)
+{
+    struct sp_client *cl = req->client;
+
+    if (cl == NULL) {
+        sp_req_put(proxy, req);
+        return;
+    }
+    cl->inflight -= req->len;
+    if (req == TAILQ_FIRST(&cl->reqs)) {
+        client_flush(cl);
+        client_check_backlog(cl);
+    }
+}
+
+void sp_req_fail(struct sp_pool *pool, struct sp_req *req, const char *reason)
+{
+    struct sp_proxy *proxy = pool->proxy;
+
+    evbuffer_drain(req->reply, evbuffer_get_length(req->reply));
+    pool->proto->error_reply(req->reply, reason);
+    req->done = true;
+    if (req->parent != NULL)
+        sp_multikey_frag_done(proxy, req);
+    else
+        sp_client_req_done(proxy, req);
+}
+
+int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *server,
+                  struct evbuffer *in, size_t len)
+{
+    struct sp_pool *pool = cl->pool;
+    struct sp_proxy *proxy = pool->proxy;
+    const char *reason = NULL;
+    struct sp_sconn *sc = sp_server_conn(server, &reason);
+    struct evbuffer *out;
+
+    if (sc == NULL) {
+        evbuffer_drain(in, len);
+        pool->st->forward_error++;
+        sp_req_fail(pool, req, reason);
+        return -1;
+    }
+    out = bufferevent_get_output(sc->bev);
+    evbuffer_remove_buffer(in, out, len);
+    req->len = len;
+    cl->inflight += len;
+    sp_sconn_enqueue(sc, req);
+    if (req->done) {
+        sp_client_req_done(proxy, req); /* noreply */
+        return 0;
+    }
+    if (evbuffer_get_length(out) > proxy->hwm)
+        sp_sconn_block_client(sc, cl);
+    return 0;
+}
+
+/* Routes a single-key request by keys[0]. */
+static void client_forward(struct sp_client *cl, struct sp_req *req, const struct sp_msg *msg,
+                           struct evbuffer *in)
+{
+    struct sp_pool *pool = cl->pool;
+    const char *reason = strerror(ENOMEM);
+    const void *key = "";
+    size_t klen = 0;
+    struct sp_server *server = NULL;
+
+    if (pool->nservers > 1) {
+        /* One-server pools never hash (placement.h): skip fetching the key too. */
+        klen = msg->keys[0].len;
+        key = sp_key_bytes(pool->proxy, in, msg->keys[0].off, klen);
+    }
+    if (key != NULL)
+        server = sp_pool_locate(pool, key, klen, &reason);
+    if (server == NULL) {
+        evbuffer_drain(in, msg->len);
+        pool->st->forward_error++;
+        sp_req_fail(pool, req, reason);
+        return;
+    }
+    sp_forward_to(cl, req, server, in, msg->len);
+}
+
+/* A reply the proxy makes itself: straight to the output when nothing is queued before it. */
+static void client_local(struct sp_client *cl, const struct sp_msg *msg, struct evbuffer *in,
+                         struct evbuffer *local)
+{
+    struct sp_proxy *proxy = cl->pool->proxy;
+    struct sp_req *req;
+
+    evbuffer_drain(in, msg->len);
+    if (msg->flags & SP_MSG_CLOSE) {
+        cl->closing = true; /* nothing after QUIT or lost framing is read */
+        bufferevent_disable(cl->bev, EV_READ);
+    } else if (TAILQ_EMPTY(&cl->reqs)) {
+        evbuffer_add_buffer(bufferevent_get_output(cl->bev), local);
+        return;
+    }
+    req = sp_req_get(proxy);
+    if (req == NULL) {
+        evbuffer_drain(local, evbuffer_get_length(local));
+        cl->closing = true; /* cannot keep the order any more: give up on this client */
+        bufferevent_disable(cl->bev, EV_READ);
+        return;
+    }
+    evbuffer_add_buffer(req->reply, local);
+    req->client = cl;
+    req->done = true;
+    req->close_after = (msg->flags & SP_MSG_CLOSE) != 0;
+    TAILQ_INSERT_TAIL(&cl->reqs, req, cq);
+    sp_client_req_done(proxy, req);
+}
+
+/* Frames and dispatches every complete request in the input, while reading is allowed. */
+static void client_process(struct sp_client *cl)
+{
+    struct sp_pool *pool = cl->pool;
+    struct sp_proxy *proxy = pool->proxy;
+    struct evbuffer *in = bufferevent_get_input(cl->bev);
+    struct evbuffer *local = proxy->scratch;
+
+    if (cl->in_process)
+        return; /* the outer loop re-checks the conditions */
+    cl->in_process = true;
+    while (client_can_read(cl) && evbuffer_get_length(in) > 0) {
+        struct sp_msg msg;
+        struct sp_req *req;
+        enum sp_parse rc = pool->proto->parse_request(&cl->pc, in, &msg, local);
+
+        if (rc == SP_PARSE_AGAIN)
+            break;
+        if (rc == SP_PARSE_ERROR) {
+            /* Framing is lost: answer what came before, then the error, then close. */
+            msg.len = evbuffer_get_length(in);
+            msg.flags = SP_MSG_CLOSE;
+            pool->st->client_err++;
+            client_local(cl, &msg, in, local);
+            break;
+        }
+        if (msg.kind == SP_MSG_LOCAL) {
+            client_local(cl, &msg, in, local);
+            continue;
+        }
+        req = sp_req_get(proxy);
+        if (req == NULL) {
+            cl->closing = true;
+            bufferevent_disable(cl->bev, EV_READ);
+            break;
+        }
+        req->client = cl;
+        req->cmd = msg.cmd;
+        req->noreply = (msg.flags & SP_MSG_NOREPLY) != 0;
+        TAILQ_INSERT_TAIL(&cl->reqs, req, cq);
+        if (msg.kind == SP_MSG_MULTI && msg.nkeys > 1)
+            sp_multikey_forward(cl, req, &msg, in);
+        else
+            client_forward(cl, req, &msg, in);
+        client_check_backlog(cl);
+    }
+    cl->in_process = false;
+}
+
+/* Frees the client; its unanswered requests are swallowed when their replies come. */
+static void client_free(struct sp_client *cl, bool eof)
+{
+    struct sp_pool *pool = cl->pool;
+    struct sp_proxy *proxy = pool->proxy;
+    struct sp_req *req;
+
+    (void)eof;
+    sp_sconn_unblock_client(cl);
+    while ((req = TAILQ_FIRST(&cl->reqs)) != NULL) {
+        TAILQ_REMOVE(&cl->reqs, req, cq);
+        if (req->done)
+            sp_req_put(proxy, req);
+        else
+            req->client = NULL;
+    }
+    bufferevent_free(cl->bev);
+    pool->proto->client_fini(&cl->pc);
+    TAILQ_REMOVE(&pool->clients, cl, link);
+    pool->nclients--;
+    proxy->nclients--;
+    pool->st->client_connections--;
+    proxy->gst->curr_connections--;
+    free(cl);
+    if (proxy->nclients == 0)
+        sp_req_trim(proxy, SP_REQ_FREE_IDLE);
+}
+
+void sp_client_close(struct sp_client *cl)
+{
+    client_free(cl, false);
+}
+
+static void client_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    client_process(arg);
+}
+
+static void client_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct sp_client *cl = arg;
+
+    (void)bev;
+    if (cl->closing) {
+        /* QUIT answered, lost framing reported, or a half-closed peer has all its replies. */
+        if (TAILQ_EMPTY(&cl->reqs))
+            client_free(cl, false);
+        return;
+    }
+    client_check_backlog(cl);
+}
+
+static void client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct sp_client *cl = arg;
+    struct sp_pool *pool = cl->pool;
+
+    if (what & BEV_EVENT_EOF) {
+        pool->st->client_eof++;
+        /* A half-closed peer still gets the replies to what it sent. */
+        cl->closing = true;
+        bufferevent_disable(bev, EV_READ);
+        if (TAILQ_EMPTY(&cl->reqs) && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+            client_free(cl, true);
+        return;
+    }
+    pool->st->client_err++;
+    client_free(cl, false);
+}
+
+void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+                      int socklen, void *arg)
+{
+    struct sp_pool *pool = arg;
+    struct sp_proxy *proxy = pool->proxy;
+    const struct sp_proto *proto = pool->proto;
+    struct sp_client *cl;
+    int one = 1;
+
+    (void)lev;
+    (void)socklen;
+    if (pool->conf->client_connections > 0 &&
+        pool->nclients >= (size_t)pool->conf->client_connections) {
+        sp_log_warn("pool '%s': client_connections limit %d reached, closing new connection",
+                    pool->conf->name, pool->conf->client_connections);
+        evutil_closesocket(fd);
+        return;
+    }
+    cl = calloc(1, sizeof(*cl) + proto->client_state_size);
+    if (cl == NULL) {
+        evutil_closesocket(fd);
+        return;
+    }
+    cl->bev = bufferevent_socket_new(proxy->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (cl->bev == NULL) {
+        evutil_closesocket(fd);
+        free(cl);
+        return;
+    }
+    if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    cl->pool = pool;
+    TAILQ_INIT(&cl->reqs);
+    cl->pc.pool = pool->conf;
+    cl->pc.state = cl + 1;
+    proto->client_init(&cl->pc);
+    TAILQ_INSERT_TAIL(&pool->clients, cl, link);
+    pool->nclients++;
+    proxy->nclients++;
+    pool->st->client_connections++;
+    proxy->gst->total_connections++;
+    proxy->gst->curr_connections++;
+    bufferevent_set_max_single_read(cl->bev, proxy->read_size);
+    bufferevent_setcb(cl->bev, client_read_cb, client_write_cb, client_event_cb, cl);
+    bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+}

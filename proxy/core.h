@@ -1,0 +1,271 @@
+/*
+ * The data path's internal objects, shared by pool.c, client.c, server.c, request.c, multikey.c.
+ *
+ * Layering (as nutcracker): proxy -> pool -> server -> server connection -> request.  A client
+ * belongs to a pool.  Every request a client sends gets an sp_req, queued on the client in
+ * arrival order; replies are written only from the head of that queue, so they stay in request
+ * order whatever order the servers answer in.  A request forwarded to a server is also queued on
+ * the server connection, in send order, which is the order the server replies in.  A multi-key
+ * request spanning servers is a parent (on the client queue) with one fragment per server (on the
+ * server queues).
+ *
+ * Nothing here knows a wire protocol: that is behind pool->proto (proto.h).
+ */
+#ifndef SP_CORE_H
+#define SP_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conf.h"
+#include "placement.h"
+#include "proto.h"
+#include "proxy.h"
+#include "registry.h"
+#include "stats.h"
+
+struct sp_client;
+struct sp_pool;
+struct sp_req;
+struct sp_sconn;
+struct sp_server;
+
+TAILQ_HEAD(sp_req_q, sp_req);
+TAILQ_HEAD(sp_client_q, sp_client);
+
+/* Free requests kept for reuse per proxy; beyond this they are freed (bounded memory). */
+#define SP_REQ_FREE_MAX 4096
+/* ... and what is kept once no client is connected any more (release when idle). */
+#define SP_REQ_FREE_IDLE 64
+
+struct sp_req {
+    TAILQ_ENTRY(sp_req) cq;       /* client queue (top-level requests), or the free list */
+    TAILQ_ENTRY(sp_req) sq;       /* server connection queue (sent, awaiting the reply) */
+    struct sp_client *client;     /* NULL: the client is gone, the reply is swallowed */
+    struct sp_req *parent;        /* fragment: the split request */
+    struct sp_sconn *sconn;       /* connection it waits on, or NULL */
+    struct evbuffer *reply;       /* reply bytes until written out; kept across reuse */
+    uint64_t deadline;            /* usec (event_base clock) when the server must have replied */
+    size_t len;                   /* request bytes sent (stats, back-pressure) */
+    uint32_t cmd;                 /* protocol command id (split / merge) */
+    bool done;                    /* reply is complete */
+    bool close_after;             /* close the client once this reply is written */
+    bool noreply;                 /* the server will not answer */
+    const char *err;              /* fragment: why it could not be sent (static string) */
+    /* split requests */
+    uint32_t nfrags;
+    uint32_t npending;            /* fragments still without a reply */
+    struct sp_req **frags;        /* nfrags entries, capacity frags_cap (kept across reuse) */
+    uint32_t frags_cap;
+    uint32_t *frag_of_key;        /* nkeys entries, capacity keys_cap (kept across reuse) */
+    size_t nkeys;
+    size_t keys_cap;
+};
+
+/* One connection to a server; requests from many clients are pipelined on it. */
+struct sp_sconn {
+    struct sp_server *server;
+    unsigned slot;                /* index in server->conns */
+    struct bufferevent *bev;
+    struct event *timer;          /* the one timeout timer: deadline of the oldest request */
+    struct sp_req_q sent;         /* awaiting a reply, in send order */
+    size_t nsent;
+    unsigned nswallow;            /* hello replies (AUTH, SELECT) still to discard */
+    size_t unsent_count;          /* requests appended since the output last drained */
+    size_t unsent_bytes;
+    bool connected;
+    struct sp_client_q waiters;   /* clients paused because this connection's output is full */
+    void *pstate;                 /* protocol reply parser state */
+};
+
+struct sp_server {
+    struct sp_pool *pool;
+    const struct sp_conf_server *conf;
+    unsigned idx;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    struct sp_sconn **conns;      /* pool->conf->server_connections slots, NULL when closed */
+    unsigned next_conn;           /* round robin over the slots */
+    uint32_t failure_count;       /* consecutive failures (auto_eject_hosts) */
+    int64_t next_retry;           /* usec (wall clock): ejected until then; 0 = not ejected */
+    struct sp_server_stats *st;   /* the shared stats, or own_st when there are none */
+    struct sp_server_stats own_st;
+};
+
+struct sp_pool {
+    struct sp_proxy *proxy;
+    const struct sp_conf_pool *conf;
+    unsigned idx;
+    const struct sp_proto *proto;
+    struct evconnlistener *listener;
+    struct sp_server *servers;
+    size_t nservers;
+    struct sp_placer *placer;
+    bool *live;                   /* per server: taking part in placement */
+    size_t nlive;
+    int64_t next_rebuild;         /* usec (wall clock): earliest retry of an ejected server */
+    struct sp_client_q clients;
+    size_t nclients;
+    struct sp_pool_stats *st;     /* the shared stats, or own_st when there are none */
+    struct sp_pool_stats own_st;
+    char *unix_path;              /* unix listen socket to remove at teardown */
+};
+
+struct sp_proxy {
+    struct event_base *base;
+    const struct sp_conf *conf;
+    const struct sp_registry *reg;
+    struct sp_stats *stats;
+    struct sp_global_stats *gst;  /* the shared stats, or own_gst when there are none */
+    struct sp_global_stats own_gst;
+    size_t read_size;             /* max bytes per read call */
+    size_t hwm;                   /* back-pressure high watermark, bytes */
+    struct sp_pool *pools;
+    size_t npools;
+    size_t nclients;              /* over all pools (free list release when idle) */
+    struct sp_req_q free_reqs;
+    size_t nfree;
+    struct evbuffer *scratch;     /* a split request's bytes, a local reply under construction */
+    struct evbuffer *discard;     /* fragment bytes for a server that cannot be reached */
+    char *keybuf;                 /* a key that is not contiguous in its buffer */
+    size_t keycap;
+    uint32_t *srv_frag;           /* multikey: server index -> fragment, per pool max servers */
+    struct evbuffer **frag_out;   /* multikey: where each fragment's bytes go (max servers) */
+    struct evbuffer **frag_rep;   /* multikey: each fragment's reply, for merging */
+    int *key_srv;                 /* multikey: key -> server, capacity key_srv_cap */
+    size_t key_srv_cap;
+};
+
+struct sp_client {
+    TAILQ_ENTRY(sp_client) link;  /* pool->clients */
+    TAILQ_ENTRY(sp_client) wlink; /* blocked_on->waiters */
+    struct sp_pool *pool;
+    struct bufferevent *bev;
+    struct sp_req_q reqs;         /* in arrival order; replies leave from the head */
+    size_t inflight;              /* request bytes forwarded and not yet answered */
+    struct sp_sconn *blocked_on;  /* paused by that connection's back-pressure */
+    bool paused;                  /* reading disabled for back-pressure */
+    bool closing;                 /* close once the output drained (QUIT, protocol error) */
+    bool in_process;              /* inside client_process: no recursion */
+    struct sp_proto_client pc;
+};
+
+/* ---- time (usec) ---- */
+
+/* Wall clock in usec, as nutcracker's nc_usec_now (ejection is stamped with it). */
+int64_t sp_usec_now(void);
+
+/* The loop's cached monotonic-ish clock in usec (cheap; for request deadlines). */
+uint64_t sp_loop_usec(struct event_base *base);
+
+/* ---- request.c ---- */
+
+/* Returns a clean request (from the free list when possible), or NULL when out of memory. */
+struct sp_req *sp_req_get(struct sp_proxy *proxy);
+
+/* Returns a request (and, for a split one, its fragments' arrays) to the free list. */
+void sp_req_put(struct sp_proxy *proxy, struct sp_req *req);
+
+/* Ensures req->frags / req->frag_of_key can hold nfrags / nkeys entries.  Returns 0 or -1. */
+int sp_req_reserve(struct sp_req *req, uint32_t nfrags, size_t nkeys);
+
+/* Frees requests beyond `keep` on the free list. */
+void sp_req_trim(struct sp_proxy *proxy, size_t keep);
+
+/* Frees every free request (at proxy teardown). */
+void sp_req_free_all(struct sp_proxy *proxy);
+
+/* ---- client.c ---- */
+
+/* Accept callback for a pool's listener. */
+void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+                      int socklen, void *arg);
+
+/*
+ * A request of `cl` got its whole reply (or error) in req->reply: writes every completed reply
+ * at the head of the client's queue, in order.  A request with no client is freed instead.
+ */
+void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req);
+
+/* Re-enables reading of a client paused by server back-pressure (called by server.c). */
+void sp_client_unblock(struct sp_client *cl);
+
+/* Closes a client (pool shutdown): in-flight requests are swallowed. */
+void sp_client_close(struct sp_client *cl);
+
+/* ---- server.c ---- */
+
+/*
+ * Returns a connection to `server` to send a request on, connecting when the chosen slot has
+ * none.  Returns NULL when a connection cannot even be started, with *reason set (strerror);
+ * the failure counted towards ejection.
+ */
+struct sp_sconn *sp_server_conn(struct sp_server *server, const char **reason);
+
+/*
+ * Records that `req` (its `len` bytes already appended to the connection's output) waits for a
+ * reply on `sc`: queues it, updates stats and arms the timeout.
+ */
+void sp_sconn_enqueue(struct sp_sconn *sc, struct sp_req *req);
+
+/* Makes `cl` wait for sc's output to drain before it reads again. */
+void sp_sconn_block_client(struct sp_sconn *sc, struct sp_client *cl);
+
+/* Forgets `cl` as a waiter (client closing). */
+void sp_sconn_unblock_client(struct sp_client *cl);
+
+/* Closes every connection of `server` (teardown), failing their requests. */
+void sp_server_close_all(struct sp_server *server);
+
+/* ---- pool.c ---- */
+
+/*
+ * Which server owns `key` right now: rebuilds the placer first when an ejected server's retry
+ * time has come.  Returns the server, or NULL with *reason set when no server is live.
+ */
+struct sp_server *sp_pool_locate(struct sp_pool *pool, const void *key, size_t len,
+                                 const char **reason);
+
+/* A server connection failed or closed: counts it and ejects the server at the limit. */
+void sp_pool_server_failure(struct sp_server *server);
+
+/* A server answered: its consecutive failure count starts over. */
+void sp_pool_server_ok(struct sp_server *server);
+
+/* ---- forwarding (client.c / multikey.c) ---- */
+
+/*
+ * Returns a pointer to key bytes [off, off+len) of `buf`: into the buffer when contiguous, else a
+ * copy in proxy->keybuf.  Returns NULL when out of memory.
+ */
+const void *sp_key_bytes(struct sp_proxy *proxy, struct evbuffer *buf, size_t off, size_t len);
+
+/* Fails `req` with an error reply naming `reason` and completes it. */
+void sp_req_fail(struct sp_pool *pool, struct sp_req *req, const char *reason);
+
+/*
+ * Forwards the multi-key request framed in *msg at the head of `in` (msg->len bytes, removed):
+ * as is when all keys live on one server, else split.  `req` is already on the client queue.
+ */
+void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct sp_msg *msg,
+                         struct evbuffer *in);
+
+/* A fragment of a split request got its reply: merges when it was the last one. */
+void sp_multikey_frag_done(struct sp_proxy *proxy, struct sp_req *frag);
+
+/*
+ * Sends `len` request bytes from the head of `in` to `server` for `req`.  On failure the bytes
+ * are dropped and req is failed.  Returns 0 or -1.
+ */
+int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *server,
+                  struct evbuffer *in, size_t len);
+
+#endif /* SP_CORE_H */

@@ -1,0 +1,339 @@
+/*
+ * shardproxy: the process shell.  Parses the command line, loads plugins and the config, then
+ * (optionally daemonized, with a pid file) runs the event loop that serves the pools and the
+ * stats until SIGINT or SIGTERM.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "options.h"
+#include "placement.h"
+#include "proxy.h"
+#include "registry.h"
+#include "signals.h"
+#include "stats.h"
+#include "stats_listener.h"
+#include "version.h"
+
+/* The "service" field of the stats JSON: nutcracker's, so monitoring that matches on it keeps
+ * working (see docs/operations.md); "version" is ours. */
+#define SP_STATS_SERVICE "nutcracker"
+
+#define SP_MAX_PLUGIN_NAMES 256
+
+/* Everything a running daemon owns, torn down in reverse order by app_stop. */
+struct sp_app {
+    const struct sp_options *opts;
+    struct sp_registry *reg;
+    struct sp_conf *conf;
+    struct event_base *base;
+    struct sp_signals *signals;
+    struct sp_stats *stats;
+    struct sp_stats_listener *stats_listener;
+    struct sp_proxy *proxy;
+    char *pid_file;  /* absolute; set once written */
+    pid_t pid;
+};
+
+static void print_version(void)
+{
+    const char **methods = event_get_supported_methods();
+
+    fprintf(stderr, "This is " SP_PROGRAM_NAME "-%s\n", SP_VERSION_STRING);
+    fprintf(stderr, "async event backend: %s\n\n",
+            methods != NULL && methods[0] != NULL ? methods[0] : "unknown");
+}
+
+/*
+ * Builds (and drops) every pool's placer, so a distribution that refuses a pool's servers is
+ * reported by -t and before daemonizing, not later by the data path.  Returns 0 or -1 with err
+ * naming the pool.
+ */
+static int check_placement(const struct sp_registry *reg, const struct sp_conf *conf, char *err,
+                           size_t errlen)
+{
+    char why[512];
+
+    for (size_t i = 0; i < conf->npools; i++) {
+        struct sp_placer *placer = sp_placer_new(reg, &conf->pools[i], NULL, why, sizeof(why));
+        if (placer == NULL) {
+            snprintf(err, errlen, "%s: pool '%s': %s", conf->path, conf->pools[i].name, why);
+            return -1;
+        }
+        sp_placer_free(placer);
+    }
+    return 0;
+}
+
+/*
+ * Loads the plugins (--plugin-dir, $SHARDPROXY_PLUGIN_PATH, the installed directory), then the
+ * config, checking hash and distribution names against the loaded plugins.  Returns 0, or -1
+ * with err set and nothing left allocated.
+ */
+static int load_setup(const struct sp_options *opts, struct sp_registry **reg_out,
+                      struct sp_conf **conf_out, char *err, size_t errlen)
+{
+    const char *hashes[SP_MAX_PLUGIN_NAMES];
+    const char *dists[SP_MAX_PLUGIN_NAMES];
+    struct sp_registry *reg = sp_registry_new();
+
+    if (reg == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (sp_registry_load_default(reg, opts->plugin_dir, err, errlen) < 0)
+        goto err;
+    sp_registry_names(reg, SP_PLUGIN_HASH, hashes, SP_MAX_PLUGIN_NAMES);
+    sp_registry_names(reg, SP_PLUGIN_DIST, dists, SP_MAX_PLUGIN_NAMES);
+    if (sp_conf_load(opts->conf_file, hashes, dists, conf_out, err, errlen) < 0)
+        goto err;
+    if (check_placement(reg, *conf_out, err, errlen) < 0) {
+        sp_conf_free(*conf_out);
+        *conf_out = NULL;
+        goto err;
+    }
+    *reg_out = reg;
+    return 0;
+err:
+    sp_registry_free(reg);
+    return -1;
+}
+
+/* -t: exit status 0 when the config (and every plugin it names) loads, 1 otherwise. */
+static int test_conf(const struct sp_options *opts)
+{
+    struct sp_registry *reg;
+    struct sp_conf *conf;
+    char err[1024];
+
+    if (load_setup(opts, &reg, &conf, err, sizeof(err)) < 0) {
+        fprintf(stderr, SP_PROGRAM_NAME ": %s\n", err);
+        fprintf(stderr, SP_PROGRAM_NAME ": configuration file '%s' syntax is invalid\n",
+                opts->conf_file);
+        return 1;
+    }
+    sp_conf_free(conf);
+    sp_registry_free(reg);
+    fprintf(stderr, SP_PROGRAM_NAME ": configuration file '%s' syntax is ok\n", opts->conf_file);
+    return 0;
+}
+
+/* Returns a malloc'd absolute version of `path` (relative to the current directory); NULL when
+ * out of memory. */
+static char *absolute_path(const char *path)
+{
+    char cwd[PATH_MAX];
+    char *abs;
+
+    if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+        return strdup(path);
+    if (asprintf(&abs, "%s/%s", cwd, path) < 0)
+        return NULL;
+    return abs;
+}
+
+/* The data path: the one place it is started and stopped. */
+static int start_proxy(struct sp_app *app, char *err, size_t errlen)
+{
+    struct sp_proxy_options popts = {
+        .mbuf_size = app->opts->mbuf_size,
+        .high_watermark = 0, /* the data path's default */
+    };
+
+    app->proxy = sp_proxy_new(app->base, app->conf, app->reg, app->stats, &popts, err, errlen);
+    return app->proxy != NULL ? 0 : -1;
+}
+
+static void stop_proxy(struct sp_app *app)
+{
+    sp_proxy_free(app->proxy);
+    app->proxy = NULL;
+}
+
+static int start_stats(struct sp_app *app, char *err, size_t errlen)
+{
+    char host[256];
+    struct sp_stats_identity id = {SP_STATS_SERVICE, host, SP_VERSION_STRING};
+
+    if (gethostname(host, sizeof(host)) < 0)
+        snprintf(host, sizeof(host), "unknown");
+    host[sizeof(host) - 1] = '\0';
+    app->stats = sp_stats_new(app->conf, &id, time(NULL), err, errlen);
+    if (app->stats == NULL)
+        return -1;
+    app->stats_listener = sp_stats_listener_new(app->base, app->stats, app->opts->stats_addr,
+                                                app->opts->stats_port,
+                                                app->opts->stats_interval, err, errlen);
+    return app->stats_listener != NULL ? 0 : -1;
+}
+
+/* Detaches when -d asks.  Returns 0 or -1 with err set. */
+static int become_daemon(struct sp_app *app, char *err, size_t errlen)
+{
+    if (app->opts->daemonize) {
+        if (sp_daemonize(err, errlen) < 0)
+            return -1;
+        if (app->opts->log_file != NULL && sp_log_capture_stderr(err, errlen) < 0)
+            return -1;
+    }
+    app->pid = getpid();
+    return 0;
+}
+
+/*
+ * Writes the pid file (-p) once everything listens and the signal handlers are in place: a
+ * supervisor that sees the file can talk to the daemon and stop it cleanly at once.
+ */
+static int write_pid_file(struct sp_app *app, const char *path, char *err, size_t errlen)
+{
+    if (path == NULL)
+        return 0;
+    if (sp_pidfile_write(path, app->pid, err, errlen) < 0)
+        return -1;
+    app->pid_file = strdup(path);
+    if (app->pid_file == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Brings the daemon up: log, plugins and config (while errors still reach the terminal), then
+ * daemonize, then signals, stats and the data path, and last the pid file.  Returns 0, or -1
+ * with err set (what was started is left for app_stop).
+ */
+static int app_start(struct sp_app *app, char *err, size_t errlen)
+{
+    const struct sp_options *opts = app->opts;
+    /* Absolute, so they still name the same files after the daemon's chdir("/"). */
+    char *log_path = opts->log_file != NULL ? absolute_path(opts->log_file) : NULL;
+    char *pid_path = opts->pid_file != NULL ? absolute_path(opts->pid_file) : NULL;
+    int rc = -1;
+
+    if ((opts->log_file != NULL && log_path == NULL) ||
+        (opts->pid_file != NULL && pid_path == NULL)) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    if (sp_log_init(opts->log_level, log_path, err, errlen) < 0 ||
+        load_setup(opts, &app->reg, &app->conf, err, errlen) < 0 ||
+        become_daemon(app, err, errlen) < 0)
+        goto out;
+    /* The base is made after the forks: an epoll descriptor does not survive fork usefully. */
+    app->base = event_base_new();
+    if (app->base == NULL) {
+        snprintf(err, errlen, "cannot create the event base");
+        goto out;
+    }
+    app->signals = sp_signals_new(app->base, err, errlen);
+    if (app->signals == NULL || start_stats(app, err, errlen) < 0 ||
+        start_proxy(app, err, errlen) < 0 || write_pid_file(app, pid_path, err, errlen) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(log_path);
+    free(pid_path);
+    return rc;
+}
+
+static void app_stop(struct sp_app *app)
+{
+    char err[512];
+
+    stop_proxy(app);
+    sp_stats_listener_free(app->stats_listener);
+    sp_stats_free(app->stats);
+    sp_signals_free(app->signals);
+    if (app->base != NULL)
+        event_base_free(app->base);
+    if (app->pid_file != NULL && sp_pidfile_remove(app->pid_file, app->pid, err, sizeof(err)) < 0)
+        sp_log_error("%s", err);
+    free(app->pid_file);
+    sp_conf_free(app->conf);
+    sp_registry_free(app->reg);
+}
+
+static void log_banner(const struct sp_app *app)
+{
+    struct utsname name;
+
+    if (uname(&name) < 0)
+        memset(&name, 0, sizeof(name));
+    sp_log_always(SP_PROGRAM_NAME "-%s built for %s %s %s started on pid %ld",
+                  SP_VERSION_STRING, name.sysname, name.release, name.machine, (long)app->pid);
+    sp_log_always("configuration '%s': %zu pool(s); stats on %s:%d every %d msec; log level %d",
+                  app->conf->path, app->conf->npools, app->opts->stats_addr,
+                  app->opts->stats_port, app->opts->stats_interval, sp_log_level());
+}
+
+/* Runs the daemon until SIGINT/SIGTERM.  Returns the exit status. */
+static int run(const struct sp_options *opts)
+{
+    struct sp_app app;
+    char err[1024];
+    int status = 0;
+
+    memset(&app, 0, sizeof(app));
+    app.opts = opts;
+    if (app_start(&app, err, sizeof(err)) < 0) {
+        /* Before daemonizing the terminal sees it; after, the log does. */
+        if (sp_log_fd() != STDERR_FILENO)
+            sp_log_error("%s", err);
+        if (!opts->daemonize || app.pid == 0)
+            fprintf(stderr, SP_PROGRAM_NAME ": %s\n", err);
+        status = 1;
+    } else {
+        log_banner(&app);
+        if (event_base_dispatch(app.base) < 0) {
+            sp_log_error("event loop failed");
+            status = 1;
+        }
+    }
+    int signo = app.signals != NULL ? sp_signals_exit_signal(app.signals) : 0;
+    app_stop(&app);
+    if (signo != 0)
+        sp_log_always("done, exiting on %s with status %d", sp_signal_name(signo), status);
+    else
+        sp_log_always("done, exit status %d", status);
+    sp_log_deinit();
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    struct sp_options opts;
+    char err[512];
+
+    sp_options_defaults(&opts);
+    if (sp_options_parse(&opts, argc, argv, err, sizeof(err)) < 0) {
+        fprintf(stderr, SP_PROGRAM_NAME ": %s\n", err);
+        sp_options_usage(stderr);
+        return 1;
+    }
+    if (opts.show_version) {
+        print_version();
+        if (opts.show_help)
+            sp_options_usage(stderr);
+        if (opts.describe_stats)
+            sp_stats_describe(stderr);
+        return 0;
+    }
+    if (opts.test_conf)
+        return test_conf(&opts);
+    return run(&opts);
+}

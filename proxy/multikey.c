@@ -1,0 +1,198 @@
+/*
+ * Multi-key requests (MGET, DEL, MSET, ...): split per server, merge in key order.
+ *
+ * Keys are located first.  When they all live on one server the request goes out unchanged, so a
+ * one-server multi-key command costs what a single-key one does.  Otherwise the request becomes a
+ * parent on the client's queue with one fragment per server; the protocol writes each fragment
+ * straight into its server connection's output (moving values, not copying them), and merges the
+ * fragments' replies once the last one is in.  Fragment numbers follow the first appearance of a
+ * server in the key list, and every array here is reused across requests.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "log.h"
+
+#define NO_FRAG UINT32_MAX
+
+/* Locates every key into proxy->key_srv.  Returns 1 if all are on one server, 0 if not, -1 with
+   *reason when a key cannot be placed. */
+static int locate_keys(struct sp_pool *pool, const struct sp_msg *msg, struct evbuffer *in,
+                       const char **reason)
+{
+    struct sp_proxy *proxy = pool->proxy;
+    int same = 1;
+
+    if (msg->nkeys > proxy->key_srv_cap) {
+        int *k = realloc(proxy->key_srv, msg->nkeys * sizeof(*k));
+
+        if (k == NULL) {
+            *reason = strerror(ENOMEM);
+            return -1;
+        }
+        proxy->key_srv = k;
+        proxy->key_srv_cap = msg->nkeys;
+    }
+    for (size_t i = 0; i < msg->nkeys; i++) {
+        const void *key = sp_key_bytes(proxy, in, msg->keys[i].off, msg->keys[i].len);
+        struct sp_server *s;
+
+        if (key == NULL) {
+            *reason = strerror(ENOMEM);
+            return -1;
+        }
+        s = sp_pool_locate(pool, key, msg->keys[i].len, reason);
+        if (s == NULL)
+            return -1;
+        proxy->key_srv[i] = (int)s->idx;
+        if (proxy->key_srv[i] != proxy->key_srv[0])
+            same = 0;
+    }
+    return same;
+}
+
+/* Numbers the fragments (first appearance order) into req->frag_of_key; returns how many. */
+static uint32_t number_frags(struct sp_proxy *proxy, struct sp_req *req, size_t nkeys)
+{
+    uint32_t nfrags = 0;
+
+    for (size_t i = 0; i < nkeys; i++) {
+        int s = proxy->key_srv[i];
+
+        if (proxy->srv_frag[s] == NO_FRAG)
+            proxy->srv_frag[s] = nfrags++;
+        req->frag_of_key[i] = proxy->srv_frag[s];
+    }
+    for (size_t i = 0; i < nkeys; i++)
+        proxy->srv_frag[proxy->key_srv[i]] = NO_FRAG;
+    return nfrags;
+}
+
+/* Creates the fragments and picks a connection for each; a fragment without one records why. */
+static int make_frags(struct sp_client *cl, struct sp_req *req, size_t nkeys)
+{
+    struct sp_pool *pool = cl->pool;
+    struct sp_proxy *proxy = pool->proxy;
+
+    for (uint32_t f = 0; f < req->nfrags; f++) {
+        struct sp_req *frag = sp_req_get(proxy);
+
+        if (frag == NULL) {
+            for (uint32_t g = 0; g < f; g++)
+                sp_req_put(proxy, req->frags[g]);
+            return -1;
+        }
+        frag->parent = req;
+        frag->cmd = req->cmd;
+        req->frags[f] = frag;
+    }
+    for (size_t i = 0; i < nkeys; i++) {
+        struct sp_req *frag = req->frags[req->frag_of_key[i]];
+
+        if (frag->sconn != NULL || frag->err != NULL)
+            continue; /* this fragment's server is settled */
+        frag->sconn = sp_server_conn(&pool->servers[proxy->key_srv[i]], &frag->err);
+        if (frag->sconn == NULL) {
+            pool->st->forward_error++;
+            if (frag->err == NULL)
+                frag->err = strerror(ECONNREFUSED);
+        }
+    }
+    return 0;
+}
+
+void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct sp_msg *msg,
+                         struct evbuffer *in)
+{
+    struct sp_pool *pool = cl->pool;
+    struct sp_proxy *proxy = pool->proxy;
+    const char *reason = NULL;
+    struct evbuffer **out = proxy->frag_out;
+    size_t nfail = 0;
+    int same = locate_keys(pool, msg, in, &reason);
+
+    if (same < 0 || (same == 0 && sp_req_reserve(req, (uint32_t)pool->nservers, msg->nkeys) < 0)) {
+        evbuffer_drain(in, msg->len);
+        pool->st->forward_error++;
+        sp_req_fail(pool, req, reason != NULL ? reason : strerror(ENOMEM));
+        return;
+    }
+    if (same) {
+        sp_forward_to(cl, req, &pool->servers[proxy->key_srv[0]], in, msg->len);
+        return;
+    }
+    req->nkeys = msg->nkeys;
+    req->nfrags = number_frags(proxy, req, msg->nkeys);
+    req->npending = req->nfrags;
+    if (make_frags(cl, req, msg->nkeys) < 0) {
+        req->nfrags = 0;
+        evbuffer_drain(in, msg->len);
+        sp_req_fail(pool, req, strerror(ENOMEM));
+        return;
+    }
+    req->len = msg->len;
+    cl->inflight += msg->len;
+    pool->st->fragments += req->nfrags;
+
+    /* Connections are settled: now move the bytes.  Nothing below runs another callback. */
+    for (uint32_t f = 0; f < req->nfrags; f++) {
+        struct sp_req *frag = req->frags[f];
+
+        out[f] = frag->sconn != NULL ? bufferevent_get_output(frag->sconn->bev) : proxy->discard;
+        frag->len = evbuffer_get_length(out[f]); /* before; made a length below */
+    }
+    evbuffer_remove_buffer(in, proxy->scratch, msg->len);
+    if (pool->proto->split(msg, proxy->scratch, req->frag_of_key, req->nfrags, out) < 0) {
+        /* Out of memory half way: the fragment streams may be cut, so they cannot be sent. */
+        sp_log_error("pool '%s': splitting a request failed: out of memory", pool->conf->name);
+    }
+    evbuffer_drain(proxy->scratch, evbuffer_get_length(proxy->scratch));
+    evbuffer_drain(proxy->discard, evbuffer_get_length(proxy->discard));
+    for (uint32_t f = 0; f < req->nfrags; f++) {
+        struct sp_req *frag = req->frags[f];
+
+        if (frag->sconn == NULL) {
+            nfail++;
+            continue;
+        }
+        frag->len = evbuffer_get_length(out[f]) - frag->len;
+        sp_sconn_enqueue(frag->sconn, frag);
+        if (evbuffer_get_length(out[f]) > proxy->hwm)
+            sp_sconn_block_client(frag->sconn, cl);
+    }
+    /* Failing the last pending fragment completes (and frees) the parent: stop right there. */
+    for (uint32_t f = 0; nfail > 0; f++) {
+        struct sp_req *frag = req->frags[f];
+
+        if (frag->sconn == NULL) {
+            nfail--;
+            sp_req_fail(pool, frag, frag->err);
+        }
+    }
+}
+
+void sp_multikey_frag_done(struct sp_proxy *proxy, struct sp_req *frag)
+{
+    struct sp_req *parent = frag->parent;
+    struct sp_client *cl = parent->client;
+    uint32_t nfrags = parent->nfrags;
+
+    if (--parent->npending > 0)
+        return;
+    if (cl != NULL) {
+        for (uint32_t f = 0; f < nfrags; f++)
+            proxy->frag_rep[f] = parent->frags[f]->reply;
+        evbuffer_drain(parent->reply, evbuffer_get_length(parent->reply));
+        cl->pool->proto->merge(parent->cmd, parent->frag_of_key, parent->nkeys, proxy->frag_rep,
+                               nfrags, parent->reply);
+    }
+    for (uint32_t f = 0; f < nfrags; f++)
+        sp_req_put(proxy, parent->frags[f]);
+    parent->nfrags = 0;
+    parent->done = true;
+    sp_client_req_done(proxy, parent);
+}

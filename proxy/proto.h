@@ -1,0 +1,126 @@
+/*
+ * The protocol vtable: everything the data path needs to know about a wire protocol.
+ *
+ * The core (pool, client, server, request, multikey) moves bytes, keeps queues, matches replies to
+ * requests in order, times out, ejects, and never looks inside a message.  A protocol (RESP in
+ * proto_redis.c, memcached text next) frames requests and replies, names the keys to route by,
+ * answers what the proxy answers itself, and splits / merges multi-key requests.
+ *
+ * Framing is resumable: parse functions look at the head of an input buffer, keep their progress
+ * in a per-connection state block (state_size bytes, zeroed by the core) and never consume
+ * anything; the core removes `len` bytes once a message is complete.  This keeps a 64 MiB value
+ * from being rescanned or copied while it trickles in.
+ */
+#ifndef SP_PROTO_H
+#define SP_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+
+#include "conf.h"
+
+/* Result of a parse step: a whole message, more bytes needed, or framing lost. */
+enum sp_parse {
+    SP_PARSE_OK = 0,
+    SP_PARSE_AGAIN = 1,
+    SP_PARSE_ERROR = 2,
+};
+
+/* What the core does with a parsed request. */
+enum sp_msg_kind {
+    SP_MSG_FORWARD = 0, /* send as is to the owner of keys[0] */
+    SP_MSG_MULTI = 1,   /* each key routes on its own: split / merge when they span servers */
+    SP_MSG_LOCAL = 2,   /* answered by the proxy: the reply is already in `local` */
+};
+
+/* Request flags. */
+#define SP_MSG_CLOSE 0x1u   /* close the client after this request's reply (QUIT, lost framing) */
+#define SP_MSG_NOREPLY 0x2u /* the server sends no reply (memcached noreply) */
+
+/* A key inside a request, as a byte range from the first byte of the request. */
+struct sp_key {
+    size_t off;
+    size_t len;
+};
+
+/* One parsed request, valid until the next parse on the same state. */
+struct sp_msg {
+    size_t len;                /* bytes of the request at the head of the input */
+    enum sp_msg_kind kind;
+    unsigned flags;            /* SP_MSG_* */
+    uint32_t cmd;              /* protocol's command id, handed back to split / merge */
+    size_t nkeys;              /* FORWARD: >= 1; MULTI: >= 1 */
+    const struct sp_key *keys; /* owned by the parse state */
+    const void *priv;          /* the protocol's own view of the request (for split) */
+};
+
+/* One parsed reply. */
+struct sp_reply {
+    size_t len;    /* bytes of the reply at the head of the input */
+    bool is_error; /* an error reply (counts as a failed part of a multi-key request) */
+};
+
+/* Per-connection context handed to request parsing: the pool's settings and the client's. */
+struct sp_proto_client {
+    const struct sp_conf_pool *pool;
+    bool authenticated;        /* updated by the protocol (AUTH) */
+    void *state;               /* client_state_size bytes, zeroed at accept */
+};
+
+struct sp_proto {
+    const char *name;
+    size_t client_state_size; /* request parser state per client connection */
+    size_t server_state_size; /* reply parser state per server connection */
+
+    /* Prepare / release a zeroed state block (client: cl->state; server: `state`). */
+    void (*client_init)(struct sp_proto_client *cl);
+    void (*client_fini)(struct sp_proto_client *cl);
+    void (*server_init)(void *state);
+    void (*server_fini)(void *state);
+
+    /*
+     * Frames the request at the head of `in`.  OK: *msg describes it; when msg->kind is LOCAL the
+     * reply has been appended to `local`.  AGAIN: incomplete, call again with more bytes.  ERROR:
+     * framing is lost; a final error reply was appended to `local` and the client is closed after
+     * it.  Never removes bytes from `in`.
+     */
+    enum sp_parse (*parse_request)(struct sp_proto_client *cl, struct evbuffer *in,
+                                   struct sp_msg *msg, struct evbuffer *local);
+
+    /* Frames the reply at the head of `in` (same contract as parse_request, no side effects). */
+    enum sp_parse (*parse_reply)(void *state, struct evbuffer *in, struct sp_reply *rep);
+
+    /* Appends an error reply carrying `reason` (e.g. "Connection refused") to `out`. */
+    void (*error_reply)(struct evbuffer *out, const char *reason);
+
+    /*
+     * Appends to `out` what a new server connection must send before any request (AUTH,
+     * SELECT).  Returns the number of replies the core must swallow for it.
+     */
+    unsigned (*server_hello)(const struct sp_conf_pool *pool, struct evbuffer *out);
+
+    /*
+     * Splits the multi-key request `req` (msg->len bytes, consumed from it) into one request per
+     * fragment: key i goes to fragment frag_of_key[i] < nfrags, and fragment f's request is
+     * appended to out[f] (keys in their original order).  Values are moved, not copied.
+     * Returns 0, or -1 on failure (out of memory), with `req` in an unspecified state.
+     */
+    int (*split)(const struct sp_msg *msg, struct evbuffer *req, const uint32_t *frag_of_key,
+                 size_t nfrags, struct evbuffer *const *out);
+
+    /*
+     * Appends the client's reply for a split request to `out`: rep[f] holds fragment f's whole
+     * reply (drained); keys are in request order with key i answered by fragment frag_of_key[i].
+     * Any error reply among the parts becomes the answer (the first in key order).
+     */
+    void (*merge)(uint32_t cmd, const uint32_t *frag_of_key, size_t nkeys,
+                  struct evbuffer *const *rep, size_t nfrags, struct evbuffer *out);
+};
+
+/* The RESP protocol (proto_redis.c). */
+extern const struct sp_proto sp_proto_redis;
+
+#endif /* SP_PROTO_H */

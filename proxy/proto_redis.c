@@ -1,0 +1,499 @@
+/*
+ * The RESP adapter: the command table (commands.h) and the framers (resp.h) behind the protocol
+ * vtable (proto.h).
+ *
+ * Decides per request: forward by key, split by key, or answer here (PING, QUIT, ECHO, AUTH,
+ * SELECT, refused and malformed commands).  A malformed command whose framing is intact gets an
+ * -ERR and the connection stays; only lost framing closes it.  Error texts follow nutcracker
+ * 0.5.0 where it answers (AUTH, NOAUTH) and Redis 7 where nutcracker just closes the connection
+ * (docs/compat.md).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "proto.h"
+#include "resp.h"
+
+struct redis_client {
+    struct sp_resp_request req;
+    struct sp_key *keys;
+    size_t keys_cap;
+};
+
+struct redis_server {
+    struct sp_resp_reply rep;
+};
+
+static void redis_client_init(struct sp_proto_client *cl)
+{
+    struct redis_client *st = cl->state;
+
+    sp_resp_request_init(&st->req);
+    cl->authenticated = cl->pool->redis_auth == NULL;
+}
+
+static void redis_client_fini(struct sp_proto_client *cl)
+{
+    struct redis_client *st = cl->state;
+
+    sp_resp_request_free(&st->req);
+    free(st->keys);
+}
+
+static void redis_server_init(void *state)
+{
+    sp_resp_reply_init(&((struct redis_server *)state)->rep);
+}
+
+static void redis_server_fini(void *state)
+{
+    sp_resp_reply_free(&((struct redis_server *)state)->rep);
+}
+
+static void redis_error_reply(struct evbuffer *out, const char *reason)
+{
+    evbuffer_add_printf(out, "-ERR %s\r\n", reason);
+}
+
+/* Copies a client-supplied name for an error message: printable, capped, lower case. */
+static void arg_text(struct evbuffer *in, const struct sp_resp_arg *arg, char *dst, size_t cap,
+                     bool lower)
+{
+    long n = sp_resp_arg_copy(in, 0, arg, dst, cap - 1);
+
+    if (n < 0)
+        n = 0;
+    dst[n] = '\0';
+    for (long i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)dst[i];
+
+        if (c < 0x20 || c >= 0x7f)
+            dst[i] = '?';
+        else if (lower && c >= 'A' && c <= 'Z')
+            dst[i] = (char)(c + ('a' - 'A'));
+    }
+}
+
+/* Arguments equal to a C string? */
+static bool arg_equals(struct evbuffer *in, const struct sp_resp_arg *arg, const char *s,
+                       bool nocase)
+{
+    size_t len = strlen(s);
+    char buf[256];
+
+    if (arg->len != len || len > sizeof(buf))
+        return false;
+    if (sp_resp_arg_copy(in, 0, arg, buf, sizeof(buf)) != (long)len)
+        return false;
+    return nocase ? strncasecmp(buf, s, len) == 0 : memcmp(buf, s, len) == 0;
+}
+
+/* AUTH [default] password, checked against the pool's redis_auth (nutcracker's texts). */
+static void local_auth(struct sp_proto_client *cl, struct evbuffer *in,
+                       const struct sp_resp_request *r, struct evbuffer *local)
+{
+    const char *want = cl->pool->redis_auth;
+    const struct sp_resp_arg *pass = &r->argv[r->argc - 1];
+
+    if (want == NULL) {
+        evbuffer_add_printf(local, "-ERR Client sent AUTH, but no password is set\r\n");
+        return;
+    }
+    if (r->argc > 3 || (r->argc == 3 && !arg_equals(in, &r->argv[1], "default", false)) ||
+        !arg_equals(in, pass, want, false)) {
+        cl->authenticated = false;
+        evbuffer_add_printf(local, "-ERR invalid password\r\n");
+        return;
+    }
+    cl->authenticated = true;
+    evbuffer_add_printf(local, "+OK\r\n");
+}
+
+/* SELECT n: fine for the pool's redis_db (server connections use it), refused otherwise. */
+static void local_select(struct sp_proto_client *cl, struct evbuffer *in,
+                         const struct sp_resp_request *r, struct evbuffer *local)
+{
+    long long db;
+
+    if (sp_resp_arg_ll(in, 0, &r->argv[1], &db) < 0) {
+        evbuffer_add_printf(local, "-ERR value is not an integer or out of range\r\n");
+        return;
+    }
+    if (db == cl->pool->redis_db) {
+        evbuffer_add_printf(local, "+OK\r\n");
+        return;
+    }
+    evbuffer_add_printf(local,
+                        "-ERR SELECT %lld is not supported by the proxy: pool '%s' serves db %d "
+                        "(redis_db)\r\n", db, cl->pool->name, cl->pool->redis_db);
+}
+
+/* Commands the proxy answers itself.  Sets SP_MSG_CLOSE for QUIT. */
+static void local_command(struct sp_proto_client *cl, struct evbuffer *in,
+                          const struct sp_resp_request *r, struct sp_msg *msg,
+                          struct evbuffer *local)
+{
+    switch (r->cmd->id) {
+    case SP_CMD_PING:
+        if (r->argc == 1) {
+            evbuffer_add(local, "+PONG\r\n", 7);
+            return;
+        }
+        if (r->argc == 2) {
+            sp_resp_write_arg(local, in, 0, &r->argv[1]);
+            return;
+        }
+        evbuffer_add_printf(local, "-ERR wrong number of arguments for 'ping' command\r\n");
+        return;
+    case SP_CMD_ECHO:
+        sp_resp_write_arg(local, in, 0, &r->argv[1]);
+        return;
+    case SP_CMD_QUIT:
+        evbuffer_add(local, "+OK\r\n", 5);
+        msg->flags |= SP_MSG_CLOSE;
+        return;
+    case SP_CMD_AUTH:
+        local_auth(cl, in, r, local);
+        return;
+    case SP_CMD_SELECT:
+        local_select(cl, in, r, local);
+        return;
+    default:
+        evbuffer_add_printf(local, "-ERR %s is not supported by the proxy\r\n", r->cmd->name);
+        return;
+    }
+}
+
+/* Fills st->keys with argv[first], argv[first+step], ... argv[last].  Returns 0 or -1. */
+static int collect_keys(struct redis_client *st, size_t first, size_t last, size_t step)
+{
+    size_t n = (last - first) / step + 1;
+
+    if (n > st->keys_cap) {
+        struct sp_key *k = realloc(st->keys, n * sizeof(*k));
+
+        if (k == NULL)
+            return -1;
+        st->keys = k;
+        st->keys_cap = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct sp_resp_arg *a = &st->req.argv[first + i * step];
+
+        st->keys[i].off = a->off;
+        st->keys[i].len = a->len;
+    }
+    return 0;
+}
+
+/* Routes a framed request with a known command; LOCAL replies go into `local`. */
+static void route(struct sp_proto_client *cl, struct evbuffer *in, struct sp_msg *msg,
+                  struct evbuffer *local)
+{
+    struct redis_client *st = cl->state;
+    const struct sp_resp_request *r = &st->req;
+    const struct sp_command *cmd = r->cmd;
+    long long numkeys = 0;
+    size_t first = 0, last = 0, step = 1;
+    long nkeys;
+
+    switch (cmd->route) {
+    case SP_ROUTE_LOCAL:
+        local_command(cl, in, r, msg, local);
+        return;
+    case SP_ROUTE_REJECT:
+        evbuffer_add_printf(local, "-ERR %s is not supported by the proxy: %s\r\n", cmd->name,
+                            cmd->reason);
+        return;
+    case SP_ROUTE_KEYLESS:
+        /* Any one server can answer: route as the empty key would. */
+        msg->kind = SP_MSG_FORWARD;
+        msg->nkeys = 1;
+        if (collect_keys(st, 0, 0, 1) < 0)
+            goto nomem;
+        st->keys[0].len = 0;
+        msg->keys = st->keys;
+        return;
+    case SP_ROUTE_EVAL:
+        if (sp_resp_arg_ll(in, 0, &r->argv[2], &numkeys) < 0) {
+            evbuffer_add_printf(local, "-ERR value is not an integer or out of range\r\n");
+            return;
+        }
+        if (numkeys == 0) {
+            evbuffer_add_printf(local, "-ERR %s without keys is not supported by the proxy: "
+                                "it cannot be routed\r\n", cmd->name);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    nkeys = sp_command_keys(cmd, r->argc, numkeys, &first, &last, &step);
+    if (nkeys <= 0) {
+        char name[64];
+
+        arg_text(in, &r->argv[0], name, sizeof(name), true);
+        if (cmd->route == SP_ROUTE_EVAL)
+            evbuffer_add_printf(local, "-ERR Number of keys can't be greater than number of "
+                                "args\r\n");
+        else
+            evbuffer_add_printf(local, "-ERR wrong number of arguments for '%s' command\r\n",
+                                name);
+        return;
+    }
+    if (cmd->route == SP_ROUTE_KEY || cmd->route == SP_ROUTE_EVAL)
+        last = first; /* routed by the first key only */
+    if (collect_keys(st, first, last, step) < 0)
+        goto nomem;
+    msg->kind = (cmd->route == SP_ROUTE_KEY || cmd->route == SP_ROUTE_EVAL) ? SP_MSG_FORWARD
+                                                                             : SP_MSG_MULTI;
+    msg->nkeys = (last - first) / step + 1;
+    msg->keys = st->keys;
+    return;
+nomem:
+    msg->kind = SP_MSG_LOCAL;
+    evbuffer_add_printf(local, "-ERR out of memory\r\n");
+}
+
+static enum sp_parse redis_parse_request(struct sp_proto_client *cl, struct evbuffer *in,
+                                         struct sp_msg *msg, struct evbuffer *local)
+{
+    struct redis_client *st = cl->state;
+    const struct sp_resp_request *r = &st->req;
+    char err[SP_RESP_ERRLEN];
+    int rc = sp_resp_request_parse(&st->req, in, err, sizeof(err));
+
+    if (rc == SP_RESP_AGAIN)
+        return SP_PARSE_AGAIN;
+    if (rc == SP_RESP_ERROR) {
+        evbuffer_add_printf(local, "-ERR %s\r\n", err);
+        return SP_PARSE_ERROR;
+    }
+    memset(msg, 0, sizeof(*msg));
+    msg->len = r->len;
+    msg->kind = SP_MSG_LOCAL;
+    msg->priv = r;
+    if (r->argc == 0)
+        return SP_PARSE_OK; /* an empty request: nothing to answer, as Redis */
+    if (r->cmd == NULL) {
+        char name[128];
+
+        arg_text(in, &r->argv[0], name, sizeof(name), false);
+        evbuffer_add_printf(local, "-ERR unknown command '%s'\r\n", name);
+        return SP_PARSE_OK;
+    }
+    msg->cmd = (uint32_t)r->cmd->id;
+    if (!cl->authenticated && r->cmd->id != SP_CMD_AUTH && r->cmd->id != SP_CMD_QUIT) {
+        evbuffer_add_printf(local, "-NOAUTH Authentication required\r\n");
+        return SP_PARSE_OK;
+    }
+    if (!sp_command_arity_ok(r->cmd, r->argc)) {
+        char name[64];
+
+        arg_text(in, &r->argv[0], name, sizeof(name), true);
+        evbuffer_add_printf(local, "-ERR wrong number of arguments for '%s' command\r\n", name);
+        return SP_PARSE_OK;
+    }
+    route(cl, in, msg, local);
+    return SP_PARSE_OK;
+}
+
+static enum sp_parse redis_parse_reply(void *state, struct evbuffer *in, struct sp_reply *rep)
+{
+    struct redis_server *st = state;
+    char err[SP_RESP_ERRLEN];
+    int rc = sp_resp_reply_parse(&st->rep, in, err, sizeof(err));
+
+    if (rc == SP_RESP_AGAIN)
+        return SP_PARSE_AGAIN;
+    if (rc == SP_RESP_ERROR)
+        return SP_PARSE_ERROR;
+    rep->len = st->rep.len;
+    rep->is_error = st->rep.is_error != 0;
+    return SP_PARSE_OK;
+}
+
+static unsigned redis_server_hello(const struct sp_conf_pool *pool, struct evbuffer *out)
+{
+    unsigned n = 0;
+
+    if (pool->redis_auth != NULL) {
+        sp_resp_write_array(out, 2);
+        sp_resp_write_bulk(out, "AUTH", 4);
+        sp_resp_write_bulk(out, pool->redis_auth, strlen(pool->redis_auth));
+        n++;
+    }
+    if (pool->redis_db != 0) {
+        char db[24];
+        int len = snprintf(db, sizeof(db), "%d", pool->redis_db);
+
+        sp_resp_write_array(out, 2);
+        sp_resp_write_bulk(out, "SELECT", 6);
+        sp_resp_write_bulk(out, db, (size_t)len);
+        n++;
+    }
+    return n;
+}
+
+/* Number of keys of fragment f. */
+static size_t frag_keys(const uint32_t *frag_of_key, size_t nkeys, uint32_t f)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < nkeys; i++)
+        n += frag_of_key[i] == f;
+    return n;
+}
+
+static int redis_split(const struct sp_msg *msg, struct evbuffer *req, const uint32_t *frag_of_key,
+                       size_t nfrags, struct evbuffer *const *out)
+{
+    const struct sp_resp_request *r = msg->priv;
+    const struct sp_command *cmd = sp_command_get((enum sp_cmd_id)msg->cmd);
+    size_t step = cmd->route == SP_ROUTE_MSET ? 2 : 1;
+    size_t consumed;
+
+    for (uint32_t f = 0; f < nfrags; f++) {
+        if (sp_resp_write_array(out[f], 1 + frag_keys(frag_of_key, msg->nkeys, f) * step) < 0 ||
+            sp_resp_write_arg(out[f], req, 0, &r->argv[0]) < 0)
+            return -1;
+    }
+    if (r->is_inline) {
+        /* An inline line has no bulk headers to move along: write each argument as a bulk. */
+        for (size_t i = 1; i < r->argc; i++) {
+            if (sp_resp_write_arg(out[frag_of_key[(i - 1) / step]], req, 0, &r->argv[i]) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    /* Move each "$len\r\n<bytes>\r\n" as it stands: values are never copied. */
+    consumed = r->argv[0].off + r->argv[0].len + 2;
+    evbuffer_drain(req, consumed);
+    for (size_t i = 1; i < r->argc; i++) {
+        size_t end = r->argv[i].off + r->argv[i].len + 2;
+
+        if (evbuffer_remove_buffer(req, out[frag_of_key[(i - 1) / step]], end - consumed) !=
+            (int)(end - consumed))
+            return -1;
+        consumed = end;
+    }
+    return 0;
+}
+
+/* Frames the value at the head of `buf` (a fresh parser: allocates nothing without elems). */
+static bool frame_value(struct evbuffer *buf, struct sp_resp_reply *p)
+{
+    char err[SP_RESP_ERRLEN];
+
+    sp_resp_reply_init(p);
+    return sp_resp_reply_parse(p, buf, err, sizeof(err)) == SP_RESP_OK;
+}
+
+/* The first error among the parts, in key order, or -1. */
+static long first_error(const uint32_t *frag_of_key, size_t nkeys, struct evbuffer *const *rep)
+{
+    for (size_t i = 0; i < nkeys; i++) {
+        struct evbuffer *b = rep[frag_of_key[i]];
+        unsigned char c = 0;
+
+        if (evbuffer_copyout(b, &c, 1) != 1 || c == '-')
+            return (long)frag_of_key[i];
+    }
+    return -1;
+}
+
+static void merge_mget(const uint32_t *frag_of_key, size_t nkeys, struct evbuffer *const *rep,
+                       size_t nfrags, struct evbuffer *out)
+{
+    struct sp_resp_reply p;
+
+    /* Each part is "*k\r\n" and then k values, answering its keys in order. */
+    for (size_t f = 0; f < nfrags; f++) {
+        struct evbuffer_ptr eol = evbuffer_search_eol(rep[f], NULL, NULL, EVBUFFER_EOL_CRLF);
+        unsigned char c = 0;
+
+        if (eol.pos < 0 || evbuffer_copyout(rep[f], &c, 1) != 1 || c != '*') {
+            redis_error_reply(out, "Unexpected reply from server to a split MGET");
+            return;
+        }
+        evbuffer_drain(rep[f], (size_t)eol.pos + 2);
+    }
+    sp_resp_write_array(out, nkeys);
+    for (size_t i = 0; i < nkeys; i++) {
+        struct evbuffer *b = rep[frag_of_key[i]];
+
+        if (!frame_value(b, &p)) {
+            sp_resp_reply_free(&p);
+            evbuffer_add(out, "$-1\r\n", 5); /* a short part: keep the array well-formed */
+            continue;
+        }
+        evbuffer_remove_buffer(b, out, p.len);
+        sp_resp_reply_free(&p);
+    }
+}
+
+static void redis_merge(uint32_t cmd_id, const uint32_t *frag_of_key, size_t nkeys,
+                        struct evbuffer *const *rep, size_t nfrags, struct evbuffer *out)
+{
+    const struct sp_command *cmd = sp_command_get((enum sp_cmd_id)cmd_id);
+    long bad = first_error(frag_of_key, nkeys, rep);
+    struct sp_resp_reply p;
+    long long sum = 0;
+
+    if (bad >= 0) {
+        if (evbuffer_get_length(rep[bad]) == 0)
+            redis_error_reply(out, "no reply from server");
+        else
+            evbuffer_add_buffer(out, rep[bad]);
+        return;
+    }
+    switch (cmd->route) {
+    case SP_ROUTE_MGET:
+        merge_mget(frag_of_key, nkeys, rep, nfrags, out);
+        return;
+    case SP_ROUTE_SUM:
+        for (size_t f = 0; f < nfrags; f++) {
+            bool ok = frame_value(rep[f], &p) && p.type == SP_RESP_INTEGER;
+
+            sp_resp_reply_free(&p);
+            if (!ok) {
+                redis_error_reply(out, "Unexpected reply from server to a split command");
+                return;
+            }
+            sum += p.integer;
+        }
+        sp_resp_write_integer(out, sum);
+        return;
+    default: /* MSET: every part said +OK */
+        for (size_t f = 0; f < nfrags; f++) {
+            unsigned char c = 0;
+
+            if (evbuffer_copyout(rep[f], &c, 1) != 1 || c != '+') {
+                redis_error_reply(out, "Unexpected reply from server to a split command");
+                return;
+            }
+        }
+        evbuffer_add(out, "+OK\r\n", 5);
+        return;
+    }
+}
+
+const struct sp_proto sp_proto_redis = {
+    .name = "redis",
+    .client_state_size = sizeof(struct redis_client),
+    .server_state_size = sizeof(struct redis_server),
+    .client_init = redis_client_init,
+    .client_fini = redis_client_fini,
+    .server_init = redis_server_init,
+    .server_fini = redis_server_fini,
+    .parse_request = redis_parse_request,
+    .parse_reply = redis_parse_reply,
+    .error_reply = redis_error_reply,
+    .server_hello = redis_server_hello,
+    .split = redis_split,
+    .merge = redis_merge,
+};

@@ -1,0 +1,51 @@
+/*
+ * The proxy's data path, as the process shell (main.c) sees it.
+ *
+ * One sp_proxy serves every pool of a loaded config on one libevent base: a listener per pool,
+ * client connections, persistent server connections, placement and ejection.  It is single
+ * threaded and never blocks; everything happens in callbacks of `base`.  main.c owns the base,
+ * the config, the plugin registry and the stats, and keeps them alive until sp_proxy_free.
+ * Connection and server events are logged through proxy/log.h.
+ */
+#ifndef SP_PROXY_H
+#define SP_PROXY_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "registry.h"
+
+struct sp_stats;
+struct sp_proxy;
+
+/* Tuning from the command line; zero fields take the defaults below. */
+struct sp_proxy_options {
+    size_t mbuf_size;        /* -m: bytes read from a socket per read call (default 16384) */
+    size_t high_watermark;   /* back-pressure: bytes pending per client / per server connection
+                                before reads from the feeding clients pause (default 4 MiB) */
+};
+
+#define SP_PROXY_DEFAULT_MBUF_SIZE 16384
+#define SP_PROXY_DEFAULT_HIGH_WATERMARK (4u * 1024 * 1024)
+
+/*
+ * Starts serving every pool of `conf`: binds and listens on each pool's address (TCP host:port,
+ * or a unix socket created with the pool's permissions), builds each pool's placer from `reg`,
+ * and connects to the servers of pools with `preconnect`.  `stats` (may be NULL) receives the
+ * counters; pool and server indexes are the config's.  conf, reg, stats and base must outlive the
+ * proxy.  Returns the proxy, or NULL after closing everything it opened and writing the reason
+ * into err[errlen], e.g. "pool 'alpha': listen 127.0.0.1:22121: Address already in use".
+ */
+struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *conf,
+                              const struct sp_registry *reg, struct sp_stats *stats,
+                              const struct sp_proxy_options *opt, char *err, size_t errlen);
+
+/*
+ * Closes every listener, client and server connection and frees the proxy; a unix listen socket
+ * file is removed.  Pending replies are dropped.  NULL is a no-op.
+ */
+void sp_proxy_free(struct sp_proxy *proxy);
+
+#endif /* SP_PROXY_H */

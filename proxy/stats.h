@@ -1,0 +1,127 @@
+/*
+ * Statistics, compatible with nutcracker 0.5.0's stats JSON and -D description.
+ *
+ * Every field is defined once, in the lists below (name, type, description); the structs, the
+ * JSON and the -D text are generated from them.  The data path owns no locks and calls no
+ * function per event: it gets a pointer to a pool's or server's struct once and increments the
+ * plain fields (everything runs in the one event-loop thread), e.g.
+ *
+ *     struct sp_server_stats *ss = sp_stats_server(stats, pool_index, server_index);
+ *     ss->requests++;
+ *     ss->request_bytes += len;
+ *
+ * COUNTER fields only grow, GAUGE fields go up and down (the data path decrements them),
+ * TIMESTAMP fields hold microseconds since the epoch (0: never).
+ */
+#ifndef SP_STATS_H
+#define SP_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+struct sp_conf;
+
+/* X(name, type, description): in nutcracker's order, with its descriptions. */
+#define SP_STATS_POOL_FIELDS(X) \
+    X(client_eof,          COUNTER,   "# eof on client connections") \
+    X(client_err,          COUNTER,   "# errors on client connections") \
+    X(client_connections,  GAUGE,     "# active client connections") \
+    X(server_ejects,       COUNTER,   "# times backend server was ejected") \
+    X(forward_error,       COUNTER,   "# times we encountered a forwarding error") \
+    X(fragments,           COUNTER,   "# fragments created from a multi-vector request")
+
+#define SP_STATS_SERVER_FIELDS(X) \
+    X(server_eof,          COUNTER,   "# eof on server connections") \
+    X(server_err,          COUNTER,   "# errors on server connections") \
+    X(server_timedout,     COUNTER,   "# timeouts on server connections") \
+    X(server_connections,  GAUGE,     "# active server connections") \
+    X(server_ejected_at,   TIMESTAMP, "timestamp when server was ejected in usec since epoch") \
+    X(requests,            COUNTER,   "# requests") \
+    X(request_bytes,       COUNTER,   "total request bytes") \
+    X(responses,           COUNTER,   "# responses") \
+    X(response_bytes,      COUNTER,   "total response bytes") \
+    X(in_queue,            GAUGE,     "# requests in incoming queue") \
+    X(in_queue_bytes,      GAUGE,     "current request bytes in incoming queue") \
+    X(out_queue,           GAUGE,     "# requests in outgoing queue") \
+    X(out_queue_bytes,     GAUGE,     "current request bytes in outgoing queue")
+
+/* Process-wide fields (after service, source, version, uptime and timestamp in the JSON). */
+#define SP_STATS_GLOBAL_FIELDS(X) \
+    X(total_connections,   COUNTER,   "# connections created since start (listeners, clients, servers)") \
+    X(curr_connections,    GAUGE,     "# connections open now (listeners, clients, servers)")
+
+enum sp_stats_type {
+    SP_STATS_COUNTER,
+    SP_STATS_GAUGE,
+    SP_STATS_TIMESTAMP,
+};
+
+#define SP_STATS_MEMBER_(name, type, desc) int64_t name;
+struct sp_global_stats { SP_STATS_GLOBAL_FIELDS(SP_STATS_MEMBER_) };
+struct sp_pool_stats { SP_STATS_POOL_FIELDS(SP_STATS_MEMBER_) };
+struct sp_server_stats { SP_STATS_SERVER_FIELDS(SP_STATS_MEMBER_) };
+#undef SP_STATS_MEMBER_
+
+/* One field of a list, for code that walks them (tests, docs). */
+struct sp_stats_field {
+    const char *name;
+    enum sp_stats_type type;
+    const char *description;
+    size_t offset; /* of the int64_t in its struct */
+};
+
+/* The three lists as arrays; *n receives the length. */
+const struct sp_stats_field *sp_stats_global_fields(size_t *n);
+const struct sp_stats_field *sp_stats_pool_fields(size_t *n);
+const struct sp_stats_field *sp_stats_server_fields(size_t *n);
+
+/* "counter", "gauge", "timestamp". */
+const char *sp_stats_type_name(enum sp_stats_type type);
+
+struct sp_stats;
+
+/*
+ * The identity the JSON reports: "service", "source" (host name), "version".  The strings are
+ * copied.
+ */
+struct sp_stats_identity {
+    const char *service;
+    const char *source;
+    const char *version;
+};
+
+/*
+ * Allocates zeroed counters for every pool of `conf` and every server of each pool (in the
+ * config's order), started at `start` (for "uptime").  `conf` is referenced, not copied: it
+ * must outlive the stats.  Returns NULL with err set when out of memory.
+ */
+struct sp_stats *sp_stats_new(const struct sp_conf *conf, const struct sp_stats_identity *id,
+                              time_t start, char *err, size_t errlen);
+
+/* Frees the stats; NULL is a no-op. */
+void sp_stats_free(struct sp_stats *stats);
+
+/*
+ * The counters of the process, of pool `pool` (its index in conf->pools) and of server `server`
+ * of that pool (its index in pool->servers).  Indexes out of range are a programming error:
+ * they abort with a message rather than corrupt memory.  The pointers stay valid for the life
+ * of `stats`.
+ */
+struct sp_global_stats *sp_stats_global(struct sp_stats *stats);
+struct sp_pool_stats *sp_stats_pool(struct sp_stats *stats, size_t pool);
+struct sp_server_stats *sp_stats_server(struct sp_stats *stats, size_t pool, size_t server);
+
+/*
+ * Renders the current values as nutcracker's JSON document (one line ending in "\n"), with
+ * "timestamp" = now and "uptime" = now - start.  Pools appear in nutcracker's order (sorted by
+ * name: shorter first, then bytewise), servers in the config's order.  Names are escaped for
+ * JSON.  Returns a malloc'd NUL-terminated string (length in *len), or NULL when out of memory.
+ */
+char *sp_stats_render(const struct sp_stats *stats, time_t now, size_t *len);
+
+/* Writes the -D description ("pool stats:" ... "server stats:" ...) to `out`. */
+void sp_stats_describe(FILE *out);
+
+#endif /* SP_STATS_H */

@@ -1,0 +1,213 @@
+#include "config.h"
+
+#include "stats_listener.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "log.h"
+#include "stats.h"
+
+struct sp_stats_reply;
+
+/* How long a reader may keep its connection open after the reply before we close it. */
+#define SP_STATS_LINGER_SEC 5
+
+static void on_drain_read(struct bufferevent *bev, void *arg);
+static void on_reply_event(struct bufferevent *bev, short what, void *arg);
+
+struct sp_stats_listener {
+    struct event_base *base;
+    struct sp_stats *stats;
+    struct evconnlistener *listener;
+    struct event *timer;
+    char *snapshot;  /* latest JSON document */
+    size_t snapshot_len;
+    struct sp_stats_reply *replies; /* connections still being written */
+};
+
+/* One accepted connection being answered. */
+struct sp_stats_reply {
+    struct sp_stats_listener *srv;
+    struct bufferevent *bev;
+    struct sp_stats_reply *prev, *next;
+};
+
+static void reply_free(struct sp_stats_reply *r)
+{
+    if (r->prev != NULL)
+        r->prev->next = r->next;
+    else
+        r->srv->replies = r->next;
+    if (r->next != NULL)
+        r->next->prev = r->prev;
+    bufferevent_free(r->bev);
+    free(r);
+}
+
+/*
+ * The whole snapshot is written: half-close and wait for the client's EOF before closing.
+ * Closing with unread client bytes (an HTTP-style request, say) would make the kernel send RST,
+ * which may destroy the reply before the client read it.
+ */
+static void on_reply_written(struct bufferevent *bev, void *arg)
+{
+    struct timeval linger = {SP_STATS_LINGER_SEC, 0};
+
+    bufferevent_setcb(bev, on_drain_read, NULL, on_reply_event, arg);
+    if (shutdown(bufferevent_getfd(bev), SHUT_WR) < 0 ||
+        bufferevent_set_timeouts(bev, &linger, NULL) < 0 ||
+        bufferevent_enable(bev, EV_READ) < 0)
+        reply_free(arg);
+}
+
+/* Input after the reply is discarded. */
+static void on_drain_read(struct bufferevent *bev, void *arg)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* EOF, error or the linger timeout: done with this client. */
+static void on_reply_event(struct bufferevent *bev, short what, void *arg)
+{
+    if (what & BEV_EVENT_ERROR)
+        sp_log_verb("stats client connection failed: %s", strerror(errno));
+    reply_free(arg);
+}
+
+static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa,
+                      int socklen, void *arg)
+{
+    struct sp_stats_listener *srv = arg;
+    struct sp_stats_reply *r = calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        sp_log_error("stats server: out of memory, connection dropped");
+        evutil_closesocket(fd);
+        return;
+    }
+    r->srv = srv;
+    r->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (r->bev == NULL) {
+        sp_log_error("stats server: cannot set up a connection, dropped");
+        evutil_closesocket(fd);
+        free(r);
+        return;
+    }
+    r->next = srv->replies;
+    if (srv->replies != NULL)
+        srv->replies->prev = r;
+    srv->replies = r;
+    /* Whatever the client sends is ignored; reading starts once the reply is out. */
+    bufferevent_setcb(r->bev, NULL, on_reply_written, on_reply_event, r);
+    if (bufferevent_write(r->bev, srv->snapshot, srv->snapshot_len) < 0 ||
+        bufferevent_enable(r->bev, EV_WRITE) < 0) {
+        sp_log_error("stats server: cannot queue the reply, connection dropped");
+        reply_free(r);
+    }
+}
+
+int sp_stats_listener_refresh(struct sp_stats_listener *srv)
+{
+    size_t len;
+    char *json = sp_stats_render(srv->stats, time(NULL), &len);
+
+    if (json == NULL) {
+        sp_log_error("stats server: out of memory rendering stats, keeping the old snapshot");
+        return -1;
+    }
+    free(srv->snapshot);
+    srv->snapshot = json;
+    srv->snapshot_len = len;
+    return 0;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    sp_stats_listener_refresh(arg);
+}
+
+/* Resolves and binds; returns the listener or NULL with err set. */
+static struct evconnlistener *listen_on(struct sp_stats_listener *srv, const char *addr, int port,
+                                        char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL;
+    char service[16];
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    snprintf(service, sizeof(service), "%d", port);
+    rc = getaddrinfo(addr, service, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "stats server: cannot resolve '%s': %s", addr, gai_strerror(rc));
+        return NULL;
+    }
+    struct evconnlistener *l = evconnlistener_new_bind(
+        srv->base, on_accept, srv,
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024, res->ai_addr,
+        (int)res->ai_addrlen);
+    if (l == NULL)
+        snprintf(err, errlen, "stats server: listening on %s:%d failed: %s", addr, port,
+                 strerror(errno));
+    freeaddrinfo(res);
+    return l;
+}
+
+struct sp_stats_listener *sp_stats_listener_new(struct event_base *base, struct sp_stats *stats,
+                                            const char *addr, int port, int interval_ms,
+                                            char *err, size_t errlen)
+{
+    struct sp_stats_listener *srv = calloc(1, sizeof(*srv));
+    struct timeval tv = {interval_ms / 1000, (interval_ms % 1000) * 1000};
+
+    if (srv == NULL) {
+        snprintf(err, errlen, "stats server: out of memory");
+        return NULL;
+    }
+    srv->base = base;
+    srv->stats = stats;
+    if (sp_stats_listener_refresh(srv) < 0) {
+        snprintf(err, errlen, "stats server: out of memory rendering stats");
+        goto err;
+    }
+    srv->listener = listen_on(srv, addr, port, err, errlen);
+    if (srv->listener == NULL)
+        goto err;
+    srv->timer = event_new(base, -1, EV_PERSIST, on_timer, srv);
+    if (srv->timer == NULL || event_add(srv->timer, &tv) < 0) {
+        snprintf(err, errlen, "stats server: cannot schedule the refresh timer");
+        goto err;
+    }
+    return srv;
+err:
+    sp_stats_listener_free(srv);
+    return NULL;
+}
+
+void sp_stats_listener_free(struct sp_stats_listener *srv)
+{
+    if (srv == NULL)
+        return;
+    while (srv->replies != NULL)
+        reply_free(srv->replies);
+    if (srv->timer != NULL)
+        event_free(srv->timer);
+    if (srv->listener != NULL)
+        evconnlistener_free(srv->listener);
+    free(srv->snapshot);
+    free(srv);
+}

@@ -1,0 +1,33 @@
+/*
+ * The stats server: a TCP listener (-a:-s) that answers every connection with the latest stats
+ * snapshot (one JSON document) and closes it, as nutcracker does.  The snapshot is rendered at
+ * start and then every -i msec, so readers see values at most one interval old and every
+ * reader within an interval sees the same document.
+ */
+#ifndef SP_STATS_LISTENER_H
+#define SP_STATS_LISTENER_H
+
+#include <stddef.h>
+
+struct event_base;
+struct sp_stats;
+struct sp_stats_listener;
+
+/*
+ * Binds addr:port (addr is a numeric address or a host name; port 1..65535), renders a first
+ * snapshot and schedules the refresh every `interval_ms`.  `stats` must outlive the server.
+ * Returns NULL with err set naming the address ("stats server: bind 0.0.0.0:22222 failed:
+ * Address already in use").
+ */
+struct sp_stats_listener *sp_stats_listener_new(struct event_base *base, struct sp_stats *stats,
+                                            const char *addr, int port, int interval_ms,
+                                            char *err, size_t errlen);
+
+/* Closes the listener and any connection still being answered; NULL is a no-op. */
+void sp_stats_listener_free(struct sp_stats_listener *srv);
+
+/* Renders a new snapshot now (also done by the timer).  Returns 0, or -1 when out of memory
+ * (the previous snapshot is kept). */
+int sp_stats_listener_refresh(struct sp_stats_listener *srv);
+
+#endif /* SP_STATS_LISTENER_H */

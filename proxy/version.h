@@ -1,0 +1,6 @@
+/* What the daemon reports as its version (-V, stats "version"). */
+#ifndef SP_VERSION_H
+#define SP_VERSION_H
+#include "config.h"
+#define SP_VERSION_STRING PACKAGE_VERSION
+#endif

@@ -1,0 +1,458 @@
+"""Integration-test harness for shardproxy: real redis-server / memcached / nutcracker peers.
+
+Run tests with Debian's /usr/bin/python3 (python3-redis, python3-yaml).  Everything listens on
+127.0.0.1 only, on free ports picked here, and every process started is stopped by PID when the
+test ends - also when it fails or raises - through unittest's addCleanup (or the context managers).
+
+Environment (set by `make check`, see tests/local.mk):
+  SP_BUILDDIR             build tree; the daemon is $SP_BUILDDIR/proxy/shardproxy
+  SHARDPROXY_PLUGIN_PATH  build-tree plugin directories (read by the daemon itself)
+  SP_SRCDIR, SP_TEST_DATA source tree and golden data
+
+Typical use:
+
+    import harness
+
+    class T(harness.TestCase):
+        def test_get(self):
+            r = self.start_redis()
+            p = self.start_proxy({"alpha": harness.pool([r])})
+            c = p.redis_client("alpha")
+            c.set("k", "v")
+            self.assertEqual(r.client().get("k"), b"v")
+            stats = p.wait_stats(lambda s: s["alpha"][r.address]["requests"] >= 1)
+
+    if __name__ == "__main__":
+        harness.main()
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import yaml
+
+HOST = "127.0.0.1"  # the only address tests ever use
+NUTCRACKER = "/usr/sbin/nutcracker"
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+MEMCACHED = shutil.which("memcached") or "/usr/bin/memcached"
+
+START_TIMEOUT = float(os.environ.get("SP_TEST_START_TIMEOUT", "20"))
+STOP_TIMEOUT = 10.0
+
+_used_ports = set()
+
+
+class HarnessError(Exception):
+    """A peer could not be started or stopped; the message says which and why."""
+
+
+def builddir():
+    """The build tree ($SP_BUILDDIR, else the current directory)."""
+    return os.environ.get("SP_BUILDDIR", os.getcwd())
+
+
+def package_version():
+    """PACKAGE_VERSION from the build tree's config.h (what -V and the stats must say)."""
+    with open(os.path.join(builddir(), "config.h")) as f:
+        m = re.search(r'#define PACKAGE_VERSION "([^"]+)"', f.read())
+    if m is None:
+        raise HarnessError("PACKAGE_VERSION not found in %s/config.h" % builddir())
+    return m.group(1)
+
+
+def shardproxy_binary():
+    return os.path.join(builddir(), "proxy", "shardproxy")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free now and not handed out before by this process."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _used_ports:
+            _used_ports.add(port)
+            return port
+    raise HarnessError("no free port found on %s" % HOST)
+
+
+def port_open(port, host=HOST):
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def port_listening(port, host=HOST):
+    """True when a socket is in LISTEN state on host:port (IPv4), read from /proc/net/tcp so
+    the check itself opens no connection: probing a proxy's pool port with connect() would
+    count a client connection and a client_eof in its stats."""
+    want = "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(host.split("."))), port)
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[1] == want and fields[3] == "0A":  # 0A: TCP_LISTEN
+                    return True
+    except OSError:
+        return port_open(port, host)
+    return False
+
+
+def wait_until(predicate, timeout, what, check=None):
+    """Polls predicate() until true; raises HarnessError naming `what` on timeout.  check(),
+    if given, runs each round and may raise (e.g. the process died)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if check is not None:
+            check()
+        if predicate():
+            return
+        if time.monotonic() > deadline:
+            raise HarnessError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(0.02)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours still "exists": reap it if it is ours.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def kill_pid(pid, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+    """Sends sig to pid and waits for it to go away; SIGKILL after `timeout`.  True when it
+    went away after `sig` (False: it needed SIGKILL or was already gone)."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.02)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    wait_until(lambda: not pid_alive(pid), timeout, "pid %d to die after SIGKILL" % pid)
+    return False
+
+
+class Process:
+    """A child process started by the harness, with its output captured in a file."""
+
+    def __init__(self, name, argv, workdir, env=None):
+        self.name = name
+        self.argv = [str(a) for a in argv]
+        self.workdir = workdir
+        self.output_path = os.path.join(workdir, name + ".out")
+        self._out = open(self.output_path, "wb")
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self._out,
+                                     stderr=subprocess.STDOUT, cwd=workdir, env=env)
+        self.pid = self.proc.pid
+        self.returncode = None
+
+    def output(self):
+        """Everything the process wrote to stdout and stderr so far."""
+        with open(self.output_path, "r", errors="replace") as f:
+            return f.read()
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def check_running(self):
+        """Raises HarnessError (with its output) when the process has exited."""
+        rc = self.proc.poll()
+        if rc is not None:
+            raise HarnessError("%s exited with status %s: %s\n%s"
+                               % (self.name, rc, " ".join(self.argv), self.output()))
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=STOP_TIMEOUT):
+        """Waits for exit; returns the status (negative: killed by that signal)."""
+        self.returncode = self.proc.wait(timeout=timeout)
+        self._out.close()
+        return self.returncode
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """Stops the process by PID (sig, then SIGKILL after timeout); returns its status.
+        Safe to call more than once."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+        self.returncode = self.proc.returncode
+        if not self._out.closed:
+            self._out.close()
+        return self.returncode
+
+
+class Server(Process):
+    """A backend server on 127.0.0.1:port, waited for until it accepts connections."""
+
+    def __init__(self, name, argv, workdir, port):
+        self.port = port
+        super().__init__("%s-%d" % (name, port), argv, workdir)
+        wait_until(lambda: port_open(port), START_TIMEOUT, "%s on port %d" % (name, port),
+                   self.check_running)
+
+    @property
+    def address(self):
+        return "%s:%d" % (HOST, self.port)
+
+
+class RedisServer(Server):
+    """redis-server on 127.0.0.1:port, no persistence, data dir under workdir."""
+
+    def __init__(self, workdir, port=None, extra_args=()):
+        port = port or free_port()
+        self.dir = tempfile.mkdtemp(prefix="redis-%d-" % port, dir=workdir)
+        argv = [REDIS_SERVER, "--port", port, "--bind", HOST, "--save", "",
+                "--appendonly", "no", "--dir", self.dir, "--daemonize", "no"] + list(extra_args)
+        super().__init__("redis", argv, workdir, port)
+
+    def client(self, **kw):
+        import redis
+        return redis.Redis(host=HOST, port=self.port, socket_timeout=10, **kw)
+
+
+class Memcached(Server):
+    """memcached on 127.0.0.1:port (TCP only)."""
+
+    def __init__(self, workdir, port=None, extra_args=()):
+        port = port or free_port()
+        argv = [MEMCACHED, "-l", HOST, "-p", port, "-U", "0"]
+        if os.geteuid() == 0:
+            argv += ["-u", "root"]  # memcached refuses to run as root without it
+        super().__init__("memcached", argv + list(extra_args), workdir, port)
+
+
+def pool(servers, listen_port=None, **keys):
+    """A pool's config dict: listen on a free 127.0.0.1 port, the given servers.  `servers`
+    holds RedisServer/Memcached objects (weight 1) or ready strings ("127.0.0.1:6379:1 name").
+    Other keys (hash, distribution, redis, timeout, ...) are passed through; `redis` defaults to
+    true when any server is a RedisServer."""
+    entries = []
+    is_redis = False
+    for s in servers:
+        if isinstance(s, Server):
+            is_redis = is_redis or isinstance(s, RedisServer)
+            entries.append("%s:1" % s.address)
+        else:
+            entries.append(str(s))
+    conf = {"listen": "%s:%d" % (HOST, listen_port or free_port())}
+    if is_redis:
+        conf["redis"] = True
+    conf.update(keys)
+    conf["servers"] = entries
+    return conf
+
+
+def write_config(path, pools):
+    """Writes {pool name: pool dict} as YAML to path; returns path."""
+    with open(path, "w") as f:
+        yaml.safe_dump(pools, f, default_flow_style=False, sort_keys=False)
+    return path
+
+
+def listen_port_of(pool_conf):
+    """The TCP port a pool listens on, or None for a unix socket."""
+    listen = pool_conf["listen"].split()[0]
+    if listen.startswith("/"):
+        return None
+    return int(listen.rsplit(":", 1)[1])
+
+
+def read_stats(port, timeout=10):
+    """Connects to a stats port, reads until the server closes, returns the raw bytes."""
+    chunks = []
+    with socket.create_connection((HOST, port), timeout=timeout) as s:
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+def fetch_stats(port, timeout=10):
+    """The stats JSON document of the proxy whose stats server is on `port`, parsed."""
+    return json.loads(read_stats(port, timeout).decode("utf-8"))
+
+
+class ProxyBase(Process):
+    """Common code for shardproxy and nutcracker: same flags, same config, same stats."""
+
+    program = None  # set by subclasses
+    label = None
+
+    def __init__(self, workdir, pools, args=(), stats_interval=100, log_level=None,
+                 wait_for_pools=True, env=None, conf_path=None):
+        self.pools = pools
+        self.stats_port = free_port()
+        tag = "%s-%d" % (self.label, self.stats_port)
+        self.conf_path = conf_path or write_config(os.path.join(workdir, tag + ".yml"), pools)
+        self.log_path = os.path.join(workdir, tag + ".log")
+        argv = [self.program, "-c", self.conf_path, "-s", self.stats_port, "-a", HOST,
+                "-i", stats_interval, "-o", self.log_path]
+        if log_level is not None:
+            argv += ["-v", log_level]
+        argv += list(args)
+        super().__init__(tag, argv, workdir, env=env)
+        try:
+            self.wait_ready(wait_for_pools)
+        except BaseException:
+            self.stop(signal.SIGKILL)
+            raise
+
+    def check_running(self):
+        rc = self.proc.poll()
+        if rc is not None:
+            raise HarnessError("%s exited with status %s: %s\n--- output ---\n%s\n--- log ---\n%s"
+                               % (self.name, rc, " ".join(self.argv), self.output(), self.log()))
+
+    def wait_ready(self, wait_for_pools=True):
+        """Waits until the stats port (and, with wait_for_pools, every pool's TCP port)
+        accepts connections."""
+        ports = [self.stats_port]
+        if wait_for_pools:
+            ports += [p for p in (listen_port_of(c) for c in self.pools.values()) if p]
+        for port in ports:
+            wait_until(lambda: port_listening(port), START_TIMEOUT,
+                       "%s to listen on port %d" % (self.name, port), self.check_running)
+
+    def log(self):
+        """The log file's contents so far ("" when it does not exist)."""
+        try:
+            with open(self.log_path, "r", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_for_log(self, text, timeout=START_TIMEOUT):
+        """Waits until `text` appears in the log; returns the log."""
+        wait_until(lambda: text in self.log(), timeout, "%r in %s" % (text, self.log_path))
+        return self.log()
+
+    def port(self, pool_name):
+        return listen_port_of(self.pools[pool_name])
+
+    def redis_client(self, pool_name, **kw):
+        import redis
+        return redis.Redis(host=HOST, port=self.port(pool_name), socket_timeout=10, **kw)
+
+    def raw_stats(self):
+        return read_stats(self.stats_port)
+
+    def stats(self):
+        return fetch_stats(self.stats_port)
+
+    def wait_stats(self, predicate, timeout=START_TIMEOUT):
+        """Polls the stats until predicate(doc) is true and returns that doc.  The document is a
+        snapshot refreshed every stats interval (-i, 100 msec by default here), so counters
+        lag behind the traffic that moved them; on timeout the last document is in the error."""
+        last = {}
+
+        def check():
+            last["doc"] = self.stats()
+            return predicate(last["doc"])
+        try:
+            wait_until(check, timeout, "stats of %s to match" % self.name, self.check_running)
+        except HarnessError as e:
+            raise HarnessError("%s; last stats: %s" % (e, json.dumps(last.get("doc"))))
+        return last["doc"]
+
+
+class Shardproxy(ProxyBase):
+    program = property(lambda self: shardproxy_binary())
+    label = "shardproxy"
+
+
+class Nutcracker(ProxyBase):
+    program = NUTCRACKER
+    label = "nutcracker"
+
+
+def run_shardproxy(args, timeout=30, cwd=None, env=None):
+    """Runs the daemon to completion (for -h, -V, -t, bad options); returns CompletedProcess
+    with text stdout/stderr."""
+    return subprocess.run([shardproxy_binary()] + [str(a) for a in args], cwd=cwd, env=env,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=timeout, text=True)
+
+
+def run_nutcracker(args, timeout=30, cwd=None):
+    return subprocess.run([NUTCRACKER] + [str(a) for a in args], cwd=cwd,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=timeout, text=True)
+
+
+class TestCase(unittest.TestCase):
+    """unittest.TestCase with a private temp dir and peers that are stopped (by PID) and
+    cleaned up when the test ends, whatever the outcome."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmpdir = tempfile.mkdtemp(prefix="sp-it-")
+        self.addCleanup(self._remove_tmpdir)
+
+    def _remove_tmpdir(self):
+        if os.environ.get("SP_TEST_KEEP"):
+            print("kept %s" % self.tmpdir)
+            return
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def _started(self, proc):
+        self.addCleanup(proc.stop)
+        return proc
+
+    def start_redis(self, **kw):
+        return self._started(RedisServer(self.tmpdir, **kw))
+
+    def start_memcached(self, **kw):
+        return self._started(Memcached(self.tmpdir, **kw))
+
+    def start_proxy(self, pools, **kw):
+        """Starts shardproxy on `pools` ({name: pool(...)}); see ProxyBase for keywords."""
+        return self._started(Shardproxy(self.tmpdir, pools, **kw))
+
+    def start_nutcracker(self, pools, **kw):
+        return self._started(Nutcracker(self.tmpdir, pools, **kw))
+
+    def stop_pid_on_cleanup(self, pid):
+        """For processes the harness did not start itself (a daemon's grandchild)."""
+        self.addCleanup(lambda: kill_pid(pid, signal.SIGKILL) if pid_alive(pid) else None)
+
+    def path(self, name):
+        return os.path.join(self.tmpdir, name)
+
+
+def main():
+    """unittest.main(): exits 0 when every test passed, 1 otherwise."""
+    unittest.main(verbosity=2)

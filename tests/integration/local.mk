@@ -1,0 +1,20 @@
+# Integration tests: the daemon against real redis-server / memcached / nutcracker on 127.0.0.1.
+# Each test_*.py is a unittest program run with Debian's python3 (python3-redis, python3-yaml),
+# exiting non-zero on failure; harness.py is the shared library they import.
+TEST_EXTENSIONS = .py
+PY_LOG_COMPILER = /usr/bin/python3
+AM_PY_LOG_FLAGS = -B
+
+INTEGRATION_TESTS = \
+	tests/integration/test_cli.py \
+	tests/integration/test_stats.py
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
+
+# The stats JSON rendering and field list, without sockets.
+check_PROGRAMS += tests/unit/test_stats
+TESTS += tests/unit/test_stats
+tests_unit_test_stats_SOURCES = tests/unit/test_stats.c
+tests_unit_test_stats_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proxy
+tests_unit_test_stats_CFLAGS = $(UNIT_COMPILE_FLAGS) $(LIBEVENT_CFLAGS)
+tests_unit_test_stats_LDADD = proxy/libspproxy.la $(UNIT_LIBS) $(LIBEVENT_LIBS)

@@ -1,0 +1,7 @@
+/* Loader test: second of two plugins claiming one name. */
+#include "config.h"
+
+#include "broken.h"
+
+BROKEN_HASH_BODY
+BROKEN_PLUGIN(.name = "dupname", .summary = "dup_b");

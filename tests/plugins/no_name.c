@@ -1,0 +1,7 @@
+/* Loader test: no name at all. */
+#include "config.h"
+
+#include "broken.h"
+
+BROKEN_HASH_BODY
+BROKEN_PLUGIN(.name = NULL);
