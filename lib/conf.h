@@ -101,4 +101,43 @@ const struct sp_conf_pool *sp_conf_find_pool(const struct sp_conf *conf, const c
 /* Returns the server whose name is `name` in `pool`, or -1. */
 int sp_conf_find_server(const struct sp_conf_pool *pool, const char *name);
 
+/*
+ * Editing a pool (lib/conf_edit.c), for "what if" questions.  Each edit is checked by the loader's
+ * own rules and leaves the pool exactly as loading the edited YAML would (names derived and servers
+ * sorted the same way).  On failure an edit returns -1, writes one line into err[errlen] whose
+ * "WHAT: pool 'P': key 'K': ..." names the edit (`what`, e.g. "--add") and the problem, and leaves
+ * the pool unchanged.  Server indexes refer to pool->servers and change after an edit (re-sort):
+ * look servers up again with sp_conf_find_server.
+ */
+
+/* A deep copy of `pool` (standalone, not part of any sp_conf), or NULL when out of memory. */
+struct sp_conf_pool *sp_conf_pool_dup(const struct sp_conf_pool *pool);
+
+/* Frees a pool from sp_conf_pool_dup; NULL is a no-op. */
+void sp_conf_pool_free(struct sp_conf_pool *pool);
+
+/* Adds a server written as a servers-list entry: "host:port:weight [name]" or "/path:weight". */
+int sp_conf_pool_add_server(struct sp_conf_pool *pool, const char *entry, const char *what,
+                            char *err, size_t errlen);
+
+/* Removes server `index`; -1 (pool unchanged) when there is no such server.  Never fails else. */
+int sp_conf_pool_remove_server(struct sp_conf_pool *pool, size_t index);
+
+/*
+ * Changes server `index`: its address ("host:port" or "/path"), its weight (decimal text) and/or
+ * its name; NULL keeps that part.  An unnamed server stays unnamed unless `name` is given, so a new
+ * address gives it a new derived name, as nutcracker would.
+ */
+int sp_conf_pool_edit_server(struct sp_conf_pool *pool, size_t index, const char *address,
+                             const char *weight, const char *name, const char *what, char *err,
+                             size_t errlen);
+
+/*
+ * Sets a placement key ("hash", "hash_tag" or "distribution") to `value`, checking plugin names
+ * against the NULL-terminated lists (NULL: not checked), as sp_conf_load does.
+ */
+int sp_conf_pool_set_key(struct sp_conf_pool *pool, const char *key, const char *value,
+                         const char *const *known_hashes, const char *const *known_dists,
+                         const char *what, char *err, size_t errlen);
+
 #endif /* SP_CONF_H */

@@ -13,9 +13,12 @@
 
 #include "conf_int.h"
 
-#define CF_INT_MAX 2147483647L
+#define CF_INT_MAX ((long)INT_MAX)
 
-/* Parses s[0..n) as decimal digits only (leading zeros allowed, as nutcracker).  0 or -1. */
+/*
+ * Parses s[0..n) as decimal digits only (leading zeros allowed, as nutcracker) into *out.
+ * Returns 0, -1 when empty or not all digits, -2 when above max (*out unchanged on failure).
+ */
 static int parse_digits(const char *s, size_t n, long max, long *out)
 {
     long v = 0;
@@ -25,9 +28,12 @@ static int parse_digits(const char *s, size_t n, long max, long *out)
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
             return -1;
-        v = v * 10 + (s[i] - '0');
-        if (v > max)
+    }
+    for (size_t i = 0; i < n; i++) {
+        long d = s[i] - '0';
+        if (v > (max - d) / 10)
             return -2;
+        v = v * 10 + d;
     }
     *out = v;
     return 0;

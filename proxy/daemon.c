@@ -66,24 +66,33 @@ int sp_daemonize(char *err, size_t errlen)
 int sp_pidfile_write(const char *path, pid_t pid, char *err, size_t errlen)
 {
     char buf[32];
+    char *tmp = NULL;
     int len = snprintf(buf, sizeof(buf), "%ld\n", (long)pid);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
+    /* Written aside and renamed into place, so a reader never sees an empty or partial file. */
+    if (asprintf(&tmp, "%s.%ld.tmp", path, (long)pid) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        snprintf(err, errlen, "opening pid file '%s' failed: %s", path, strerror(errno));
+        snprintf(err, errlen, "opening pid file '%s' failed: %s", tmp, strerror(errno));
+        free(tmp);
         return -1;
     }
     ssize_t n = write(fd, buf, (size_t)len);
-    if (n != len) {
-        snprintf(err, errlen, "writing pid file '%s' failed: %s", path,
-                 n < 0 ? strerror(errno) : "short write");
-        close(fd);
+    const char *why = n < 0 ? strerror(errno) : n != len ? "short write" : NULL;
+    if (close(fd) < 0 && why == NULL)
+        why = strerror(errno);
+    if (why == NULL && rename(tmp, path) < 0)
+        why = strerror(errno);
+    if (why != NULL) {
+        snprintf(err, errlen, "writing pid file '%s' failed: %s", path, why);
+        unlink(tmp);
+        free(tmp);
         return -1;
     }
-    if (close(fd) < 0) {
-        snprintf(err, errlen, "closing pid file '%s' failed: %s", path, strerror(errno));
-        return -1;
-    }
+    free(tmp);
     return 0;
 }
 

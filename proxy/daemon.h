@@ -18,8 +18,9 @@
 int sp_daemonize(char *err, size_t errlen);
 
 /*
- * Writes our pid and a newline to `path` (created 0644, truncated).  Returns 0, or -1 with err
- * set naming the file (the file may then exist, partly written).
+ * Writes `pid` and a newline to `path` (0644), atomically: into "path.PID.tmp", then renamed
+ * over `path`, so readers never see it empty.  Returns 0, or -1 with err set naming the file
+ * (`path` is then unchanged and the temporary file removed).
  */
 int sp_pidfile_write(const char *path, pid_t pid, char *err, size_t errlen);
 

@@ -33,8 +33,6 @@
  * working (see docs/operations.md); "version" is ours. */
 #define SP_STATS_SERVICE "nutcracker"
 
-#define SP_MAX_PLUGIN_NAMES 256
-
 /* Everything a running daemon owns, torn down in reverse order by app_stop. */
 struct sp_app {
     const struct sp_options *opts;
@@ -87,18 +85,20 @@ static int check_placement(const struct sp_registry *reg, const struct sp_conf *
 static int load_setup(const struct sp_options *opts, struct sp_registry **reg_out,
                       struct sp_conf **conf_out, char *err, size_t errlen)
 {
-    const char *hashes[SP_MAX_PLUGIN_NAMES];
-    const char *dists[SP_MAX_PLUGIN_NAMES];
+    const char **hashes = NULL, **dists = NULL;
     struct sp_registry *reg = sp_registry_new();
 
-    if (reg == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (reg == NULL)
+        goto oom;
     if (sp_registry_load_default(reg, opts->plugin_dir, err, errlen) < 0)
         goto err;
-    sp_registry_names(reg, SP_PLUGIN_HASH, hashes, SP_MAX_PLUGIN_NAMES);
-    sp_registry_names(reg, SP_PLUGIN_DIST, dists, SP_MAX_PLUGIN_NAMES);
+    size_t cap = sp_registry_count(reg) + 1; /* room for every name and the NULL */
+    hashes = calloc(cap, sizeof(*hashes));
+    dists = calloc(cap, sizeof(*dists));
+    if (hashes == NULL || dists == NULL)
+        goto oom;
+    sp_registry_names(reg, SP_PLUGIN_HASH, hashes, cap);
+    sp_registry_names(reg, SP_PLUGIN_DIST, dists, cap);
     if (sp_conf_load(opts->conf_file, hashes, dists, conf_out, err, errlen) < 0)
         goto err;
     if (check_placement(reg, *conf_out, err, errlen) < 0) {
@@ -106,9 +106,15 @@ static int load_setup(const struct sp_options *opts, struct sp_registry **reg_ou
         *conf_out = NULL;
         goto err;
     }
+    free(hashes);
+    free(dists);
     *reg_out = reg;
     return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
 err:
+    free(hashes);
+    free(dists);
     sp_registry_free(reg);
     return -1;
 }
@@ -181,12 +187,20 @@ static int start_stats(struct sp_app *app, char *err, size_t errlen)
     return app->stats_listener != NULL ? 0 : -1;
 }
 
-/* Detaches when -d asks.  Returns 0 or -1 with err set. */
+/*
+ * Detaches when -d asks.  Everything is already bound and listening, so start-up errors (a port
+ * in use) reached the terminal; the event base is re-initialised for the new process (its epoll
+ * descriptor and signal pipe are per process).  Returns 0 or -1 with err set.
+ */
 static int become_daemon(struct sp_app *app, char *err, size_t errlen)
 {
     if (app->opts->daemonize) {
         if (sp_daemonize(err, errlen) < 0)
             return -1;
+        if (event_reinit(app->base) < 0) {
+            snprintf(err, errlen, "re-initialising the event base after fork failed");
+            return -1;
+        }
         if (app->opts->log_file != NULL && sp_log_capture_stderr(err, errlen) < 0)
             return -1;
     }
@@ -213,9 +227,9 @@ static int write_pid_file(struct sp_app *app, const char *path, char *err, size_
 }
 
 /*
- * Brings the daemon up: log, plugins and config (while errors still reach the terminal), then
- * daemonize, then signals, stats and the data path, and last the pid file.  Returns 0, or -1
- * with err set (what was started is left for app_stop).
+ * Brings the daemon up: log, plugins, config, signals, stats and the data path (while errors
+ * still reach the terminal), then daemonize, and last the pid file.  Returns 0, or -1 with err
+ * set (what was started is left for app_stop).
  */
 static int app_start(struct sp_app *app, char *err, size_t errlen)
 {
@@ -231,10 +245,8 @@ static int app_start(struct sp_app *app, char *err, size_t errlen)
         goto out;
     }
     if (sp_log_init(opts->log_level, log_path, err, errlen) < 0 ||
-        load_setup(opts, &app->reg, &app->conf, err, errlen) < 0 ||
-        become_daemon(app, err, errlen) < 0)
+        load_setup(opts, &app->reg, &app->conf, err, errlen) < 0)
         goto out;
-    /* The base is made after the forks: an epoll descriptor does not survive fork usefully. */
     app->base = event_base_new();
     if (app->base == NULL) {
         snprintf(err, errlen, "cannot create the event base");
@@ -242,7 +254,8 @@ static int app_start(struct sp_app *app, char *err, size_t errlen)
     }
     app->signals = sp_signals_new(app->base, err, errlen);
     if (app->signals == NULL || start_stats(app, err, errlen) < 0 ||
-        start_proxy(app, err, errlen) < 0 || write_pid_file(app, pid_path, err, errlen) < 0)
+        start_proxy(app, err, errlen) < 0 || become_daemon(app, err, errlen) < 0 ||
+        write_pid_file(app, pid_path, err, errlen) < 0)
         goto out;
     rc = 0;
 out:
@@ -291,10 +304,12 @@ static int run(const struct sp_options *opts)
     memset(&app, 0, sizeof(app));
     app.opts = opts;
     if (app_start(&app, err, sizeof(err)) < 0) {
-        /* Before daemonizing the terminal sees it; after, the log does. */
+        /* Reported once per destination: the log file (if any), and stderr unless it is
+         * already the detached daemon's /dev/null or log file. */
+        bool detached = opts->daemonize && app.pid != 0;
         if (sp_log_fd() != STDERR_FILENO)
             sp_log_error("%s", err);
-        if (!opts->daemonize || app.pid == 0)
+        if (!detached)
             fprintf(stderr, SP_PROGRAM_NAME ": %s\n", err);
         status = 1;
     } else {

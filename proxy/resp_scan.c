@@ -73,8 +73,16 @@ size_t sp_resp_cur_peek(struct sp_resp_cur *c, void *dst, size_t n)
         memcpy(dst, c->w, n);
         return n;
     }
-    /* load() left ptr at pos: copy across chains without moving the cursor. */
-    got = evbuffer_copyout_from(c->buf, &c->ptr, dst, n);
+    /* The window may have been entered before pos: copy from a pointer at pos, across chains,
+       without moving the cursor's own pointer. */
+    {
+        struct evbuffer_ptr at = c->ptr;
+
+        if (c->pos != c->ptr_pos &&
+            evbuffer_ptr_set(c->buf, &at, c->pos - c->ptr_pos, EVBUFFER_PTR_ADD) < 0)
+            return 0;
+        got = evbuffer_copyout_from(c->buf, &at, dst, n);
+    }
     return got > 0 ? (size_t)got : 0;
 }
 

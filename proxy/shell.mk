@@ -7,3 +7,4 @@ proxy_libspproxy_la_SOURCES += \
 	proxy/daemon.c proxy/daemon.h \
 	proxy/stats.c proxy/stats.h \
 	proxy/stats_listener.c proxy/stats_listener.h
+EXTRA_DIST += docs/operations.md

@@ -136,12 +136,13 @@ static void on_signal(evutil_socket_t signo, short events, void *arg)
             sp_log_error("%s", err);
         break;
     case SIG_ACT_LEVEL_UP:
-        sp_log_level_up();
-        sp_log_always("log level is now %d (%s)", sp_log_level(), sp_log_level_name(sp_log_level()));
-        break;
     case SIG_ACT_LEVEL_DOWN:
-        sp_log_level_down();
-        sp_log_always("log level is now %d (%s)", sp_log_level(), sp_log_level_name(sp_log_level()));
+        if (def->action == SIG_ACT_LEVEL_UP)
+            sp_log_level_up();
+        else
+            sp_log_level_down();
+        sp_log_always("log level is now %d (%s)", sp_log_level(),
+                      sp_log_level_name(sp_log_level()));
         break;
     case SIG_ACT_EXIT:
         slot->owner->exit_signal = (int)signo;

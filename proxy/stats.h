@@ -49,8 +49,8 @@ struct sp_conf;
 
 /* Process-wide fields (after service, source, version, uptime and timestamp in the JSON). */
 #define SP_STATS_GLOBAL_FIELDS(X) \
-    X(total_connections,   COUNTER,   "# connections created since start (listeners, clients, servers)") \
-    X(curr_connections,    GAUGE,     "# connections open now (listeners, clients, servers)")
+    X(total_connections,   COUNTER,   "# connections made (listeners, clients, servers)") \
+    X(curr_connections,    GAUGE,     "# connections open (listeners, clients, servers)")
 
 enum sp_stats_type {
     SP_STATS_COUNTER,

@@ -82,7 +82,8 @@ static void on_drain_read(struct bufferevent *bev, void *arg)
 static void on_reply_event(struct bufferevent *bev, short what, void *arg)
 {
     if (what & BEV_EVENT_ERROR)
-        sp_log_verb("stats client connection failed: %s", strerror(errno));
+        sp_log_verb("stats client connection failed: %s",
+                    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     reply_free(arg);
 }
 

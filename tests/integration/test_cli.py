@@ -5,6 +5,8 @@ import os
 import re
 import resource
 import signal
+import socket
+import struct
 import subprocess
 import time
 
@@ -235,6 +237,24 @@ class Running(Base):
         q.send_signal(signal.SIGTTIN)
         q.wait_for_log("log level is now 11 (PVERB)")
 
+    def test_level_change_filters_messages(self):
+        """A VERB (8) message - a stats reader resetting its connection - is dropped at level 7
+        and written after one SIGTTIN."""
+        def rude_reader():
+            s = socket.create_connection((harness.HOST, p.stats_port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()  # RST
+
+        p = self.start(log_level=7)
+        rude_reader()
+        p.stats()  # served after the rude reader: its connection has been dealt with
+        time.sleep(0.2)
+        self.assertNotIn("stats client connection failed", p.log())
+        p.send_signal(signal.SIGTTIN)
+        p.wait_for_log("log level is now 8 (VERB)")
+        rude_reader()
+        p.wait_for_log("stats client connection failed")
+
     def test_sighup_reopens_log_after_rename(self):
         p = self.start()
         p.wait_for_log("started on pid")
@@ -358,6 +378,25 @@ class Daemon(Base):
         self.assertEqual(os.readlink("/proc/%d/fd/2" % pid), "/dev/null")
         self.assertTrue(harness.kill_pid(pid, signal.SIGINT))
         self.assertFalse(os.path.exists(pid_file))
+
+    def test_port_in_use_reported_before_detaching(self):
+        busy = self.start()
+        pid_file = self.path("sp.pid")
+        conf = self.config()
+        r = harness.run_shardproxy(["-d", "-c", conf, "-p", pid_file, "-a", harness.HOST,
+                                    "-s", busy.stats_port])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("127.0.0.1:%d" % busy.stats_port, r.stderr)
+        self.assertIn("Address already in use", r.stderr)
+        self.assertFalse(os.path.exists(pid_file))
+        # A pool's listen port in use, likewise.
+        pool_port = busy.port("alpha")
+        conf = self.config({"alpha": harness.pool(["127.0.0.1:1:1"], listen_port=pool_port,
+                                                  redis=True)}, name="busy.yml")
+        r = harness.run_shardproxy(["-d", "-c", conf, "-a", harness.HOST,
+                                    "-s", harness.free_port()])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(str(pool_port), r.stderr)
 
     def test_config_error_reported_before_detaching(self):
         conf = self.write("bad.yml", "alpha: [\n")

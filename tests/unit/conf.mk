@@ -7,3 +7,6 @@ tests_unit_test_conf_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_conf_LDADD = $(UNIT_LIBS)
 # The sample configs are loaded by the test, so they ship with the tarball.
 EXTRA_DIST += conf/demo.yml conf/nutcracker.yml
+# The same fixtures against the real nutcracker 0.5.0 (Debian's /usr/sbin/nutcracker).
+TESTS += tests/unit/conf-nutcracker.sh
+EXTRA_DIST += tests/unit/conf-nutcracker.sh

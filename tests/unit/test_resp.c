@@ -144,8 +144,8 @@ static const struct {
     { S("*2\r\n$3\r\nGET\r\n"), "END left=13\n" },
     { S("*2\r\n$3\r\nGET\r\n$3\r\nfo"), "END left=19\n" },
     { S("GET foo"), "END left=7\n" },
-    { S("*1\r\n$25\r\nGEORADIUSBYMEMBER_RO_XXXXX\r\n"),
-      "REQ len=36 argc=1 inline=0 cmd=- [GEORADIUSBYMEMBER_RO_XXXXX]\nEND left=0\n" },
+    { S("*1\r\n$25\r\nGEORADIUSBYMEMBER_RO_XXXX\r\n"),
+      "REQ len=36 argc=1 inline=0 cmd=- [GEORADIUSBYMEMBER_RO_XXXX]\nEND left=0\n" },
     { S("*1\r\n$20\r\ngeoradiusbymember_ro\r\n"),
       "REQ len=31 argc=1 inline=0 cmd=GEORADIUSBYMEMBER_RO [georadiusbymember_ro]\nEND left=0\n" },
 };

@@ -1,0 +1,150 @@
+/*
+ * The hot loops: one pass over the keys, counting each key into per-server tallies (balance) or
+ * into the old x new matrix (diff).  No allocation per key; a key is hashed once when both configs
+ * hash alike.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analysis.h"
+#include "oracle.h"
+
+/* Progress is checked every this many keys (a power of two: the check is a mask). */
+#define PROGRESS_EVERY (UINT64_C(1) << 20)
+
+struct sp_keys *sp_oracle_open_keys(const struct sp_oracle_opts *o)
+{
+    char err[1024];
+    struct sp_keys *k = o->have_synthetic
+                            ? sp_keys_synthetic(o->pattern ? o->pattern : "key:%d", o->synthetic,
+                                                err, sizeof err)
+                            : sp_keys_open(o->keys_path, o->key_flags, err, sizeof err);
+    if (!k)
+        sp_oracle_fail("%s", err);
+    return k;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void sp_oracle_progress_start(struct sp_oracle_progress *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->on = isatty(STDERR_FILENO) == 1;
+    if (p->on)
+        p->start = p->last = now_seconds();
+}
+
+void sp_oracle_progress_tick(struct sp_oracle_progress *p, uint64_t keys)
+{
+    if (!p->on)
+        return;
+    double t = now_seconds();
+    /* Only runs longer than a second get a progress line, refreshed at most twice a second. */
+    if (t - p->start < 1.0 || t - p->last < 0.5)
+        return;
+    p->last = t;
+    p->printed = true;
+    fprintf(stderr, "\rshardoracle: %.1fM keys, %.2fM keys/s ", (double)keys / 1e6,
+            (double)keys / 1e6 / (t - p->start));
+}
+
+void sp_oracle_progress_end(struct sp_oracle_progress *p, uint64_t keys)
+{
+    if (!p->printed)
+        return;
+    sp_oracle_progress_tick(p, keys);
+    fputc('\n', stderr);
+}
+
+int sp_oracle_run_balance(struct sp_oracle_side *s, const struct sp_oracle_opts *o)
+{
+    char err[1024];
+    struct sp_keys *keys = sp_oracle_open_keys(o);
+    if (!keys)
+        return SP_EXIT_BAD_INPUT;
+    struct sp_oracle_progress prog;
+    struct sp_key key;
+    uint64_t count = 0;
+    bool sizes = o->key_flags & SP_KEYS_SIZES;
+    int more;
+    sp_oracle_progress_start(&prog);
+    while ((more = sp_keys_next(keys, &key, err, sizeof err)) > 0) {
+        int i = sp_placer_locate(s->placer, key.bytes, key.len);
+        size_t at = i < 0 ? s->n : (size_t)i;
+        s->keys[at]++;
+        if (sizes)
+            s->bytes[at] += key.size;
+        if ((++count & (PROGRESS_EVERY - 1)) == 0)
+            sp_oracle_progress_tick(&prog, count);
+    }
+    sp_oracle_progress_end(&prog, count);
+    sp_keys_close(keys);
+    return more < 0 ? sp_oracle_fail("%s", err) : SP_EXIT_OK;
+}
+
+/* One moved key of the migration plan: key<TAB>old host:port<TAB>new host:port. */
+static void list_moved(FILE *out, const struct sp_key *key, const struct sp_oracle_diff *d, int i,
+                       int j)
+{
+    fwrite_unlocked(key->text, 1, key->text_len, out);
+    putc_unlocked('\t', out);
+    fputs_unlocked(i < 0 ? "-" : d->old.pool->servers[i].addr.text, out);
+    putc_unlocked('\t', out);
+    fputs_unlocked(j < 0 ? "-" : d->new.pool->servers[j].addr.text, out);
+    putc_unlocked('\n', out);
+}
+
+int sp_oracle_run_diff(struct sp_oracle_diff *d, const struct sp_oracle_opts *o)
+{
+    char err[1024];
+    struct sp_keys *keys = sp_oracle_open_keys(o);
+    if (!keys)
+        return SP_EXIT_BAD_INPUT;
+    struct sp_oracle_progress prog;
+    struct sp_key key;
+    uint64_t count = 0;
+    const size_t no = d->old.n, w = d->new.n + 1;
+    bool sizes = o->key_flags & SP_KEYS_SIZES;
+    struct sp_placer *pa = d->old.placer, *pb = d->new.placer;
+    int more;
+    sp_oracle_progress_start(&prog);
+    while ((more = sp_keys_next(keys, &key, err, sizeof err)) > 0) {
+        int i, j;
+        if (d->same_hash) {
+            uint64_t h = sp_placer_hash(pa, key.bytes, key.len);
+            i = sp_placer_locate_hash(pa, h);
+            j = sp_placer_locate_hash(pb, h);
+        } else {
+            i = sp_placer_locate(pa, key.bytes, key.len);
+            j = sp_placer_locate(pb, key.bytes, key.len);
+        }
+        size_t cell = (i < 0 ? no : (size_t)i) * w + (j < 0 ? w - 1 : (size_t)j);
+        d->matrix[cell]++;
+        if (sizes) {
+            d->old.bytes[i < 0 ? no : (size_t)i] += key.size;
+            d->new.bytes[j < 0 ? w - 1 : (size_t)j] += key.size;
+            d->moved_bytes += d->moved_cell[cell] ? key.size : 0;
+            d->bytes += key.size;
+        }
+        if (d->list && d->moved_cell[cell])
+            list_moved(d->list, &key, d, i, j);
+        if ((++count & (PROGRESS_EVERY - 1)) == 0)
+            sp_oracle_progress_tick(&prog, count);
+    }
+    sp_oracle_progress_end(&prog, count);
+    sp_keys_close(keys);
+    if (more < 0)
+        return sp_oracle_fail("%s", err);
+    if (d->list && fflush(d->list) != 0)
+        return sp_oracle_fail("cannot write the list of moved keys");
+    return SP_EXIT_OK;
+}
