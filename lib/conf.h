@@ -42,7 +42,10 @@ struct sp_conf_addr {
 struct sp_conf_server {
     struct sp_conf_addr addr;
     uint32_t weight;
-    char *name;        /* explicit name, else "host:port", else "host" for port 11211 */
+    /* Explicit name, else "host:port" as written, else "host" for port 11211; an unnamed unix
+     * socket is named "/path:" (trailing colon), as nutcracker 0.5.0 names it - this matters
+     * for ketama, whose points are derived from the name. */
+    char *name;
     bool named;        /* an explicit name was given */
     struct sp_conf_mark mark;
 };

@@ -111,6 +111,7 @@ static int commit(struct sp_conf_pool *pool, struct sp_conf_pool *scratch, struc
     marks.key[CF_KEY_SERVERS] = scratch->mark;
     marks.key[CF_KEY_LISTEN].line = marks.key[CF_KEY_SERVERS].line = 1;
     if (cf_pool_finish(cx, scratch, &marks) != 0) {
+        drop_position(cx->name, cx->err);   /* it would be the edited entry's dummy mark */
         sp_conf_pool_free(scratch);
         return -1;
     }
@@ -121,8 +122,8 @@ static int commit(struct sp_conf_pool *pool, struct sp_conf_pool *scratch, struc
 }
 
 /*
- * Parses `entry` (a servers-list line) with the loader into `out`.  `typed`: the caller's user wrote
- * the entry, so columns in messages are meaningful.
+ * Parses `entry` (a servers-list line) with the loader into `out`.  `typed`: the user wrote the
+ * entry, so columns in messages are meaningful.  On failure `out` holds nothing.
  */
 static int parse_entry(struct cf_ctx *cx, struct sp_conf_pool *pool, const char *entry, bool typed,
                        struct sp_conf_server *out)
@@ -138,27 +139,10 @@ static int parse_entry(struct cf_ctx *cx, struct sp_conf_pool *pool, const char 
             drop_position(cx->name, cx->err);
         return -1;
     }
-    /* Sorts after every loaded server with an equal name: the loader then blames this entry. */
+    /* Sorts after a loaded server with an equal name, so the loader's duplicate-name message
+     * blames this entry and cites the other one's line. */
     out->mark.line = UINT_MAX;
     return 0;
-}
-
-/* Refuses a name another server (not `keep`, an index or -1) already has. */
-static int check_unique(struct cf_ctx *cx, const struct sp_conf_pool *pool,
-                        const struct sp_conf_server *srv, long keep)
-{
-    struct cf_show s;
-    int at = sp_conf_find_server(pool, srv->name);
-
-    if (at < 0 || at == keep)
-        return 0;
-    cf_error(cx, srv->mark, pool->name, cf_key_name(CF_KEY_SERVERS),
-             "duplicate server name %s (pool already has it, at line %u; expected unique names: "
-             "an unnamed server is named 'host:port', or 'host' for port %d)",
-             cf_show(&s, srv->name, strlen(srv->name)), pool->servers[at].mark.line,
-             SP_CONF_KETAMA_PORT);
-    drop_position(cx->name, cx->err);
-    return -1;
 }
 
 int sp_conf_pool_add_server(struct sp_conf_pool *pool, const char *entry, const char *what,
@@ -170,9 +154,7 @@ int sp_conf_pool_add_server(struct sp_conf_pool *pool, const char *entry, const 
 
     if (!scratch)
         return cf_error(&cx, pool->mark, pool->name, NULL, "out of memory");
-    if (parse_entry(&cx, scratch, entry, true, &srv) != 0 ||
-        check_unique(&cx, scratch, &srv, -1) != 0) {
-        cf_server_release(&srv);
+    if (parse_entry(&cx, scratch, entry, true, &srv) != 0) {
         sp_conf_pool_free(scratch);
         return -1;
     }
@@ -221,19 +203,22 @@ int sp_conf_pool_edit_server(struct sp_conf_pool *pool, size_t index, const char
 
     struct sp_conf_pool *scratch = sp_conf_pool_dup(pool);
     struct sp_conf_server srv;
+    struct sp_conf_mark mark = old->mark;
     int rc = -1;
     if (!scratch) {
         cf_error(&cx, pool->mark, pool->name, NULL, "out of memory");
     } else if (parse_entry(&cx, scratch, entry, false, &srv) != 0) {
         sp_conf_pool_free(scratch);
-    } else if (check_unique(&cx, scratch, &srv, (long)index) != 0) {
-        cf_server_release(&srv);
-        sp_conf_pool_free(scratch);
     } else {
-        srv.mark = old->mark;   /* the same entry of the file, edited */
         cf_server_release(&scratch->servers[index]);
         scratch->servers[index] = srv;
         rc = commit(pool, scratch, &cx);
+    }
+    if (rc == 0) {
+        /* The same entry of the file, edited: it keeps its line for later messages. */
+        int at = sp_conf_find_server(pool, srv.name);
+        if (at >= 0)
+            pool->servers[at].mark = mark;
     }
     free(entry);
     return rc;

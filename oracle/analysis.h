@@ -79,7 +79,8 @@ enum {
     SP_CAUSE_MODULA = 4,     /* modula re-deals keys when the slot list changes */
     SP_CAUSE_RENAMED = 8,    /* a server kept its identity but changed its name */
     SP_CAUSE_WEIGHTS = 16,   /* weight shares renormalised */
-    SP_CAUSE_UNKNOWN = 32,
+    SP_CAUSE_SKEW = 32,      /* the keys' hash values are not spread evenly */
+    SP_CAUSE_UNKNOWN = 64,
 };
 
 #define SP_ORACLE_MAX_NOTES 16
@@ -99,7 +100,7 @@ struct sp_oracle_diff {
     double threshold;            /* moved fraction above which `excess` is set */
     bool excess;
     unsigned causes;
-    char cause_text[6][SP_ORACLE_NOTE_LEN];
+    char cause_text[7][SP_ORACLE_NOTE_LEN];
     size_t ncauses;
     char notes[SP_ORACLE_MAX_NOTES][SP_ORACLE_NOTE_LEN];
     size_t nnotes;
@@ -114,11 +115,12 @@ struct sp_oracle_combo {
     unsigned bits;
     bool current;                /* the config's own choice */
     bool unstable;               /* the distribution does not place a key in a fixed place */
-    struct sp_oracle_side base, plus;   /* the pool, and the pool plus one server */
+    struct sp_conf_pool *base_pool, *plus_pool; /* the pool with this hash x dist, plus one */
+    struct sp_oracle_side base, plus;
     struct sp_oracle_balance balance;
     uint64_t moved;              /* keys that move when the server is added */
     double space_moved;
-    char error[256];             /* the distribution refused the servers ("" if fine) */
+    char error[1024];            /* the distribution refused the servers ("" if fine) */
 };
 
 struct sp_oracle_compare {
@@ -172,6 +174,15 @@ void sp_oracle_progress_start(struct sp_oracle_progress *p);
 void sp_oracle_progress_tick(struct sp_oracle_progress *p, uint64_t keys);
 void sp_oracle_progress_end(struct sp_oracle_progress *p, uint64_t keys);
 
+/*
+ * Calls fn(ctx, key) for every key of the source the options describe, with progress on stderr.
+ * Stores the number of keys in *count (may be NULL).  Returns 0, or SP_EXIT_BAD_INPUT after
+ * reporting (bad key, unreadable input).  Keys with --sizes carry key->size, else 0.
+ */
+typedef void sp_oracle_key_fn(void *ctx, const struct sp_key *key);
+int sp_oracle_each_key(const struct sp_oracle_opts *o, sp_oracle_key_fn *fn, void *ctx,
+                       uint64_t *count);
+
 /* Counts every key of the source into the side.  0, or SP_EXIT_BAD_INPUT after reporting. */
 int sp_oracle_run_balance(struct sp_oracle_side *s, const struct sp_oracle_opts *o);
 
@@ -204,6 +215,13 @@ void sp_oracle_diff_release(struct sp_oracle_diff *d);
 /* Total variation distance between the weight shares of two sides, servers matched by a_to_b. */
 double sp_oracle_min_movement(const struct sp_oracle_side *a, const struct sp_oracle_side *b,
                               const int *a_to_b);
+
+/*
+ * Fills cols[new.n] with the new servers in reading order for a matrix whose rows are the old
+ * servers: each old server's successor in old order (so kept keys sit on the diagonal), then the
+ * added servers.
+ */
+void sp_oracle_diff_columns(const struct sp_oracle_diff *d, size_t *cols);
 
 /* Keys that left old server i (moved elsewhere), and keys that arrived at new server j. */
 uint64_t sp_oracle_diff_lost(const struct sp_oracle_diff *d, size_t i);

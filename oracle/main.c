@@ -17,19 +17,34 @@ static const struct subcommand subcommands[] = {
     {"place", sp_oracle_cmd_place,
      "place -c CONF [--pool NAME] [--hex] [FILE]   key<TAB>host:port[<TAB>name] per key"},
     {"plugins", sp_oracle_cmd_plugins, "plugins   list the hash and distribution plugins found"},
+    {"balance", sp_oracle_cmd_balance,
+     "balance -c CONF [--pool P] [KEYS]   keys per server against the weight shares"},
+    {"diff", sp_oracle_cmd_diff,
+     "diff -c OLD --to NEW [--list] [--max-moved PCT] [KEYS]   what moves between two configs"},
+    {"whatif", sp_oracle_cmd_whatif,
+     "whatif -c CONF --add|--remove|--weight|--rename|--failover|--eject|--hash|--distribution"
+     "\n      ... [KEYS]   diff against CONF with these changes, without writing it"},
+    {"compare", sp_oracle_cmd_compare,
+     "compare -c CONF [KEYS]   every hash x distribution: balance and movement for +1 server"},
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: shardoracle COMMAND [OPTIONS] [FILE]\n\n"
                  "Computes key placement offline, exactly as shardproxy (and nutcracker 0.5.0)\n"
-                 "place keys.  Keys are read one per line from FILE or stdin.\n\nCommands:\n");
+                 "place keys.  Keys are read one per line from FILE or stdin (or --synthetic N\n"
+                 "--pattern 'user:%%d').  `shardoracle COMMAND --help` describes each command.\n"
+                 "\nCommands:\n");
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
         fprintf(out, "  shardoracle %s\n", subcommands[i].synopsis);
     fprintf(out, "\nCommon options:\n"
-                 "  --plugin-dir DIR   look for plugins in DIR first (then $SHARDPROXY_PLUGIN_PATH,\n"
-                 "                     then the installed plugin directory)\n"
-                 "  --hex              keys are hex-encoded bytes (an empty line is the empty key)\n"
+                 "  --plugin-dir DIR   look for plugins in DIR first (then\n"
+                 "                     $SHARDPROXY_PLUGIN_PATH, then the installed plugin "
+                 "directory)\n"
+                 "  --hex              keys are hex-encoded bytes (an empty line is the empty "
+                 "key)\n"
+                 "  --json, --csv      machine-readable output (balance, diff, whatif, compare)\n"
+                 "  --html FILE        also write a self-contained HTML report with charts\n"
                  "\nExit status: 0 ok, 1 a threshold was exceeded, 2 bad input.\n");
 }
 

@@ -41,7 +41,11 @@ static void add_cause(struct sp_oracle_diff *d, unsigned cause, const char *fmt,
     va_end(ap);
 }
 
-/* Matches each new server to the old server at the same address (first unused one). */
+/*
+ * Matches each new server to the old server at the same address (first unused one); then a server
+ * left over on both sides with the same explicit name is the same logical server at a new address
+ * (a failover or a move already written into NEW).
+ */
 static void match_by_address(struct sp_oracle_diff *d)
 {
     const struct sp_conf_pool *a = d->old.pool, *b = d->new.pool;
@@ -55,6 +59,16 @@ static void match_by_address(struct sp_oracle_diff *d)
                 break;
             }
         }
+    }
+    for (size_t j = 0; j < b->nservers; j++) {
+        int i = b->servers[j].named ? sp_conf_find_server(a, b->servers[j].name) : -1;
+        if (d->match_old[j] >= 0 || i < 0 || d->match_new[i] >= 0 || !a->servers[i].named)
+            continue;
+        d->match_old[j] = i;
+        d->match_new[i] = (int)j;
+        sp_oracle_diff_note(d, "'%s' moved %s -> %s: matched by its name as the same logical "
+                            "server (its data moved with it, e.g. a failover)", b->servers[j].name,
+                            a->servers[i].addr.text, b->servers[j].addr.text);
     }
 }
 
@@ -133,6 +147,17 @@ double sp_oracle_min_movement(const struct sp_oracle_side *a, const struct sp_or
             sum += b->weight_share[j];
     free(seen);
     return sum / 2;
+}
+
+void sp_oracle_diff_columns(const struct sp_oracle_diff *d, size_t *cols)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->old.n; i++)
+        if (d->match_new[i] >= 0)
+            cols[n++] = (size_t)d->match_new[i];
+    for (size_t j = 0; j < d->new.n; j++)
+        if (d->match_old[j] < 0)
+            cols[n++] = j;
 }
 
 uint64_t sp_oracle_diff_lost(const struct sp_oracle_diff *d, size_t i)
@@ -234,8 +259,15 @@ static void find_causes(struct sp_oracle_diff *d)
         shares_renormalised(d))
         add_cause(d, SP_CAUSE_WEIGHTS, "weights renormalised: each server's share is weight / "
                   "total, and %s recomputes every server's points from the new total and server "
-                  "count, so %.2f%% of the keys moved between servers that stay",
+                  "count, so keys also move between servers that both stay (%.2f%% of the keys "
+                  "moved between kept servers)",
                   b->distribution, d->keys ? 100.0 * (double)d->churn / (double)d->keys : 0.0);
+    if (!d->causes && d->space_moved <= d->threshold)
+        add_cause(d, SP_CAUSE_SKEW, "these keys' hash values are not spread evenly: %.2f%% of "
+                  "them fall where the owner changes, although that is %.2f%% of the hash space "
+                  "(balance shows the same skew); a hash that mixes these keys better (e.g. md5, "
+                  "murmur) moves about the minimum", d->keys ? 100.0 * (double)d->moved /
+                  (double)d->keys : 0.0, 100 * d->space_moved);
     if (!d->causes)
         add_cause(d, SP_CAUSE_UNKNOWN, "the %s distribution moved more keys than the weight "
                   "change requires", b->distribution);

@@ -58,14 +58,14 @@ int sp_oracle_common_option(struct sp_oracle_opts *o, const char *cmd, int opt, 
     case SP_OPT_HTML: o->html_path = arg; return 1;
     case SP_OPT_SYNTHETIC:
         o->have_synthetic = true;
-        return sp_oracle_parse_u64(cmd, "--synthetic", arg, &o->synthetic) ? -1 : 1;
+        return sp_oracle_parse_u64(cmd, "--synthetic", arg, &o->synthetic) != 0 ? -1 : 1;
     case SP_OPT_SAMPLES:
         if (sp_oracle_parse_u64(cmd, "--samples", arg, &o->samples))
             return -1;
-        if (o->samples < 1024 || o->samples > (UINT64_C(1) << 28))
-            return sp_oracle_fail("%s: --samples %s is out of range (expected 1024..268435456)",
-                                  cmd, arg) ? -1 : -1;
-        return 1;
+        if (o->samples >= 1024 && o->samples <= (UINT64_C(1) << 28))
+            return 1;
+        sp_oracle_fail("%s: --samples %s is out of range (expected 1024..268435456)", cmd, arg);
+        return -1;
     default:
         return 0;
     }
@@ -93,6 +93,54 @@ int sp_oracle_keys_operand(struct sp_oracle_opts *o, const char *cmd, int argc, 
     if (o->have_synthetic && (o->key_flags & (SP_KEYS_HEX | SP_KEYS_SIZES)))
         return sp_oracle_fail("%s: --hex and --sizes describe a key file, not --synthetic keys",
                               cmd);
+    return 0;
+}
+
+int sp_oracle_parse_conf_command(int argc, char **argv, const char *cmd, const char *usage,
+                                 const char *about, struct sp_oracle_opts *o, const char **conf,
+                                 const char **pool)
+{
+    static const struct option options[] = {
+        {"conf", required_argument, NULL, 'c'},
+        {"conf-file", required_argument, NULL, 'c'},
+        {"pool", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        SP_ORACLE_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":c:p:h", options, NULL)) != -1) {
+        int c = sp_oracle_common_option(o, cmd, opt, optarg);
+        if (c < 0)
+            return SP_EXIT_BAD_INPUT;
+        if (c > 0)
+            continue;
+        switch (opt) {
+        case 'c': *conf = optarg; break;
+        case 'p': *pool = optarg; break;
+        case 'h':
+            printf("Usage: %s\n\n%s\n\n" SP_ORACLE_COMMON_HELP, usage, about);
+            return 1;
+        default:
+            return sp_oracle_bad_option(cmd, opt, argc, argv, usage);
+        }
+    }
+    if (!*conf)
+        return sp_oracle_fail("%s: -c CONF is required", cmd);
+    return sp_oracle_keys_operand(o, cmd, argc, argv);
+}
+
+int sp_oracle_load(const struct sp_oracle_opts *o, const char *conf_path, const char *pool_name,
+                   struct sp_registry **reg, struct sp_conf **conf,
+                   const struct sp_conf_pool **pool)
+{
+    *conf = NULL;
+    *pool = NULL;
+    if (!(*reg = sp_oracle_registry(o->plugin_dir)) || !(*conf = sp_oracle_conf(*reg, conf_path)) ||
+        !(*pool = sp_oracle_pool(*conf, pool_name)))
+        return SP_EXIT_BAD_INPUT;
     return 0;
 }
 

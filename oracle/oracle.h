@@ -34,5 +34,9 @@ void sp_oracle_put_u64(FILE *out, unsigned long long v);
 int sp_oracle_cmd_hash(int argc, char **argv);
 int sp_oracle_cmd_place(int argc, char **argv);
 int sp_oracle_cmd_plugins(int argc, char **argv);
+int sp_oracle_cmd_balance(int argc, char **argv);
+int sp_oracle_cmd_diff(int argc, char **argv);
+int sp_oracle_cmd_whatif(int argc, char **argv);
+int sp_oracle_cmd_compare(int argc, char **argv);
 
 #endif

@@ -88,11 +88,9 @@ int sp_oracle_sample(const struct sp_registry *reg, struct sp_oracle_side *a,
                      struct sp_oracle_side *b, const int *a_to_b, uint64_t samples, double *moved,
                      char *err, size_t errlen)
 {
-    unsigned log2n = 0;
+    unsigned log2n = 0;   /* samples rounded up to a power of two, at most 2^32 */
     while ((UINT64_C(1) << log2n) < samples && log2n < 32)
         log2n++;
-    if (log2n > a->hash_bits || (b && log2n > b->hash_bits))
-        log2n = 16;
     uint64_t n = UINT64_C(1) << log2n;
     struct sp_placer *pa = sampler(reg, a, err, errlen);
     struct sp_placer *pb = pa && b ? sampler(reg, b, err, errlen) : NULL;
@@ -113,10 +111,8 @@ int sp_oracle_sample(const struct sp_registry *reg, struct sp_oracle_side *a,
         ca[ix]++;
         if (!b)
             continue;
-        /* Different hash widths: each side samples its own range. */
-        uint64_t vb = b->hash_bits == a->hash_bits ? sample_value(i, log2n, a->hash_bits)
-                                                   : sample_value(i, log2n, b->hash_bits);
-        int y = sp_placer_locate_hash(pb, vb);
+        /* Each side samples its own hash's range (they differ when the hash changes). */
+        int y = sp_placer_locate_hash(pb, sample_value(i, log2n, b->hash_bits));
         size_t iy = y < 0 ? b->n : (size_t)y;
         cb[iy]++;
         int same = x < 0 ? -1 : a_to_b[x];

@@ -26,10 +26,17 @@
 #include "core.h"
 #include "log.h"
 
-static void client_read_cb(struct bufferevent *bev, void *arg);
-static void client_write_cb(struct bufferevent *bev, void *arg);
-static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void client_on_read(void *arg);
+static void client_on_drained(void *arg);
+static void client_on_end(void *arg, enum sp_conn_end how, int err);
 static void client_process(struct sp_client *cl);
+
+static const struct sp_conn_ops client_ops = {
+    .on_read = client_on_read,
+    .on_drained = client_on_drained,
+    .on_connected = NULL,
+    .on_end = client_on_end,
+};
 
 static bool client_can_read(const struct sp_client *cl)
 {
@@ -41,8 +48,8 @@ static void client_resume(struct sp_client *cl)
 {
     if (!client_can_read(cl))
         return;
-    bufferevent_enable(cl->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_input(cl->bev)) > 0)
+    sp_conn_set_reading(&cl->conn, true);
+    if (evbuffer_get_length(cl->conn.in) > 0)
         client_process(cl);
 }
 
@@ -50,11 +57,11 @@ static void client_resume(struct sp_client *cl)
 static void client_check_backlog(struct sp_client *cl)
 {
     size_t hwm = cl->pool->proxy->hwm;
-    size_t out = evbuffer_get_length(bufferevent_get_output(cl->bev));
+    size_t out = evbuffer_get_length(cl->conn.out);
 
     if (!cl->paused && (cl->inflight > hwm || out > hwm)) {
         cl->paused = true;
-        bufferevent_disable(cl->bev, EV_READ);
+        sp_conn_set_reading(&cl->conn, false);
     } else if (cl->paused && cl->inflight <= hwm / 2 && out <= hwm / 2) {
         cl->paused = false;
         client_resume(cl);
@@ -70,7 +77,7 @@ void sp_client_unblock(struct sp_client *cl)
 static void client_flush(struct sp_client *cl)
 {
     struct sp_proxy *proxy = cl->pool->proxy;
-    struct evbuffer *out = bufferevent_get_output(cl->bev);
+    struct evbuffer *out = cl->conn.out;
     struct sp_req *req;
 
     while ((req = TAILQ_FIRST(&cl->reqs)) != NULL && req->done) {
@@ -78,10 +85,11 @@ static void client_flush(struct sp_client *cl)
         evbuffer_add_buffer(out, req->reply);
         if (req->close_after) {
             cl->closing = true;
-            bufferevent_disable(cl->bev, EV_READ);
+            sp_conn_set_reading(&cl->conn, false);
         }
         sp_req_put(proxy, req);
     }
+    sp_conn_flush_later(&cl->conn);
 }
 
 void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req)
@@ -118,7 +126,7 @@ int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *se
     struct sp_pool *pool = cl->pool;
     struct sp_proxy *proxy = pool->proxy;
     const char *reason = NULL;
-    struct sp_sconn *sc = sp_server_conn(server, &reason);
+    struct sp_sconn *sc = sp_server_conn(server, cl->id, &reason);
     struct evbuffer *out;
 
     if (sc == NULL) {
@@ -127,8 +135,9 @@ int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *se
         sp_req_fail(pool, req, reason);
         return -1;
     }
-    out = bufferevent_get_output(sc->bev);
+    out = sc->conn.out;
     evbuffer_remove_buffer(in, out, len);
+    sp_conn_flush_later(&sc->conn);
     req->len = len;
     cl->inflight += len;
     sp_sconn_enqueue(sc, req);
@@ -177,16 +186,17 @@ static void client_local(struct sp_client *cl, const struct sp_msg *msg, struct 
     evbuffer_drain(in, msg->len);
     if (msg->flags & SP_MSG_CLOSE) {
         cl->closing = true; /* nothing after QUIT or lost framing is read */
-        bufferevent_disable(cl->bev, EV_READ);
+        sp_conn_set_reading(&cl->conn, false);
     } else if (TAILQ_EMPTY(&cl->reqs)) {
-        evbuffer_add_buffer(bufferevent_get_output(cl->bev), local);
+        evbuffer_add_buffer(cl->conn.out, local);
+        sp_conn_flush_later(&cl->conn);
         return;
     }
     req = sp_req_get(proxy);
     if (req == NULL) {
         evbuffer_drain(local, evbuffer_get_length(local));
         cl->closing = true; /* cannot keep the order any more: give up on this client */
-        bufferevent_disable(cl->bev, EV_READ);
+        sp_conn_set_reading(&cl->conn, false);
         return;
     }
     evbuffer_add_buffer(req->reply, local);
@@ -202,7 +212,7 @@ static void client_process(struct sp_client *cl)
 {
     struct sp_pool *pool = cl->pool;
     struct sp_proxy *proxy = pool->proxy;
-    struct evbuffer *in = bufferevent_get_input(cl->bev);
+    struct evbuffer *in = cl->conn.in;
     struct evbuffer *local = proxy->scratch;
 
     if (cl->in_process)
@@ -230,7 +240,7 @@ static void client_process(struct sp_client *cl)
         req = sp_req_get(proxy);
         if (req == NULL) {
             cl->closing = true;
-            bufferevent_disable(cl->bev, EV_READ);
+            sp_conn_set_reading(&cl->conn, false);
             break;
         }
         req->client = cl;
@@ -247,13 +257,12 @@ static void client_process(struct sp_client *cl)
 }
 
 /* Frees the client; its unanswered requests are swallowed when their replies come. */
-static void client_free(struct sp_client *cl, bool eof)
+static void client_free(struct sp_client *cl)
 {
     struct sp_pool *pool = cl->pool;
     struct sp_proxy *proxy = pool->proxy;
     struct sp_req *req;
 
-    (void)eof;
     sp_sconn_unblock_client(cl);
     while ((req = TAILQ_FIRST(&cl->reqs)) != NULL) {
         TAILQ_REMOVE(&cl->reqs, req, cq);
@@ -262,7 +271,8 @@ static void client_free(struct sp_client *cl, bool eof)
         else
             req->client = NULL;
     }
-    bufferevent_free(cl->bev);
+    sp_sconn_resume_stalled(cl); /* their replies for this client are now swallowed */
+    sp_conn_fini(&cl->conn);
     pool->proto->client_fini(&cl->pc);
     TAILQ_REMOVE(&pool->clients, cl, link);
     pool->nclients--;
@@ -276,45 +286,45 @@ static void client_free(struct sp_client *cl, bool eof)
 
 void sp_client_close(struct sp_client *cl)
 {
-    client_free(cl, false);
+    client_free(cl);
 }
 
-static void client_read_cb(struct bufferevent *bev, void *arg)
+static void client_on_read(void *arg)
 {
-    (void)bev;
     client_process(arg);
 }
 
-static void client_write_cb(struct bufferevent *bev, void *arg)
+static void client_on_drained(void *arg)
 {
     struct sp_client *cl = arg;
 
-    (void)bev;
     if (cl->closing) {
         /* QUIT answered, lost framing reported, or a half-closed peer has all its replies. */
         if (TAILQ_EMPTY(&cl->reqs))
-            client_free(cl, false);
+            client_free(cl);
         return;
     }
+    sp_sconn_resume_stalled(cl);
     client_check_backlog(cl);
 }
 
-static void client_event_cb(struct bufferevent *bev, short what, void *arg)
+static void client_on_end(void *arg, enum sp_conn_end how, int err)
 {
     struct sp_client *cl = arg;
     struct sp_pool *pool = cl->pool;
 
-    if (what & BEV_EVENT_EOF) {
+    (void)err;
+    if (how == SP_CONN_EOF) {
         pool->st->client_eof++;
         /* A half-closed peer still gets the replies to what it sent. */
         cl->closing = true;
-        bufferevent_disable(bev, EV_READ);
-        if (TAILQ_EMPTY(&cl->reqs) && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-            client_free(cl, true);
+        sp_conn_set_reading(&cl->conn, false);
+        if (TAILQ_EMPTY(&cl->reqs) && evbuffer_get_length(cl->conn.out) == 0)
+            client_free(cl);
         return;
     }
     pool->st->client_err++;
-    client_free(cl, false);
+    client_free(cl);
 }
 
 void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
@@ -340,8 +350,8 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
         evutil_closesocket(fd);
         return;
     }
-    cl->bev = bufferevent_socket_new(proxy->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (cl->bev == NULL) {
+    if (sp_conn_init(&cl->conn, proxy->base, &proxy->flusher, fd, proxy->read_size, &client_ops,
+                     cl) < 0) {
         evutil_closesocket(fd);
         free(cl);
         return;
@@ -349,7 +359,9 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     cl->pool = pool;
+    cl->id = proxy->next_client_id++;
     TAILQ_INIT(&cl->reqs);
+    TAILQ_INIT(&cl->stalled);
     cl->pc.pool = pool->conf;
     cl->pc.state = cl + 1;
     proto->client_init(&cl->pc);
@@ -359,7 +371,4 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     pool->st->client_connections++;
     proxy->gst->total_connections++;
     proxy->gst->curr_connections++;
-    bufferevent_set_max_single_read(cl->bev, proxy->read_size);
-    bufferevent_setcb(cl->bev, client_read_cb, client_write_cb, client_event_cb, cl);
-    bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
 }

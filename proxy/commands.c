@@ -1,8 +1,6 @@
 /* The command table, generated from SP_COMMAND_LIST, and its case-insensitive lookup. */
 #include "config.h"
 
-#include <string.h>
-
 #include "commands.h"
 
 #define SP_CMD_ENTRY_(name, arity, first, last, step, route, flags, reason) \
@@ -21,14 +19,19 @@ static inline unsigned char upper(unsigned char c)
     return (c >= 'a' && c <= 'z') ? (unsigned char)(c - ('a' - 'A')) : c;
 }
 
-/* Byte-order comparison of an upper-cased key against an entry, as the list is sorted. */
+/*
+ * Byte-order comparison of an upper-cased key against an entry, as the list is sorted.  A plain
+ * loop: names are short and usually differ in the first byte, where a memcmp call costs more than
+ * the comparison.
+ */
 static int cmp_entry(const unsigned char *key, size_t len, const struct sp_command *c)
 {
+    const unsigned char *name = (const unsigned char *)c->name;
     size_t n = len < c->name_len ? len : c->name_len;
-    int d = memcmp(key, c->name, n);
 
-    if (d != 0)
-        return d;
+    for (size_t i = 0; i < n; i++)
+        if (key[i] != name[i])
+            return (int)key[i] - (int)name[i];
     return (len > c->name_len) - (len < c->name_len);
 }
 
@@ -58,6 +61,18 @@ const struct sp_command *sp_command_lookup(const void *name, size_t len)
             lo = mid + 1;
     }
     return NULL;
+}
+
+int sp_command_is(const struct sp_command *cmd, const void *name, size_t len)
+{
+    const unsigned char *in = name;
+
+    if (len != cmd->name_len)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (upper(in[i]) != (unsigned char)cmd->name[i])
+            return 0;
+    return 1;
 }
 
 const struct sp_command *sp_command_get(enum sp_cmd_id id)

@@ -319,6 +319,12 @@ struct sp_command {
  */
 const struct sp_command *sp_command_lookup(const void *name, size_t len);
 
+/*
+ * Returns 1 if name (len bytes, any case) is this command's name, else 0.  Cheaper than a lookup
+ * when the caller has a likely candidate (pipelines repeat commands).
+ */
+int sp_command_is(const struct sp_command *cmd, const void *name, size_t len);
+
 /* The entry for an id (id < SP_CMD_COUNT_), or NULL when out of range. */
 const struct sp_command *sp_command_get(enum sp_cmd_id id);
 

@@ -21,11 +21,11 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
 #include "conf.h"
+#include "conn.h"
 #include "placement.h"
 #include "proto.h"
 #include "proxy.h"
@@ -40,11 +40,15 @@ struct sp_server;
 
 TAILQ_HEAD(sp_req_q, sp_req);
 TAILQ_HEAD(sp_client_q, sp_client);
+TAILQ_HEAD(sp_sconn_q, sp_sconn);
 
 /* Free requests kept for reuse per proxy; beyond this they are freed (bounded memory). */
 #define SP_REQ_FREE_MAX 4096
 /* ... and what is kept once no client is connected any more (release when idle). */
 #define SP_REQ_FREE_IDLE 64
+/* A server connection stops reading while a client's unwritten output exceeds this many high
+   watermarks (replies to requests already sent can only be held back, not refused). */
+#define SP_STALL_FACTOR 4
 
 struct sp_req {
     TAILQ_ENTRY(sp_req) cq;       /* client queue (top-level requests), or the free list */
@@ -74,7 +78,7 @@ struct sp_req {
 struct sp_sconn {
     struct sp_server *server;
     unsigned slot;                /* index in server->conns */
-    struct bufferevent *bev;
+    struct sp_conn conn;
     struct event *timer;          /* the one timeout timer: deadline of the oldest request */
     struct sp_req_q sent;         /* awaiting a reply, in send order */
     size_t nsent;
@@ -83,6 +87,8 @@ struct sp_sconn {
     size_t unsent_bytes;
     bool connected;
     struct sp_client_q waiters;   /* clients paused because this connection's output is full */
+    struct sp_client *stalled_by; /* not reading: that client's output is over the limit */
+    TAILQ_ENTRY(sp_sconn) slink;  /* stalled_by->stalled */
     void *pstate;                 /* protocol reply parser state */
 };
 
@@ -93,7 +99,6 @@ struct sp_server {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     struct sp_sconn **conns;      /* pool->conf->server_connections slots, NULL when closed */
-    unsigned next_conn;           /* round robin over the slots */
     uint32_t failure_count;       /* consecutive failures (auto_eject_hosts) */
     int64_t next_retry;           /* usec (wall clock): ejected until then; 0 = not ejected */
     struct sp_server_stats *st;   /* the shared stats, or own_st when there are none */
@@ -106,6 +111,7 @@ struct sp_pool {
     unsigned idx;
     const struct sp_proto *proto;
     struct evconnlistener *listener;
+    struct event *accept_pause;   /* re-enables the listener after running out of descriptors */
     struct sp_server *servers;
     size_t nservers;
     struct sp_placer *placer;
@@ -126,11 +132,14 @@ struct sp_proxy {
     struct sp_stats *stats;
     struct sp_global_stats *gst;  /* the shared stats, or own_gst when there are none */
     struct sp_global_stats own_gst;
+    struct sp_flusher flusher;    /* end-of-iteration write batch (conn.h) */
     size_t read_size;             /* max bytes per read call */
     size_t hwm;                   /* back-pressure high watermark, bytes */
     struct sp_pool *pools;
     size_t npools;
     size_t nclients;              /* over all pools (free list release when idle) */
+    unsigned next_client_id;
+    bool stopping;                /* teardown: closed connections are no server's fault */
     struct sp_req_q free_reqs;
     size_t nfree;
     struct evbuffer *scratch;     /* a split request's bytes, a local reply under construction */
@@ -148,10 +157,12 @@ struct sp_client {
     TAILQ_ENTRY(sp_client) link;  /* pool->clients */
     TAILQ_ENTRY(sp_client) wlink; /* blocked_on->waiters */
     struct sp_pool *pool;
-    struct bufferevent *bev;
+    struct sp_conn conn;
     struct sp_req_q reqs;         /* in arrival order; replies leave from the head */
     size_t inflight;              /* request bytes forwarded and not yet answered */
+    unsigned id;                  /* accept order: picks the server connection slot */
     struct sp_sconn *blocked_on;  /* paused by that connection's back-pressure */
+    struct sp_sconn_q stalled;    /* server connections waiting for this output to drain */
     bool paused;                  /* reading disabled for back-pressure */
     bool closing;                 /* close once the output drained (QUIT, protocol error) */
     bool in_process;              /* inside client_process: no recursion */
@@ -205,16 +216,21 @@ void sp_client_close(struct sp_client *cl);
 
 /*
  * Returns a connection to `server` to send a request on, connecting when the chosen slot has
- * none.  Returns NULL when a connection cannot even be started, with *reason set (strerror);
- * the failure counted towards ejection.
+ * none.  With several server_connections, `affinity` (a client's id) picks the slot, so one
+ * client's requests reach the server in the order it sent them.  Returns NULL when a connection
+ * cannot even be started, with *reason set (strerror); the failure counted towards ejection.
  */
-struct sp_sconn *sp_server_conn(struct sp_server *server, const char **reason);
+struct sp_sconn *sp_server_conn(struct sp_server *server, unsigned affinity,
+                                const char **reason);
 
 /*
  * Records that `req` (its `len` bytes already appended to the connection's output) waits for a
  * reply on `sc`: queues it, updates stats and arms the timeout.
  */
 void sp_sconn_enqueue(struct sp_sconn *sc, struct sp_req *req);
+
+/* The client's output drained: server connections it stalled read again. */
+void sp_sconn_resume_stalled(struct sp_client *cl);
 
 /* Makes `cl` wait for sc's output to drain before it reads again. */
 void sp_sconn_block_client(struct sp_sconn *sc, struct sp_client *cl);

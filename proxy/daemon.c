@@ -76,7 +76,7 @@ int sp_pidfile_write(const char *path, pid_t pid, char *err, size_t errlen)
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        snprintf(err, errlen, "opening pid file '%s' failed: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "opening pid file '%s' failed: %s", path, strerror(errno));
         free(tmp);
         return -1;
     }

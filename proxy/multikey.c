@@ -95,7 +95,7 @@ static int make_frags(struct sp_client *cl, struct sp_req *req, size_t nkeys)
 
         if (frag->sconn != NULL || frag->err != NULL)
             continue; /* this fragment's server is settled */
-        frag->sconn = sp_server_conn(&pool->servers[proxy->key_srv[i]], &frag->err);
+        frag->sconn = sp_server_conn(&pool->servers[proxy->key_srv[i]], cl->id, &frag->err);
         if (frag->sconn == NULL) {
             pool->st->forward_error++;
             if (frag->err == NULL)
@@ -142,7 +142,7 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
     for (uint32_t f = 0; f < req->nfrags; f++) {
         struct sp_req *frag = req->frags[f];
 
-        out[f] = frag->sconn != NULL ? bufferevent_get_output(frag->sconn->bev) : proxy->discard;
+        out[f] = frag->sconn != NULL ? frag->sconn->conn.out : proxy->discard;
         frag->len = evbuffer_get_length(out[f]); /* before; made a length below */
     }
     evbuffer_remove_buffer(in, proxy->scratch, msg->len);
@@ -160,6 +160,7 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
             continue;
         }
         frag->len = evbuffer_get_length(out[f]) - frag->len;
+        sp_conn_flush_later(&frag->sconn->conn);
         sp_sconn_enqueue(frag->sconn, frag);
         if (evbuffer_get_length(out[f]) > proxy->hwm)
             sp_sconn_block_client(frag->sconn, cl);

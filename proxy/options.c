@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "registry.h"
 
 /* Long options without a short letter get codes above any char. */
 enum { OPT_PLUGIN_DIR = 256 };
@@ -67,8 +68,9 @@ void sp_options_usage(FILE *out)
             "  -i, --stats-interval=N : set stats aggregation interval in msec (default: %d msec)\n"
             "  -p, --pid-file=S       : set pid file (default: off)\n"
             "  -m, --mbuf-size=N      : set size of mbuf chunk in bytes (default: %d bytes)\n"
-            "      --plugin-dir=S     : load hash and distribution plugins from this directory\n"
-            "                           first (then $SHARDPROXY_PLUGIN_PATH, then %s)\n"
+            "      --plugin-dir=S     : search plugins here first, then in $"
+            SP_PLUGIN_PATH_ENV "\n"
+            "                           and %s\n"
             "\n",
             SP_LOG_DEFAULT, SP_LOG_MIN, SP_LOG_MAX, SP_DEFAULT_CONF_FILE, SP_DEFAULT_STATS_PORT,
             SP_DEFAULT_STATS_ADDR, SP_DEFAULT_STATS_INTERVAL, SP_DEFAULT_MBUF_SIZE, SP_PLUGIN_DIR);

@@ -169,7 +169,7 @@ void sp_pool_server_failure(struct sp_server *server)
     struct sp_pool *pool = server->pool;
     int64_t now;
 
-    if (!pool->conf->auto_eject_hosts)
+    if (!pool->conf->auto_eject_hosts || pool->proxy->stopping)
         return;
     server->failure_count++;
     if (server->failure_count < (uint32_t)pool->conf->server_failure_limit)
@@ -188,6 +188,34 @@ void sp_pool_server_ok(struct sp_server *server)
 {
     server->failure_count = 0;
     server->next_retry = 0;
+}
+
+/* The listener's back-off is over: accept again. */
+static void pool_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct sp_pool *pool = arg;
+
+    (void)fd;
+    (void)what;
+    evconnlistener_enable(pool->listener);
+}
+
+/*
+ * accept() failed.  Out of descriptors, the pending connection would wake us at once again and
+ * spin: stop accepting for a moment instead (nutcracker spins here).
+ */
+static void pool_accept_error(struct evconnlistener *lev, void *arg)
+{
+    struct sp_pool *pool = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    struct timeval pause = { 0, 100 * 1000 };
+
+    sp_log_error("pool '%s': accept on %s failed: %s", pool->conf->name,
+                 pool->conf->listen.text, strerror(err));
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        evconnlistener_disable(lev);
+        evtimer_add(pool->accept_pause, &pause);
+    }
 }
 
 /* Opens the pool's listening socket.  Returns 0 or -1 with err set. */
@@ -216,6 +244,12 @@ static int pool_listen(struct sp_pool *pool, char *err, size_t errlen)
         snprintf(err, errlen, "listen on %s failed: %s", addr->text, strerror(errno));
         return -1;
     }
+    pool->accept_pause = evtimer_new(pool->proxy->base, pool_accept_resume, pool);
+    if (pool->accept_pause == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    evconnlistener_set_error_cb(pool->listener, pool_accept_error);
     if (addr->is_unix) {
         pool->unix_path = strdup(addr->host);
         if (pool->unix_path == NULL) {
@@ -290,6 +324,8 @@ static void pool_fini(struct sp_pool *pool)
 {
     struct sp_client *cl;
 
+    if (pool->accept_pause != NULL)
+        event_free(pool->accept_pause);
     if (pool->listener != NULL)
         evconnlistener_free(pool->listener);
     if (pool->unix_path != NULL) {
@@ -316,7 +352,7 @@ static void pool_preconnect(struct sp_pool *pool)
     if (!pool->conf->preconnect)
         return;
     for (size_t i = 0; i < pool->nservers; i++)
-        (void)sp_server_conn(&pool->servers[i], &reason); /* failures are counted and logged */
+        (void)sp_server_conn(&pool->servers[i], 0, &reason); /* failures counted and logged */
 }
 
 struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *conf,
@@ -335,12 +371,17 @@ struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *con
     proxy->reg = reg;
     proxy->stats = stats;
     proxy->gst = stats != NULL ? sp_stats_global(stats) : &proxy->own_gst;
-    proxy->read_size = SP_PROXY_DEFAULT_MBUF_SIZE * 4;
-    if (opt != NULL && opt->mbuf_size > proxy->read_size)
-        proxy->read_size = opt->mbuf_size;
+    /* -m sizes each read, as nutcracker's mbuf does (its smallest, 512, is allowed here too). */
+    proxy->read_size = opt != NULL && opt->mbuf_size > 0 ? opt->mbuf_size
+                                                         : SP_PROXY_DEFAULT_MBUF_SIZE;
     proxy->hwm = opt != NULL && opt->high_watermark > 0 ? opt->high_watermark
                                                         : SP_PROXY_DEFAULT_HIGH_WATERMARK;
     TAILQ_INIT(&proxy->free_reqs);
+    if (sp_flusher_init(&proxy->flusher, base) < 0) {
+        snprintf(err, errlen, "out of memory");
+        sp_proxy_free(proxy);
+        return NULL;
+    }
     proxy->scratch = evbuffer_new();
     proxy->discard = evbuffer_new();
     for (size_t p = 0; p < conf->npools; p++) {
@@ -374,9 +415,11 @@ void sp_proxy_free(struct sp_proxy *proxy)
 {
     if (proxy == NULL)
         return;
+    proxy->stopping = true;
     for (size_t p = 0; p < proxy->npools; p++)
         pool_fini(&proxy->pools[p]);
     free(proxy->pools);
+    sp_flusher_fini(&proxy->flusher);
     sp_req_free_all(proxy);
     if (proxy->scratch != NULL)
         evbuffer_free(proxy->scratch);

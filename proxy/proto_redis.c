@@ -78,18 +78,24 @@ static void arg_text(struct evbuffer *in, const struct sp_resp_arg *arg, char *d
     }
 }
 
-/* Arguments equal to a C string? */
-static bool arg_equals(struct evbuffer *in, const struct sp_resp_arg *arg, const char *s,
-                       bool nocase)
+/* Is the argument exactly the C string `s` (any length: compared a slice at a time)? */
+static bool arg_equals(struct evbuffer *in, const struct sp_resp_arg *arg, const char *s)
 {
     size_t len = strlen(s);
     char buf[256];
 
-    if (arg->len != len || len > sizeof(buf))
+    if (arg->len != len)
         return false;
-    if (sp_resp_arg_copy(in, 0, arg, buf, sizeof(buf)) != (long)len)
-        return false;
-    return nocase ? strncasecmp(buf, s, len) == 0 : memcmp(buf, s, len) == 0;
+    for (size_t done = 0; done < len; done += sizeof(buf)) {
+        struct sp_resp_arg part = { arg->off + done, len - done };
+
+        if (part.len > sizeof(buf))
+            part.len = sizeof(buf);
+        if (sp_resp_arg_copy(in, 0, &part, buf, part.len) != (long)part.len ||
+            memcmp(buf, s + done, part.len) != 0)
+            return false;
+    }
+    return true;
 }
 
 /* AUTH [default] password, checked against the pool's redis_auth (nutcracker's texts). */
@@ -103,8 +109,8 @@ static void local_auth(struct sp_proto_client *cl, struct evbuffer *in,
         evbuffer_add_printf(local, "-ERR Client sent AUTH, but no password is set\r\n");
         return;
     }
-    if (r->argc > 3 || (r->argc == 3 && !arg_equals(in, &r->argv[1], "default", false)) ||
-        !arg_equals(in, pass, want, false)) {
+    if (r->argc > 3 || (r->argc == 3 && !arg_equals(in, &r->argv[1], "default")) ||
+        !arg_equals(in, pass, want)) {
         cl->authenticated = false;
         evbuffer_add_printf(local, "-ERR invalid password\r\n");
         return;
@@ -221,6 +227,10 @@ static void route(struct sp_proto_client *cl, struct evbuffer *in, struct sp_msg
     case SP_ROUTE_EVAL:
         if (sp_resp_arg_ll(in, 0, &r->argv[2], &numkeys) < 0) {
             evbuffer_add_printf(local, "-ERR value is not an integer or out of range\r\n");
+            return;
+        }
+        if (numkeys < 0) {
+            evbuffer_add_printf(local, "-ERR Number of keys can't be negative\r\n");
             return;
         }
         if (numkeys == 0) {

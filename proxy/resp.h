@@ -80,6 +80,7 @@ struct sp_resp_request {
     size_t expect;                  /* multibulk: announced argument count */
     size_t argv_cap;
     uint64_t stream_off;            /* stream offset of this request's first byte */
+    const struct sp_command *last_cmd;  /* the previous request's command: tried first */
 };
 
 /* Initialises a request parser with default limits.  Allocates nothing. */
@@ -100,7 +101,9 @@ void sp_resp_request_free(struct sp_resp_request *r);
  *   0).  Further calls return SP_RESP_ERROR again until sp_resp_request_reset.
  * An unknown command is NOT an error: framing is intact and r->cmd is NULL.
  * Steady state allocates nothing; argv grows (doubling) only when a request has more arguments
- * than any earlier one, never beyond what has actually been received.
+ * than any earlier one, to at most twice the arguments actually received (a "*1000000" header
+ * alone allocates nothing).  Inline lines split on blanks (space, tab, CR, VT, FF); unlike Redis,
+ * quotes are not interpreted (arguments must be slices of the buffer).
  */
 int sp_resp_request_parse(struct sp_resp_request *r, struct evbuffer *in,
                           char *err, size_t errlen);
@@ -177,8 +180,9 @@ long sp_resp_arg_copy(struct evbuffer *buf, size_t base, const struct sp_resp_ar
 
 /*
  * Returns a pointer to the argument's bytes: into the buffer when they are contiguous there
- * (zero copy; valid until `buf` is modified), else copied into scratch (cap bytes).  Returns
- * NULL when the argument is longer than cap and not contiguous, or `buf` is too short.
+ * (zero copy; valid until `buf` is modified), else copied into scratch (cap bytes); a static ""
+ * for an empty argument.  Returns NULL when the argument is longer than cap and not contiguous,
+ * or `buf` is too short.
  */
 const void *sp_resp_arg_view(struct evbuffer *buf, size_t base, const struct sp_resp_arg *arg,
                              void *scratch, size_t cap);

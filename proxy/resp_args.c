@@ -47,7 +47,7 @@ const void *sp_resp_arg_view(struct evbuffer *buf, size_t base, const struct sp_
     if (arg_ptr(buf, base, arg, &p) < 0)
         return NULL;
     if (arg->len == 0)
-        return scratch;
+        return "";
     if (evbuffer_peek(buf, (ev_ssize_t)arg->len, &p, &v, 1) >= 1 && v.iov_len >= arg->len)
         return v.iov_base;
     if (arg->len > cap)

@@ -123,25 +123,11 @@ static int end_value(struct sp_resp_reply *p, size_t start, uint64_t children,
 static int number(struct sp_resp_reply *p, struct sp_resp_cur *c, long long *v, const char *bad,
                   char *err, size_t errlen)
 {
-    unsigned char tmp[SP_RESP_SHORT_LINE];
-    const unsigned char *line;
-    size_t avail, n, k;
+    int rc = sp_resp_cur_number(c, v);
 
-    n = sp_resp_cur_short_line(c, tmp, &line, &avail);
-    if (n == 0) {
-        k = avail;
-        if (k > 0 && line[k - 1] == '\r')
-            k--;
-        if (k > 0 && !sp_resp_number_prefix_ok(line + 1, k - 1))
-            return fail(p, err, errlen, c->pos, bad);
-        if (avail >= SP_RESP_SHORT_LINE)
-            return fail(p, err, errlen, c->pos, bad);
-        return SP_RESP_AGAIN;
-    }
-    if (sp_resp_strict_ll(line + 1, n - 3, v) < 0)
+    if (rc == SP_RESP_ERROR)
         return fail(p, err, errlen, c->pos, bad);
-    sp_resp_cur_skip(c, n);
-    return SP_RESP_OK;
+    return rc;
 }
 
 static int parse_integer(struct sp_resp_reply *p, struct sp_resp_cur *c, char *err, size_t errlen)

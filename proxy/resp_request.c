@@ -103,15 +103,26 @@ static int reserve_arg(struct sp_resp_request *r, size_t bound)
  */
 static void lookup_command(struct sp_resp_request *r, struct sp_resp_cur *c, size_t len)
 {
-    unsigned char name[SP_COMMAND_NAME_MAX];
+    unsigned char buf[SP_COMMAND_NAME_MAX];
+    const unsigned char *name;
 
     r->cmd = NULL;
-    if (len == 0 || len > sizeof(name))
+    if (len == 0 || len > sizeof(buf))
         return;
     if (sp_resp_cur_load(c) && c->wlen >= len)
-        r->cmd = sp_command_lookup(c->w, len);
-    else if (sp_resp_cur_peek(c, name, len) == len)
-        r->cmd = sp_command_lookup(name, len);
+        name = c->w;
+    else if (sp_resp_cur_peek(c, buf, len) == len)
+        name = buf;
+    else
+        return;
+    /* Pipelines mostly repeat one command: one short compare instead of a binary search. */
+    if (r->last_cmd != NULL && sp_command_is(r->last_cmd, name, len)) {
+        r->cmd = r->last_cmd;
+        return;
+    }
+    r->cmd = sp_command_lookup(name, len);
+    if (r->cmd != NULL)
+        r->last_cmd = r->cmd;
 }
 
 /*
@@ -122,34 +133,25 @@ static void lookup_command(struct sp_resp_request *r, struct sp_resp_cur *c, siz
 static int header(struct sp_resp_request *r, struct sp_resp_cur *c, unsigned char type,
                   long long *value, const char *bad, char *err, size_t errlen)
 {
-    unsigned char tmp[SP_RESP_SHORT_LINE];
-    const unsigned char *line;
-    size_t avail, n, k;
+    unsigned char first;
+    int rc;
 
-    n = sp_resp_cur_short_line(c, tmp, &line, &avail);
-    if (avail == 0)
+    if (!sp_resp_cur_load(c))
         return SP_RESP_AGAIN;
-    if (line[0] != type) {
+    first = c->w[0];
+    if (first != type) {
         /* Redis' wording; only a bulk header can be anything but what we dispatched on. */
         r->state = RQ_FAILED;
-        if (line[0] >= 0x20 && line[0] < 0x7f)
+        if (first >= 0x20 && first < 0x7f)
             return sp_resp_fail(err, errlen, at(r, c->pos), "expected '%c', got '%c'",
-                                (char)type, (char)line[0]);
+                                (char)type, (char)first);
         return sp_resp_fail(err, errlen, at(r, c->pos), "expected '%c', got byte 0x%02x",
-                            (char)type, (unsigned)line[0]);
+                            (char)type, (unsigned)first);
     }
-    if (n == 0) {
-        k = avail;
-        if (line[k - 1] == '\r')
-            k--;
-        if (!sp_resp_number_prefix_ok(line + 1, k - 1) || avail >= SP_RESP_SHORT_LINE)
-            return fail(r, err, errlen, c->pos, bad);
-        return SP_RESP_AGAIN;
-    }
-    if (sp_resp_strict_ll(line + 1, n - 3, value) < 0)
+    rc = sp_resp_cur_number(c, value);
+    if (rc == SP_RESP_ERROR)
         return fail(r, err, errlen, c->pos, bad);
-    sp_resp_cur_skip(c, n);
-    return SP_RESP_OK;
+    return rc;
 }
 
 static int parse_count(struct sp_resp_request *r, struct sp_resp_cur *c, char *err, size_t errlen)

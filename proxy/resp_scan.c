@@ -86,8 +86,13 @@ size_t sp_resp_cur_peek(struct sp_resp_cur *c, void *dst, size_t n)
     return got > 0 ? (size_t)got : 0;
 }
 
-size_t sp_resp_cur_short_line(struct sp_resp_cur *c, unsigned char tmp[SP_RESP_SHORT_LINE],
-                              const unsigned char **line, size_t *avail)
+/*
+ * Points *line at up to SP_RESP_SHORT_LINE bytes at pos (in the buffer when contiguous, else
+ * copied into tmp), *avail = how many.  Returns the line length including CRLF when a CRLF is
+ * among them, else 0.  Does not move pos.
+ */
+static size_t short_line(struct sp_resp_cur *c, unsigned char tmp[SP_RESP_SHORT_LINE],
+                         const unsigned char **line, size_t *avail)
 {
     const unsigned char *l, *cr;
     size_t n;
@@ -181,7 +186,11 @@ int sp_resp_strict_ll(const unsigned char *s, size_t n, long long *out)
     return 0;
 }
 
-int sp_resp_number_prefix_ok(const unsigned char *s, size_t n)
+/*
+ * Whether a partial header (the bytes after the type byte, no CR yet) can still become a valid
+ * number, so garbage fails at once instead of after SP_RESP_SHORT_LINE bytes.
+ */
+static int number_prefix_ok(const unsigned char *s, size_t n)
 {
     size_t i = 0;
 
@@ -195,6 +204,27 @@ int sp_resp_number_prefix_ok(const unsigned char *s, size_t n)
         if (!is_digit(s[i]))
             return 0;
     return 1;
+}
+
+int sp_resp_cur_number(struct sp_resp_cur *c, long long *value)
+{
+    unsigned char tmp[SP_RESP_SHORT_LINE];
+    const unsigned char *line;
+    size_t avail, k;
+    size_t n = short_line(c, tmp, &line, &avail);
+
+    if (n == 0) {
+        k = avail;
+        if (k > 0 && line[k - 1] == '\r')
+            k--;                            /* its LF may be in the next read */
+        if (k > 0 && !number_prefix_ok(line + 1, k - 1))
+            return SP_RESP_ERROR;
+        return avail >= SP_RESP_SHORT_LINE ? SP_RESP_ERROR : SP_RESP_AGAIN;
+    }
+    if (sp_resp_strict_ll(line + 1, n - 3, value) < 0)
+        return SP_RESP_ERROR;
+    sp_resp_cur_skip(c, n);
+    return SP_RESP_OK;
 }
 
 int sp_resp_fail(char *err, size_t errlen, uint64_t offset, const char *fmt, ...)

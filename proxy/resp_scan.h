@@ -41,13 +41,13 @@ int sp_resp_cur_load(struct sp_resp_cur *c);
 void sp_resp_cur_skip(struct sp_resp_cur *c, size_t n);
 
 /*
- * Reads a short header line at pos (an `*N`, `$N` or `:N` line): points *line at up to
- * SP_RESP_SHORT_LINE bytes starting at pos (in the buffer when contiguous, else copied into
- * tmp) and sets *avail to how many there are.  Returns the line length including CRLF when a
- * CRLF is among them, else 0.  Does not move pos.
+ * Reads an `*N`, `$N` or `:N` header at pos (the type byte is not checked: the caller has).
+ * Returns SP_RESP_OK with *value set and pos moved past its CRLF; SP_RESP_AGAIN while the line is
+ * incomplete but can still become a number; SP_RESP_ERROR once it cannot (bad byte, leading
+ * zero, over 20 digits, CR without LF, out of range).  Writes no message: the caller names the
+ * problem.  pos moves only on OK.
  */
-size_t sp_resp_cur_short_line(struct sp_resp_cur *c, unsigned char tmp[SP_RESP_SHORT_LINE],
-                              const unsigned char **line, size_t *avail);
+int sp_resp_cur_number(struct sp_resp_cur *c, long long *value);
 
 /*
  * Searches `byte` from pos, moving pos forward, looking at no more than `limit` bytes.  Returns
@@ -64,13 +64,6 @@ size_t sp_resp_cur_peek(struct sp_resp_cur *c, void *dst, size_t n);
  * leading zeros, no '+', no spaces, within long long.  Returns 0 and sets *out, else -1.
  */
 int sp_resp_strict_ll(const unsigned char *s, size_t n, long long *out);
-
-/*
- * Validates a partial header (the bytes after the type byte, CR not yet seen): returns 1 while
- * it can still become a valid number, 0 when it already cannot, so garbage fails at once
- * instead of after SP_RESP_SHORT_LINE bytes.
- */
-int sp_resp_number_prefix_ok(const unsigned char *s, size_t n);
 
 /*
  * Writes "Protocol error: <what> at byte <offset>" into err (NUL-terminated, truncated to

@@ -2,8 +2,8 @@
  * Server connections: persistent, pipelined, one timeout timer each.
  *
  * Requests from any number of clients are appended to a connection's output buffer as they are
- * parsed; libevent writes the buffer when the socket is writable, so everything queued in one
- * loop iteration leaves in one write.  Replies come back in send order and are matched to the
+ * parsed; the flusher (conn.h) writes the buffer once at the end of the loop iteration, so
+ * everything queued in one iteration leaves in one write.  Replies come back in send order and are matched to the
  * head of `sent`.  The timer always tracks the oldest request's deadline, so timeouts cost one
  * timer per connection, not one per request.
  */
@@ -24,10 +24,19 @@ enum sconn_end {
     SCONN_TIMEOUT,
 };
 
-static void sconn_read_cb(struct bufferevent *bev, void *arg);
-static void sconn_write_cb(struct bufferevent *bev, void *arg);
-static void sconn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void sconn_process(struct sp_sconn *sc);
+static void sconn_on_read(void *arg);
+static void sconn_on_drained(void *arg);
+static void sconn_on_connected(void *arg);
+static void sconn_on_end(void *arg, enum sp_conn_end how, int err);
 static void sconn_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+static const struct sp_conn_ops sconn_ops = {
+    .on_read = sconn_on_read,
+    .on_drained = sconn_on_drained,
+    .on_connected = sconn_on_connected,
+    .on_end = sconn_on_end,
+};
 
 static struct sp_proxy *sconn_proxy(const struct sp_sconn *sc)
 {
@@ -57,10 +66,11 @@ static void sconn_destroy(struct sp_sconn *sc)
 {
     const struct sp_proto *proto = sc->server->pool->proto;
 
+    if (sc->stalled_by != NULL)
+        TAILQ_REMOVE(&sc->stalled_by->stalled, sc, slink);
     if (sc->timer != NULL)
         event_free(sc->timer);
-    if (sc->bev != NULL)
-        bufferevent_free(sc->bev);
+    sp_conn_fini(&sc->conn);
     proto->server_fini(sc->pstate);
     free(sc);
 }
@@ -120,7 +130,7 @@ static void sconn_close(struct sp_sconn *sc, enum sconn_end how, const char *rea
 /* Sets TCP options on a fresh server socket (failures only cost latency: ignored). */
 static void sconn_sockopts(struct sp_sconn *sc)
 {
-    evutil_socket_t fd = bufferevent_getfd(sc->bev);
+    evutil_socket_t fd = sc->conn.fd;
     int one = 1;
 
     if (fd < 0 || sc->server->addr.ss_family == AF_UNIX)
@@ -137,7 +147,7 @@ static struct sp_sconn *sconn_open(struct sp_server *server, unsigned slot, cons
     struct sp_proxy *proxy = pool->proxy;
     const struct sp_proto *proto = pool->proto;
     struct sp_sconn *sc;
-    int rc, err;
+    int err;
 
     sc = calloc(1, sizeof(*sc) + proto->server_state_size);
     if (sc == NULL) {
@@ -150,54 +160,38 @@ static struct sp_sconn *sconn_open(struct sp_server *server, unsigned slot, cons
     TAILQ_INIT(&sc->sent);
     TAILQ_INIT(&sc->waiters);
     proto->server_init(sc->pstate);
-    sc->bev = bufferevent_socket_new(proxy->base, -1, BEV_OPT_CLOSE_ON_FREE);
     sc->timer = evtimer_new(proxy->base, sconn_timer_cb, sc);
-    if (sc->bev == NULL || sc->timer == NULL) {
+    if (sc->timer == NULL || sp_conn_init(&sc->conn, proxy->base, &proxy->flusher, -1,
+                                          proxy->read_size, &sconn_ops, sc) < 0) {
         sconn_destroy(sc);
         *reason = strerror(ENOMEM);
         return NULL;
     }
-    bufferevent_set_max_single_read(sc->bev, proxy->read_size);
-    bufferevent_setcb(sc->bev, sconn_read_cb, sconn_write_cb, sconn_event_cb, sc);
-    sc->nswallow = proto->server_hello(pool->conf, bufferevent_get_output(sc->bev));
-
-    /* libevent reports an immediate refusal through the event callback, synchronously: the
-       callback sees no connection yet (bev unset) and leaves the error in errno. */
-    server->conns[slot] = NULL;
-    errno = 0;
-    rc = bufferevent_socket_connect(sc->bev, (struct sockaddr *)&server->addr,
-                                    (int)server->addrlen);
-    err = errno;
-    if (rc < 0 || server->conns[slot] == sc) {
-        /* conns[slot] == sc marks the synchronous error callback (see sconn_event_cb). */
-        server->conns[slot] = NULL;
-        if (err == 0)
-            err = ECONNREFUSED;
+    sc->nswallow = proto->server_hello(pool->conf, sc->conn.out);
+    proxy->gst->total_connections++;
+    if (sp_conn_connect(&sc->conn, proxy->base, (struct sockaddr *)&server->addr,
+                        server->addrlen) < 0) {
+        err = errno;
         sp_log_warn("connect to server '%s' failed: %s", server->conf->name, strerror(err));
         *reason = strerror(err);
         sconn_destroy(sc);
-        proxy->gst->total_connections++;
         server->st->server_err++;
         sp_pool_server_failure(server);
         return NULL;
     }
     server->conns[slot] = sc;
-    proxy->gst->total_connections++;
     proxy->gst->curr_connections++;
     sconn_sockopts(sc);
-    bufferevent_enable(sc->bev, EV_READ | EV_WRITE);
     return sc;
 }
 
-struct sp_sconn *sp_server_conn(struct sp_server *server, const char **reason)
+struct sp_sconn *sp_server_conn(struct sp_server *server, unsigned affinity,
+                                const char **reason)
 {
     unsigned n = (unsigned)server->pool->conf->server_connections;
-    unsigned slot = 0;
+    unsigned slot = n > 1 ? affinity % n : 0;
     struct sp_sconn *sc;
 
-    if (n > 1) {
-        slot = server->next_conn++ % n;
-    }
     sc = server->conns[slot];
     if (sc != NULL)
         return sc;
@@ -240,7 +234,7 @@ void sp_sconn_block_client(struct sp_sconn *sc, struct sp_client *cl)
         return;
     cl->blocked_on = sc;
     TAILQ_INSERT_TAIL(&sc->waiters, cl, wlink);
-    bufferevent_disable(cl->bev, EV_READ);
+    sp_conn_set_reading(&cl->conn, false);
 }
 
 void sp_sconn_unblock_client(struct sp_client *cl)
@@ -288,11 +282,18 @@ static struct sp_req *sconn_dequeue(struct sp_sconn *sc, size_t reply_len)
     return req;
 }
 
-/* Hands `len` reply bytes at the head of `in` to `req`. */
-static void sconn_deliver(struct sp_proxy *proxy, struct sp_req *req, struct evbuffer *in,
+/*
+ * Hands `len` reply bytes at the head of `in` to `req`.  When the client's unwritten output is
+ * over the limit, this connection stops reading until it drains: replies to requests already
+ * sent cannot be refused, so that is the only way to bound a slow reader's memory.
+ */
+static void sconn_deliver(struct sp_sconn *sc, struct sp_req *req, struct evbuffer *in,
                           size_t len)
 {
-    if (req->parent == NULL && req->client == NULL) {
+    struct sp_proxy *proxy = sconn_proxy(sc);
+    struct sp_client *cl = req->parent != NULL ? req->parent->client : req->client;
+
+    if (cl == NULL && req->parent == NULL) {
         evbuffer_drain(in, len); /* client gone: swallow */
         sp_req_put(proxy, req);
         return;
@@ -303,19 +304,36 @@ static void sconn_deliver(struct sp_proxy *proxy, struct sp_req *req, struct evb
         sp_multikey_frag_done(proxy, req);
     else
         sp_client_req_done(proxy, req);
+    if (cl != NULL && sc->stalled_by == NULL &&
+        evbuffer_get_length(cl->conn.out) > SP_STALL_FACTOR * proxy->hwm) {
+        sc->stalled_by = cl;
+        TAILQ_INSERT_TAIL(&cl->stalled, sc, slink);
+        sp_conn_set_reading(&sc->conn, false);
+    }
 }
 
-static void sconn_read_cb(struct bufferevent *bev, void *arg)
+void sp_sconn_resume_stalled(struct sp_client *cl)
 {
-    struct sp_sconn *sc = arg;
+    struct sp_sconn *sc;
+
+    while ((sc = TAILQ_FIRST(&cl->stalled)) != NULL) {
+        TAILQ_REMOVE(&cl->stalled, sc, slink);
+        sc->stalled_by = NULL;
+        sp_conn_set_reading(&sc->conn, true);
+        sconn_process(sc); /* may stall on another client again */
+    }
+}
+
+/* Matches every complete reply in the input to its request, until a client stalls us. */
+static void sconn_process(struct sp_sconn *sc)
+{
     struct sp_server *server = sc->server;
     const struct sp_proto *proto = server->pool->proto;
-    struct sp_proxy *proxy = sconn_proxy(sc);
-    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = sc->conn.in;
     struct sp_reply rep;
     bool answered = false;
 
-    for (;;) {
+    while (sc->stalled_by == NULL) {
         enum sp_parse rc = proto->parse_reply(sc->pstate, in, &rep);
         struct sp_req *req;
 
@@ -339,7 +357,7 @@ static void sconn_read_cb(struct bufferevent *bev, void *arg)
         }
         req = sconn_dequeue(sc, rep.len);
         answered = true;
-        sconn_deliver(proxy, req, in, rep.len);
+        sconn_deliver(sc, req, in, rep.len);
     }
     if (answered) {
         sp_pool_server_ok(server);
@@ -347,12 +365,16 @@ static void sconn_read_cb(struct bufferevent *bev, void *arg)
     }
 }
 
-static void sconn_write_cb(struct bufferevent *bev, void *arg)
+static void sconn_on_read(void *arg)
+{
+    sconn_process(arg);
+}
+
+static void sconn_on_drained(void *arg)
 {
     struct sp_sconn *sc = arg;
     struct sp_server_stats *st = sc->server->st;
 
-    (void)bev;
     /* Output fully written: everything queued so far is on the wire. */
     st->in_queue -= (int64_t)sc->unsent_count;
     st->in_queue_bytes -= (int64_t)sc->unsent_bytes;
@@ -363,32 +385,24 @@ static void sconn_write_cb(struct bufferevent *bev, void *arg)
     sconn_release_waiters(sc);
 }
 
-static void sconn_event_cb(struct bufferevent *bev, short what, void *arg)
+static void sconn_on_connected(void *arg)
 {
     struct sp_sconn *sc = arg;
-    struct sp_server *server = sc->server;
-    int err = EVUTIL_SOCKET_ERROR();
 
-    (void)bev;
-    if (server->conns[sc->slot] != sc) {
-        /* Synchronous failure inside bufferevent_socket_connect: let sconn_open handle it. */
-        server->conns[sc->slot] = sc;
-        errno = err;
-        return;
-    }
-    if (what & BEV_EVENT_CONNECTED) {
-        sc->connected = true;
-        server->st->server_connections++;
-        sp_log_info("connected to server '%s'", server->conf->name);
-        return;
-    }
-    if (what & BEV_EVENT_EOF) {
+    sc->connected = true;
+    sc->server->st->server_connections++;
+    sp_log_info("connected to server '%s'", sc->server->conf->name);
+}
+
+static void sconn_on_end(void *arg, enum sp_conn_end how, int err)
+{
+    struct sp_sconn *sc = arg;
+
+    if (how == SP_CONN_EOF) {
         sconn_close(sc, SCONN_EOF, "Connection closed by server");
         return;
     }
-    if (err == 0)
-        err = ECONNRESET;
-    sconn_close(sc, SCONN_ERR, strerror(err));
+    sconn_close(sc, SCONN_ERR, strerror(err != 0 ? err : ECONNRESET));
 }
 
 static void sconn_timer_cb(evutil_socket_t fd, short what, void *arg)

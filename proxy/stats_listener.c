@@ -20,7 +20,7 @@
 
 struct sp_stats_reply;
 
-/* How long a reader may keep its connection open after the reply before we close it. */
+/* How long a reader may take to read the reply, and then to close its end, before we close. */
 #define SP_STATS_LINGER_SEC 5
 
 static void on_drain_read(struct bufferevent *bev, void *arg);
@@ -78,7 +78,7 @@ static void on_drain_read(struct bufferevent *bev, void *arg)
     evbuffer_drain(in, evbuffer_get_length(in));
 }
 
-/* EOF, error or the linger timeout: done with this client. */
+/* EOF, error or a timeout: done with this client. */
 static void on_reply_event(struct bufferevent *bev, short what, void *arg)
 {
     if (what & BEV_EVENT_ERROR)
@@ -110,9 +110,12 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     if (srv->replies != NULL)
         srv->replies->prev = r;
     srv->replies = r;
-    /* Whatever the client sends is ignored; reading starts once the reply is out. */
+    /* Whatever the client sends is ignored; reading starts once the reply is out.  A reader
+     * that does not take the reply within the linger time is dropped (its copy is freed). */
+    struct timeval timeout = {SP_STATS_LINGER_SEC, 0};
     bufferevent_setcb(r->bev, NULL, on_reply_written, on_reply_event, r);
-    if (bufferevent_write(r->bev, srv->snapshot, srv->snapshot_len) < 0 ||
+    if (bufferevent_set_timeouts(r->bev, NULL, &timeout) < 0 ||
+        bufferevent_write(r->bev, srv->snapshot, srv->snapshot_len) < 0 ||
         bufferevent_enable(r->bev, EV_WRITE) < 0) {
         sp_log_error("stats server: cannot queue the reply, connection dropped");
         reply_free(r);

@@ -25,3 +25,4 @@ include $(srcdir)/tests/unit/outside.mk
 include $(srcdir)/tests/plugins/local.mk
 include $(srcdir)/tests/oracle.mk
 include $(srcdir)/tests/integration/local.mk
+include $(srcdir)/tests/unit/resp.mk

@@ -54,6 +54,19 @@ class HarnessError(Exception):
     """A peer could not be started or stopped; the message says which and why."""
 
 
+def read_pid_file(path, timeout=START_TIMEOUT):
+    """Waits for `path` to hold a pid; returns it."""
+    def ready():
+        try:
+            with open(path) as f:
+                return f.read().strip().isdigit()
+        except FileNotFoundError:
+            return False
+    wait_until(ready, timeout, "pid file %s" % path)
+    with open(path) as f:
+        return int(f.read())
+
+
 def builddir():
     """The build tree ($SP_BUILDDIR, else the current directory)."""
     return os.environ.get("SP_BUILDDIR", os.getcwd())
@@ -448,6 +461,17 @@ class TestCase(unittest.TestCase):
     def stop_pid_on_cleanup(self, pid):
         """For processes the harness did not start itself (a daemon's grandchild)."""
         self.addCleanup(lambda: kill_pid(pid, signal.SIGKILL) if pid_alive(pid) else None)
+
+    def stop_matching_on_cleanup(self, pattern):
+        """Kills (by PID) every process whose command line contains `pattern` - something unique
+        to this test, such as its temp dir - when the test ends: a daemon that failed before
+        the test learnt its pid must not outlive the test."""
+        def stop():
+            found = subprocess.run(["pgrep", "-f", pattern], stdout=subprocess.PIPE, text=True)
+            for pid in found.stdout.split():
+                if int(pid) != os.getpid():
+                    kill_pid(int(pid), signal.SIGKILL)
+        self.addCleanup(stop)
 
     def path(self, name):
         return os.path.join(self.tmpdir, name)

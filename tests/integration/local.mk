@@ -5,6 +5,7 @@ TEST_EXTENSIONS = .py
 PY_LOG_COMPILER = /usr/bin/python3
 AM_PY_LOG_FLAGS = -B
 
+# A new test file is one more line here (it is then run by `make check` and distributed).
 INTEGRATION_TESTS = \
 	tests/integration/test_cli.py \
 	tests/integration/test_stats.py
@@ -18,3 +19,17 @@ tests_unit_test_stats_SOURCES = tests/unit/test_stats.c
 tests_unit_test_stats_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proxy
 tests_unit_test_stats_CFLAGS = $(UNIT_COMPILE_FLAGS) $(LIBEVENT_CFLAGS)
 tests_unit_test_stats_LDADD = proxy/libspproxy.la $(UNIT_LIBS) $(LIBEVENT_LIBS)
+
+# The data path (proxy/core.mk): routing, pipelining, multi-key, failures, auth.
+CORE_INTEGRATION_TESTS = \
+	tests/integration/test_routing.py \
+	tests/integration/test_pipeline.py \
+	tests/integration/test_multikey.py \
+	tests/integration/test_failures.py \
+	tests/integration/test_auth.py
+TESTS += $(CORE_INTEGRATION_TESTS)
+EXTRA_DIST += $(CORE_INTEGRATION_TESTS) tests/integration/rawresp.py
+
+# Byte-for-byte reply comparison with nutcracker 0.5.0 (bench engineer).
+TESTS += tests/integration/test_vs_nutcracker.py
+EXTRA_DIST += tests/integration/test_vs_nutcracker.py

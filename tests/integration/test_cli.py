@@ -304,6 +304,15 @@ class Running(Base):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("opening log file '%s' failed" % bad, r.stderr)
 
+    def test_unwritable_pid_file(self):
+        conf = self.config()
+        bad = self.path("no-dir/sp.pid")
+        r = harness.run_shardproxy(["-c", conf, "-a", harness.HOST, "-s", harness.free_port(),
+                                    "-p", bad])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("opening pid file '%s' failed: No such file or directory" % bad, r.stderr)
+        self.assertEqual(os.listdir(self.tmpdir), ["conf.yml"])
+
     def test_pid_file_without_daemon(self):
         pid_file = self.path("sp.pid")
         p = self.start("-p", pid_file)
@@ -330,14 +339,12 @@ class Daemon(Base):
         pid_file = self.path("sp.pid")
         log_file = self.path("sp.log")
         stats_port = harness.free_port()
+        self.stop_matching_on_cleanup(conf)
         # Relative -p / -o must still work after the daemon's chdir("/").
         r = harness.run_shardproxy(["-d", "-c", conf, "-p", "sp.pid", "-o", "sp.log",
                                     "-a", harness.HOST, "-s", stats_port], cwd=self.tmpdir)
         self.assertEqual(r.returncode, 0, r.stderr)
-        harness.wait_until(lambda: os.path.exists(pid_file), 10, "the pid file")
-        with open(pid_file) as f:
-            pid = int(f.read())
-        self.stop_pid_on_cleanup(pid)
+        pid = harness.read_pid_file(pid_file)
         self.assertTrue(harness.pid_alive(pid))
         # argv is intact: pgrep -f finds the daemon by its command line.
         found = subprocess.run(["pgrep", "-f", "shardproxy -d -c %s" % conf],
@@ -367,14 +374,12 @@ class Daemon(Base):
     def test_daemonize_without_output(self):
         conf = self.config()
         pid_file = self.path("sp.pid")
+        self.stop_matching_on_cleanup(conf)
         r = harness.run_shardproxy(["-d", "-c", conf, "-p", pid_file, "-a", harness.HOST,
                                     "-s", harness.free_port()])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stderr, "")
-        harness.wait_until(lambda: os.path.exists(pid_file), 10, "the pid file")
-        with open(pid_file) as f:
-            pid = int(f.read())
-        self.stop_pid_on_cleanup(pid)
+        pid = harness.read_pid_file(pid_file)
         self.assertEqual(os.readlink("/proc/%d/fd/2" % pid), "/dev/null")
         self.assertTrue(harness.kill_pid(pid, signal.SIGINT))
         self.assertFalse(os.path.exists(pid_file))
@@ -383,6 +388,7 @@ class Daemon(Base):
         busy = self.start()
         pid_file = self.path("sp.pid")
         conf = self.config()
+        self.stop_matching_on_cleanup(self.tmpdir)  # should the daemon start after all
         r = harness.run_shardproxy(["-d", "-c", conf, "-p", pid_file, "-a", harness.HOST,
                                     "-s", busy.stats_port])
         self.assertEqual(r.returncode, 1, r.stderr)
@@ -400,6 +406,7 @@ class Daemon(Base):
 
     def test_config_error_reported_before_detaching(self):
         conf = self.write("bad.yml", "alpha: [\n")
+        self.stop_matching_on_cleanup(conf)
         r = harness.run_shardproxy(["-d", "-c", conf, "-a", harness.HOST,
                                     "-s", harness.free_port()])
         self.assertEqual(r.returncode, 1)

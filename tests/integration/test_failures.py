@@ -1,6 +1,7 @@
 """Failures: refused, reset and slow servers, timeouts, ejection and recovery, bad requests,
 connection limits, unix sockets and several pools."""
 
+import hashlib
 import os
 import socket
 import stat
@@ -14,6 +15,9 @@ from rawresp import RawClient, bulk, enc
 from test_routing import DATA, parse_server, read_keys, read_tsv, scan_all
 
 
+PROBES = [hashlib.md5(b"%d" % i).hexdigest().encode() for i in range(100)]
+
+
 class FailureTest(harness.TestCase):
     def test_connection_refused_keeps_client(self):
         dead = "%s:%d:1" % (harness.HOST, harness.free_port())  # nothing listens there
@@ -24,7 +28,7 @@ class FailureTest(harness.TestCase):
         self.assertEqual(c.read_replies(3), [b"-ERR Connection refused\r\n"] * 2 + [b"+PONG\r\n"])
         time.sleep(0.25)
         st = p.stats()["alpha"][dead.rsplit(":", 1)[0]]
-        self.assertGreaterEqual(st["server_err"], 3)
+        self.assertGreaterEqual(st["server_err"], 2)  # the pipelined pair shared one attempt
         self.assertEqual(st["server_connections"], 0)
 
     def test_server_killed_in_flight(self):
@@ -83,6 +87,7 @@ class FailureTest(harness.TestCase):
                                               b"range\r\n"),
             (enc(b"EVAL", b"return 1", 2, b"k"), b"-ERR Number of keys can't be greater than "
                                                  b"number of args\r\n"),
+            (enc(b"EVALSHA", b"x", -1, b"k"), b"-ERR Number of keys can't be negative\r\n"),
             (b"*0\r\n", None),
             (enc(b"PING", b"hello"), bulk(b"hello")),
             (enc(b"ECHO", b"e"), bulk(b"e")),
@@ -149,10 +154,9 @@ class FailureTest(harness.TestCase):
 class EjectTest(harness.TestCase):
     def wait_ejected(self, proxy, pool, client, n=1):
         def ejected():
-            try:
-                client.call(b"GET", b"probe")
-            except OSError:
-                pass
+            # Probe many well-spread keys: some of them live on the down server.
+            client.send(*[enc(b"GET", k) for k in PROBES])
+            client.read_replies(len(PROBES))
             return proxy.stats()[pool]["server_ejects"] >= n
         harness.wait_until(ejected, 10, "server ejection in stats")
 
@@ -171,7 +175,7 @@ class EjectTest(harness.TestCase):
                 addr, weight, name = parse_server(entry)
                 port = harness.free_port()
                 if addr == down:
-                    down_addr = "%s:%d" % (harness.HOST, port)  # never started
+                    down_addr = name  # never started; stats name servers by name
                 else:
                     backends[addr] = self.start_redis(port=port)
                 servers.append("%s:%d:%s %s" % (harness.HOST, port, weight, name))
@@ -203,7 +207,7 @@ class EjectTest(harness.TestCase):
                                                     server_failure_limit=2,
                                                     server_retry_timeout=1500)})
         c = RawClient(p.port("alpha"))
-        keys = [b"er-%d" % i for i in range(200)]
+        keys = PROBES
         c.send(*[enc(b"SET", k, b"1") for k in keys])
         c.read_replies(len(keys))
         owned = [k for k in keys if victim.client().exists(k)]

@@ -37,6 +37,17 @@ class MultiKeyTest(harness.TestCase):
         self.assertTrue(got == want, "MGET reply differs (len %d vs %d)" % (len(got), len(want)))
         self.assertGreaterEqual(self.stats()["fragments"], 3)
 
+    def test_inline_split(self):
+        keys = [hashlib.md5(b"in%d" % i).hexdigest().encode() for i in range(20)]
+        self.c.send(b"MSET " + b" ".join(k + b" v" + k[:3] for k in keys) + b"\r\n")
+        self.assertEqual(self.c.read_reply(), b"+OK\r\n")
+        self.assertEqual(len({self.where(k)[0] for k in keys}), 3)
+        self.c.send(b"MGET " + b" ".join(keys) + b" missing\r\n")
+        self.assertEqual(self.c.read_reply(), b"*21\r\n" + b"".join(bulk(b"v" + k[:3])
+                                                                   for k in keys) + bulk(None))
+        self.c.send(b"DEL " + b" ".join(keys) + b"\r\n")
+        self.assertEqual(self.c.read_reply(), b":20\r\n")
+
     def test_sum_commands(self):
         keys = [b"sum-%d" % i for i in range(12)]
         self.c.send(*[enc(b"SET", k, b"1") for k in keys])

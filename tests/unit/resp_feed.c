@@ -144,3 +144,22 @@ size_t check_all_splits(const struct feeder *f, const void *stream, size_t len,
     free(whole);
     return feeds;
 }
+
+void check_error_splits(const struct feeder *f, const void *stream, size_t len, const char *want)
+{
+    size_t n = strlen(want);
+    char *got = feed_stream(f, stream, len, NULL, 0, 0);
+
+    ck_assert_msg(strncmp(got, want, n) == 0 && strncmp(got + n, "END left=", 9) == 0,
+                  "got\n%swant\n%s", got, want);
+    free(got);
+    for (size_t cut = 1; cut < len; cut++) {
+        for (int sep = 0; sep <= 1; sep++) {
+            got = feed_stream(f, stream, len, &cut, 1, sep);
+            ck_assert_msg(strncmp(got, want, n) == 0 && strncmp(got + n, "END left=", 9) == 0,
+                          "cut %zu (%s chains): got\n%swant\n%s", cut,
+                          sep ? "separate" : "merged", got, want);
+            free(got);
+        }
+    }
+}

@@ -52,4 +52,11 @@ char *feed_stream(const struct feeder *f, const void *stream, size_t len, const 
 size_t check_all_splits(const struct feeder *f, const void *stream, size_t len,
                         const char *expected, size_t nrandom, const char *name);
 
+/*
+ * For streams that end in a framing error: fed whole, and split once at every point (both chain
+ * modes), the transcript must start with `want` (the messages before the error and its "ERR"
+ * line; the END line may differ, as less may have been buffered when the error came).
+ */
+void check_error_splits(const struct feeder *f, const void *stream, size_t len, const char *want);
+
 #endif /* SP_RESP_FEED_H */

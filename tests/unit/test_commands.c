@@ -270,6 +270,19 @@ START_TEST(test_nutcracker_parity)
 }
 END_TEST
 
+START_TEST(test_command_is)
+{
+    const struct sp_command *get = sp_command_get(SP_CMD_GET);
+
+    ck_assert_int_eq(sp_command_is(get, "GET", 3), 1);
+    ck_assert_int_eq(sp_command_is(get, "gEt", 3), 1);
+    ck_assert_int_eq(sp_command_is(get, "GETX", 4), 0);
+    ck_assert_int_eq(sp_command_is(get, "GE", 2), 0);
+    ck_assert_int_eq(sp_command_is(get, "SET", 3), 0);
+    ck_assert_int_eq(sp_command_is(get, "G\xc5T", 3), 0);
+}
+END_TEST
+
 START_TEST(test_route_names)
 {
     ck_assert_str_eq(sp_command_route_name(SP_ROUTE_KEY), "key");
@@ -329,6 +342,7 @@ static Suite *commands_suite(void)
     tcase_add_test(tc, test_arity);
     tcase_add_loop_test(tc, test_keys, 0, (int)N_ELEMS(key_cases));
     tcase_add_test(tc, test_nutcracker_parity);
+    tcase_add_test(tc, test_command_is);
     tcase_add_test(tc, test_route_names);
     tcase_add_test(tc, test_docs_match_table);
     suite_add_tcase(s, tc);

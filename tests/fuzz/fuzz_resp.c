@@ -1,0 +1,188 @@
+/*
+ * libFuzzer target for both RESP parsers.  Byte 0 picks the parser and the chain mode; the rest
+ * is the stream.  The stream is parsed fed whole, and fed split at points derived from byte 1 (or
+ * a byte at a time when short); every way must frame the same messages with the same results
+ * and end with the same error, and every framed message must satisfy the parser's contract.
+ * Any difference aborts.  Build it with clang and libFuzzer as tests/fuzz/README.md shows; and,
+ * without libFuzzer, driven by tests/fuzz/replay.c under `make check`.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "resp.h"
+#include "fuzz_resp.h"
+
+/* What one feed framed: a hash of every result in order, and how it ended. */
+struct outcome {
+    uint64_t hash;
+    size_t messages;
+    int failed;
+};
+
+static void mix(struct outcome *o, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        o->hash = (o->hash ^ b[i]) * 0x100000001b3ULL;
+}
+
+#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "fuzz_resp: %s:%d: %s\n", __FILE__, \
+                                                __LINE__, #cond); abort(); } } while (0)
+
+static void request_done(struct sp_resp_request *r, struct evbuffer *b, struct outcome *o)
+{
+    CHECK(r->len > 0 && r->len <= evbuffer_get_length(b));
+    CHECK(r->argc <= r->max_args);
+    CHECK(r->argc == 0 || r->argv != NULL);
+    for (size_t i = 0; i < r->argc; i++) {
+        CHECK(r->argv[i].off + r->argv[i].len <= r->len);
+        CHECK(i == 0 || r->argv[i].off >= r->argv[i - 1].off + r->argv[i - 1].len);
+        mix(o, &r->argv[i], sizeof(r->argv[i]));
+    }
+    if (r->argc > 0 && r->cmd != NULL) {
+        char name[SP_RESP_ERRLEN];
+        long n = sp_resp_arg_copy(b, 0, &r->argv[0], name, sizeof(name));
+
+        CHECK(n == (long)r->argv[0].len);
+    }
+    mix(o, &r->len, sizeof(r->len));
+    mix(o, &r->is_inline, sizeof(r->is_inline));
+    mix(o, &r->cmd, sizeof(r->cmd));
+}
+
+static void reply_done(struct sp_resp_reply *p, struct evbuffer *b, struct outcome *o)
+{
+    size_t at;
+
+    CHECK(p->len > 0 && p->len <= evbuffer_get_length(b));
+    CHECK(p->is_error == (p->type == SP_RESP_ERRORREPLY));
+    if (p->type == SP_RESP_ARRAY && p->nelems > 0) {
+        /* top-level elements tile the reply after its header */
+        at = p->elems[0].off;
+        for (size_t i = 0; i < p->nelems; i++) {
+            CHECK(p->elems[i].off == at && p->elems[i].len > 0);
+            at += p->elems[i].len;
+        }
+        CHECK(at == p->len);
+        mix(o, p->elems, p->nelems * sizeof(p->elems[0]));
+    }
+    mix(o, &p->len, sizeof(p->len));
+    mix(o, &p->type, sizeof(p->type));
+    mix(o, &p->integer, sizeof(p->integer));
+    mix(o, &p->nelems, sizeof(p->nelems));
+}
+
+static void add_piece(struct evbuffer *b, const uint8_t *d, size_t n, int separate)
+{
+    if (n == 0)
+        return;
+    if (separate) {
+        struct evbuffer *piece = evbuffer_new();
+
+        evbuffer_add(piece, d, n);
+        evbuffer_add_buffer(b, piece);
+        evbuffer_free(piece);
+    } else {
+        evbuffer_add(b, d, n);
+    }
+}
+
+/* Feeds d[0..n) in pieces of the sizes step() gives; runs the parser after each piece. */
+static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, unsigned),
+                 unsigned seed, int separate, struct outcome *o)
+{
+    struct evbuffer *b = evbuffer_new();
+    struct sp_resp_request r;
+    struct sp_resp_reply p;
+    char err[SP_RESP_ERRLEN];
+    size_t from = 0;
+
+    memset(o, 0, sizeof(*o));
+    o->hash = 0xcbf29ce484222325ULL;
+    sp_resp_request_init(&r);
+    r.max_args = 64;
+    r.max_bulk = 1024;
+    r.max_inline = 256;
+    sp_resp_reply_init(&p);
+    p.want_elems = 1;
+    p.max_line = 256;
+    while (from < n && !o->failed) {
+        size_t k = step(from, seed);
+        int rc;
+
+        if (k > n - from)
+            k = n - from;
+        add_piece(b, d + from, k, separate);
+        from += k;
+        for (;;) {
+            rc = reply ? sp_resp_reply_parse(&p, b, err, sizeof(err))
+                       : sp_resp_request_parse(&r, b, err, sizeof(err));
+            if (rc != SP_RESP_OK)
+                break;
+            o->messages++;
+            if (reply)
+                reply_done(&p, b, o);
+            else
+                request_done(&r, b, o);
+            evbuffer_drain(b, reply ? p.len : r.len);
+        }
+        CHECK(rc == SP_RESP_AGAIN || rc == SP_RESP_ERROR);
+        if (rc == SP_RESP_ERROR) {
+            CHECK(strncmp(err, "Protocol error: ", 16) == 0 && strstr(err, " at byte ") != NULL);
+            mix(o, err, strlen(err));
+            o->failed = 1;
+        }
+    }
+    sp_resp_request_free(&r);
+    sp_resp_reply_free(&p);
+    evbuffer_free(b);
+}
+
+static size_t whole(size_t from, unsigned seed)
+{
+    (void)from;
+    (void)seed;
+    return SIZE_MAX;
+}
+
+static size_t one_byte(size_t from, unsigned seed)
+{
+    (void)from;
+    (void)seed;
+    return 1;
+}
+
+static size_t pseudo(size_t from, unsigned seed)
+{
+    return 1 + ((from * 2654435761u) ^ seed) % 23;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct outcome a, b;
+    int reply, separate;
+    unsigned seed;
+
+    if (size < 2)
+        return 0;
+    reply = data[0] & 1;
+    separate = (data[0] >> 1) & 1;
+    seed = data[1];
+    data += 2;
+    size -= 2;
+    feed(reply, data, size, whole, 0, 0, &a);
+    feed(reply, data, size, pseudo, seed, separate, &b);
+    CHECK(a.hash == b.hash && a.messages == b.messages && a.failed == b.failed);
+    if (size <= 512) {
+        feed(reply, data, size, one_byte, 0, separate, &b);
+        CHECK(a.hash == b.hash && a.messages == b.messages && a.failed == b.failed);
+    }
+    return 0;
+}

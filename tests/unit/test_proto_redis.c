@@ -1,0 +1,268 @@
+/*
+ * The RESP protocol adapter behind proto.h, without sockets: what it answers itself, how it
+ * routes, the bytes of split fragments and merged replies, and the server hello.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <event2/buffer.h>
+
+#include "conf.h"
+#include "proto.h"
+
+static const struct sp_proto *P = &sp_proto_redis;
+
+/* A client state for `pool`, fed `req`. */
+struct fixture {
+    struct sp_conf_pool pool;
+    struct sp_proto_client cl;
+    struct evbuffer *in, *local;
+    struct sp_msg msg;
+};
+
+static void fx_init(struct fixture *f, const char *auth, int db)
+{
+    memset(f, 0, sizeof(*f));
+    f->pool.name = (char *)"alpha";
+    f->pool.redis_auth = (char *)auth;
+    f->pool.redis_db = db;
+    f->cl.pool = &f->pool;
+    f->cl.state = calloc(1, P->client_state_size);
+    ck_assert_ptr_nonnull(f->cl.state);
+    P->client_init(&f->cl);
+    f->in = evbuffer_new();
+    f->local = evbuffer_new();
+}
+
+static void fx_fini(struct fixture *f)
+{
+    P->client_fini(&f->cl);
+    free(f->cl.state);
+    evbuffer_free(f->in);
+    evbuffer_free(f->local);
+}
+
+/* Parses `req` (must be complete); returns the local reply as a string (static buffer). */
+static const char *fx_parse(struct fixture *f, const char *req, enum sp_parse want)
+{
+    static char out[512];
+    size_t n;
+
+    evbuffer_drain(f->in, evbuffer_get_length(f->in));
+    evbuffer_drain(f->local, evbuffer_get_length(f->local));
+    evbuffer_add(f->in, req, strlen(req));
+    ck_assert_int_eq(P->parse_request(&f->cl, f->in, &f->msg, f->local), want);
+    if (want == SP_PARSE_OK)
+        ck_assert_uint_eq(f->msg.len, strlen(req));
+    n = evbuffer_copyout(f->local, out, sizeof(out) - 1);
+    out[n] = '\0';
+    return out;
+}
+
+static char *drain_str(struct evbuffer *b)
+{
+    size_t n = evbuffer_get_length(b);
+    char *s = malloc(n + 1);
+
+    ck_assert_ptr_nonnull(s);
+    evbuffer_remove(b, s, n);
+    s[n] = '\0';
+    return s;
+}
+
+START_TEST(local_replies)
+{
+    struct fixture f;
+
+    fx_init(&f, NULL, 0);
+    ck_assert_str_eq(fx_parse(&f, "*1\r\n$4\r\nPING\r\n", SP_PARSE_OK), "+PONG\r\n");
+    ck_assert_int_eq(f.msg.kind, SP_MSG_LOCAL);
+    ck_assert_str_eq(fx_parse(&f, "PING hi\r\n", SP_PARSE_OK), "$2\r\nhi\r\n");
+    ck_assert_str_eq(fx_parse(&f, "*2\r\n$3\r\nfoo\r\n$1\r\nx\r\n", SP_PARSE_OK),
+                     "-ERR unknown command 'foo'\r\n");
+    ck_assert_str_eq(fx_parse(&f, "GET\r\n", SP_PARSE_OK),
+                     "-ERR wrong number of arguments for 'get' command\r\n");
+    ck_assert_str_eq(fx_parse(&f, "AUTH x\r\n", SP_PARSE_OK),
+                     "-ERR Client sent AUTH, but no password is set\r\n");
+    ck_assert_str_eq(fx_parse(&f, "SELECT 0\r\n", SP_PARSE_OK), "+OK\r\n");
+    ck_assert_str_eq(fx_parse(&f, "QUIT\r\n", SP_PARSE_OK), "+OK\r\n");
+    ck_assert_uint_eq(f.msg.flags & SP_MSG_CLOSE, SP_MSG_CLOSE);
+    /* Offsets count from the start of the connection's stream. */
+    ck_assert_str_eq(fx_parse(&f, "*1\r\n$x\r\n", SP_PARSE_ERROR),
+                     "-ERR Protocol error: invalid bulk length at byte 76\r\n");
+    fx_fini(&f);
+}
+END_TEST
+
+START_TEST(auth_gate)
+{
+    struct fixture f;
+
+    fx_init(&f, "pw", 2);
+    ck_assert(!f.cl.authenticated);
+    ck_assert_str_eq(fx_parse(&f, "GET k\r\n", SP_PARSE_OK),
+                     "-NOAUTH Authentication required\r\n");
+    ck_assert_str_eq(fx_parse(&f, "AUTH nope\r\n", SP_PARSE_OK), "-ERR invalid password\r\n");
+    ck_assert_str_eq(fx_parse(&f, "AUTH pw\r\n", SP_PARSE_OK), "+OK\r\n");
+    ck_assert(f.cl.authenticated);
+    ck_assert_str_eq(fx_parse(&f, "SELECT 2\r\n", SP_PARSE_OK), "+OK\r\n");
+    ck_assert_str_eq(fx_parse(&f, "SELECT 1\r\n", SP_PARSE_OK),
+                     "-ERR SELECT 1 is not supported by the proxy: pool 'alpha' serves db 2 "
+                     "(redis_db)\r\n");
+    ck_assert_str_eq(fx_parse(&f, "GET key\r\n", SP_PARSE_OK), "");
+    ck_assert_int_eq(f.msg.kind, SP_MSG_FORWARD);
+    fx_fini(&f);
+}
+END_TEST
+
+START_TEST(routing_keys)
+{
+    struct fixture f;
+
+    fx_init(&f, NULL, 0);
+    fx_parse(&f, "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$1\r\nv\r\n", SP_PARSE_OK);
+    ck_assert_int_eq(f.msg.kind, SP_MSG_FORWARD);
+    ck_assert_uint_eq(f.msg.nkeys, 1);
+    ck_assert_uint_eq(f.msg.keys[0].off, 17);
+    ck_assert_uint_eq(f.msg.keys[0].len, 3);
+    fx_parse(&f, "EVAL s 2 k1 k2 a\r\n", SP_PARSE_OK);
+    ck_assert_int_eq(f.msg.kind, SP_MSG_FORWARD);
+    ck_assert_uint_eq(f.msg.keys[0].off, 9);
+    fx_parse(&f, "MSET a 1 bb 2 c 3\r\n", SP_PARSE_OK);
+    ck_assert_int_eq(f.msg.kind, SP_MSG_MULTI);
+    ck_assert_uint_eq(f.msg.nkeys, 3);
+    ck_assert_uint_eq(f.msg.keys[1].off, 9);
+    ck_assert_uint_eq(f.msg.keys[1].len, 2);
+    fx_fini(&f);
+}
+END_TEST
+
+/* Splits `req` with keys 0 and 2 on fragment 0, key 1 on fragment 1. */
+static void check_split(const char *req, const char *want0, const char *want1)
+{
+    struct fixture f;
+    struct evbuffer *out[2] = { evbuffer_new(), evbuffer_new() };
+    static const uint32_t fok[3] = { 0, 1, 0 };
+    struct evbuffer *bytes = evbuffer_new();
+    char *s0, *s1;
+
+    fx_init(&f, NULL, 0);
+    fx_parse(&f, req, SP_PARSE_OK);
+    ck_assert_int_eq(f.msg.kind, SP_MSG_MULTI);
+    evbuffer_remove_buffer(f.in, bytes, f.msg.len);
+    ck_assert_int_eq(P->split(&f.msg, bytes, fok, 2, out), 0);
+    s0 = drain_str(out[0]);
+    s1 = drain_str(out[1]);
+    ck_assert_str_eq(s0, want0);
+    ck_assert_str_eq(s1, want1);
+    free(s0);
+    free(s1);
+    evbuffer_free(out[0]);
+    evbuffer_free(out[1]);
+    evbuffer_free(bytes);
+    fx_fini(&f);
+}
+
+START_TEST(split_fragments)
+{
+    check_split("*7\r\n$4\r\nmset\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n",
+                "*5\r\n$4\r\nmset\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nc\r\n$1\r\n3\r\n",
+                "*3\r\n$4\r\nmset\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    check_split("MSET a 1 b 2 c 3\r\n",
+                "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nc\r\n$1\r\n3\r\n",
+                "*3\r\n$4\r\nMSET\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    check_split("*4\r\n$4\r\nMGET\r\n$2\r\nk0\r\n$2\r\nk1\r\n$2\r\nk2\r\n",
+                "*3\r\n$4\r\nMGET\r\n$2\r\nk0\r\n$2\r\nk2\r\n", "*2\r\n$4\r\nMGET\r\n$2\r\nk1\r\n");
+}
+END_TEST
+
+/* Merges replies r0/r1 of `req`'s split (keys 0 and 2 on fragment 0, key 1 on fragment 1). */
+static char *merge(const char *req, const char *r0, const char *r1)
+{
+    struct fixture f;
+    struct evbuffer *rep[2] = { evbuffer_new(), evbuffer_new() };
+    struct evbuffer *out = evbuffer_new();
+    static const uint32_t fok[3] = { 0, 1, 0 };
+    char *s;
+
+    fx_init(&f, NULL, 0);
+    fx_parse(&f, req, SP_PARSE_OK);
+    evbuffer_add(rep[0], r0, strlen(r0));
+    evbuffer_add(rep[1], r1, strlen(r1));
+    P->merge(f.msg.cmd, fok, 3, rep, 2, out);
+    s = drain_str(out);
+    evbuffer_free(rep[0]);
+    evbuffer_free(rep[1]);
+    evbuffer_free(out);
+    fx_fini(&f);
+    return s;
+}
+
+START_TEST(merge_replies)
+{
+    char *s;
+
+    s = merge("MGET a b c\r\n", "*2\r\n$1\r\nA\r\n$-1\r\n", "*1\r\n$2\r\nBB\r\n");
+    ck_assert_str_eq(s, "*3\r\n$1\r\nA\r\n$2\r\nBB\r\n$-1\r\n");
+    free(s);
+    s = merge("DEL a b c\r\n", ":2\r\n", ":1\r\n");
+    ck_assert_str_eq(s, ":3\r\n");
+    free(s);
+    s = merge("MSET a 1 b 2 c 3\r\n", "+OK\r\n", "+OK\r\n");
+    ck_assert_str_eq(s, "+OK\r\n");
+    free(s);
+    s = merge("MSET a 1 b 2 c 3\r\n", "+OK\r\n", "-ERR Connection refused\r\n");
+    ck_assert_str_eq(s, "-ERR Connection refused\r\n");
+    free(s);
+    s = merge("MGET a b c\r\n", "-ERR Connection timed out\r\n", "*1\r\n$1\r\nB\r\n");
+    ck_assert_str_eq(s, "-ERR Connection timed out\r\n");
+    free(s);
+}
+END_TEST
+
+START_TEST(server_hello)
+{
+    struct sp_conf_pool pool;
+    struct evbuffer *out = evbuffer_new();
+    char *s;
+
+    memset(&pool, 0, sizeof(pool));
+    ck_assert_uint_eq(P->server_hello(&pool, out), 0);
+    ck_assert_uint_eq(evbuffer_get_length(out), 0);
+    pool.redis_auth = (char *)"pw";
+    pool.redis_db = 5;
+    ck_assert_uint_eq(P->server_hello(&pool, out), 2);
+    s = drain_str(out);
+    ck_assert_str_eq(s, "*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n5\r\n");
+    free(s);
+    P->error_reply(out, "Connection refused");
+    s = drain_str(out);
+    ck_assert_str_eq(s, "-ERR Connection refused\r\n");
+    free(s);
+    evbuffer_free(out);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("proto_redis");
+    TCase *tc = tcase_create("core");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, local_replies);
+    tcase_add_test(tc, auth_gate);
+    tcase_add_test(tc, routing_keys);
+    tcase_add_test(tc, split_fragments);
+    tcase_add_test(tc, merge_replies);
+    tcase_add_test(tc, server_hello);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
