@@ -32,6 +32,7 @@ import csv
 import io
 import os
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -40,10 +41,11 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
-import harness  # noqa: E402  (the integration-test harness: ports, peers, PID-based stop)
+import harness  # noqa: E402  (the integration tests' harness: ports, peers, stop by PID)
 
 CLIENTS = 50
 KEYSPACE = 100000
@@ -398,7 +400,6 @@ def main():
         report(results, rss, rounds, nconn)
     finally:
         setup.stop()
-        import shutil
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -3,14 +3,15 @@
 
 Not a test: prints tables.
 
-    bench/profile.py [--builddir DIR] [--test get|set|getp|mget] [--requests N] [--seconds S]
+    bench/proxy_profile.py [--builddir DIR] [--test get|set|getp16|setp16|mget] [--requests N]
+                           [--seconds S] [--top N] [--save PATH]
 
 Starts the same setup as bench/proxy.py (two redis backends, nutcracker and shardproxy, fnv1a_64 +
 ketama, all on 127.0.0.1), then for the chosen redis-benchmark test (default GET, 50 clients):
   1. system calls per request of nutcracker and of shardproxy (`perf stat` on the
      raw_syscalls / syscalls tracepoints, counted over a known number of requests);
   2. `perf record -e cpu-clock --call-graph dwarf` of shardproxy for S seconds of that load, and a
-     summary: kernel vs user share, the top leaf functions, and the shardproxy functions on the
+     summary: kernel vs user share, the top leaf functions, and the user-space functions on the
      stack (inclusive: what the proxy was doing, system calls below it included).
 This perf cannot read the ELF symbols of shardproxy and its plugins, so their addresses are
 resolved with addr2line.  Frame pointers are omitted at -O2: hence DWARF call graphs.
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import proxy as bench  # noqa: E402  (bench/proxy.py: Setup, redis-benchmark runs)
@@ -137,18 +139,20 @@ def summarize(data, builddir, top):
         leaf["%s (%s)" % (res.name(ip, sym, dso), os.path.basename(dso))] += 1
         seen = set()
         for ip, sym, dso in s:
-            if res.ours(dso):
+            if not dso.startswith("[kernel"):
                 f = res.name(ip, sym, dso)
-                if f not in seen:
+                if f not in seen and not f.startswith("?"):  # unresolved (stripped) frames
                     seen.add(f)
                     incl[f] += 1
     print("%d samples: kernel %.1f%%, user %.1f%%" % (n, 100.0 * kernel / n,
                                                      100.0 * (n - kernel) / n))
+    by_object = collections.Counter(os.path.basename(s[0][2]) for s in samples)
+    print("By object (self time): " + ", ".join("%s %.1f%%" % (o, 100.0 * c / n)
+                                                for o, c in by_object.most_common(6)))
     print("\nTop leaf functions (self time):")
     for f, c in leaf.most_common(top):
         print("  %5.1f%%  %s" % (100.0 * c / n, f))
-    print("\nshardproxy and plugin functions on the stack (inclusive, system calls below them "
-          "included):")
+    print("\nUser-space functions on the stack (inclusive: system calls below them included):")
     for f, c in incl.most_common(top):
         print("  %5.1f%%  %s" % (100.0 * c / n, f))
 
@@ -160,6 +164,7 @@ def main():
     ap.add_argument("--requests", type=int, default=100000)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--save", metavar="PATH", help="keep the perf.data file there")
     a = ap.parse_args()
     if shutil.which("perf") is None:
         raise bench.BenchError("perf not found")
@@ -185,6 +190,8 @@ def main():
                            workdir)
         setup.check()
         summarize(data, builddir, a.top)
+        if a.save:
+            shutil.copyfile(data, a.save)
     finally:
         setup.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -195,5 +202,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except (bench.BenchError, harness.HarnessError, subprocess.CalledProcessError) as e:
-        print("bench/profile.py: %s" % e, file=sys.stderr)
+        print("bench/proxy_profile.py: %s" % e, file=sys.stderr)
         sys.exit(2)
