@@ -244,6 +244,9 @@ static int pool_listen(struct sp_pool *pool, char *err, size_t errlen)
         snprintf(err, errlen, "listen on %s failed: %s", addr->text, strerror(errno));
         return -1;
     }
+    /* nutcracker counts its listening sockets as connections too (monitoring compares). */
+    pool->proxy->gst->total_connections++;
+    pool->proxy->gst->curr_connections++;
     pool->accept_pause = evtimer_new(pool->proxy->base, pool_accept_resume, pool);
     if (pool->accept_pause == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -326,8 +329,10 @@ static void pool_fini(struct sp_pool *pool)
 
     if (pool->accept_pause != NULL)
         event_free(pool->accept_pause);
-    if (pool->listener != NULL)
+    if (pool->listener != NULL) {
         evconnlistener_free(pool->listener);
+        pool->proxy->gst->curr_connections--;
+    }
     if (pool->unix_path != NULL) {
         unlink(pool->unix_path);
         free(pool->unix_path);

@@ -90,6 +90,34 @@ class StatsFormat(harness.TestCase):
                     self.assertEqual(list(ja[pool][key]), list(value), key)
         self.assertEqual(ja["service"], jb["service"])
 
+    def test_connection_counts_as_nutcracker(self):
+        # Same pools and traffic through both; total/curr_connections count listening sockets,
+        # clients and server connections alike (dashboards alert on these numbers).
+        r1, r2 = self.start_redis(), self.start_redis()
+
+        def pools():
+            return {"a": harness.pool([r1, r2], preconnect=True), "b": harness.pool([r1])}
+
+        counts = []
+        for proxy in (self.start_proxy(pools()), self.start_nutcracker(pools())):
+            seen = []
+
+            def top(doc):
+                return doc["total_connections"], doc["curr_connections"]
+
+            seen.append(top(proxy.wait_stats(lambda d: d["curr_connections"] >= 4)))
+            clients = [proxy.redis_client("a") for _ in range(3)]
+            for c in clients:
+                for key in ("x", "y", "zz"):
+                    c.get(key)
+            seen.append(top(proxy.wait_stats(lambda d: d["a"]["client_connections"] == 3)))
+            for c in clients:
+                c.connection_pool.disconnect()
+            seen.append(top(proxy.wait_stats(lambda d: d["a"]["client_connections"] == 0)))
+            counts.append(seen)
+        self.assertEqual(counts[0], counts[1])
+        self.assertEqual(counts[0], [(4, 4), (7, 7), (7, 4)])
+
     def test_snapshot_refreshed_every_interval(self):
         slow = self.start_proxy(pools_with_listen(harness.free_port() for _ in range(3)),
                                 stats_interval=60000)
