@@ -26,7 +26,8 @@ CORE_INTEGRATION_TESTS = \
 	tests/integration/test_pipeline.py \
 	tests/integration/test_multikey.py \
 	tests/integration/test_failures.py \
-	tests/integration/test_auth.py
+	tests/integration/test_auth.py \
+	tests/integration/test_idle.py
 TESTS += $(CORE_INTEGRATION_TESTS)
 EXTRA_DIST += $(CORE_INTEGRATION_TESTS) tests/integration/rawresp.py
 
