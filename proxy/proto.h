@@ -7,9 +7,10 @@
  * answers what the proxy answers itself, and splits / merges multi-key requests.
  *
  * Framing is resumable: parse functions look at the head of an input buffer, keep their progress
- * in a per-connection state block (state_size bytes, zeroed by the core) and never consume
- * anything; the core removes `len` bytes once a message is complete.  This keeps a 64 MiB value
- * from being rescanned or copied while it trickles in.
+ * in a state block (a server connection's own; for clients, one lent while they parse, see
+ * struct sp_proto_client) and never consume anything; the core removes `len` bytes once a
+ * message is complete.  This keeps a 64 MiB value from being rescanned or copied while it
+ * trickles in.
  */
 #ifndef SP_PROTO_H
 #define SP_PROTO_H
