@@ -364,6 +364,27 @@ int sp_registry_load_default(struct sp_registry *reg, const char *cli_dir, char 
     return 0;
 }
 
+size_t sp_registry_retain(struct sp_registry *reg, int (*keep)(const struct sp_plugin *p, void *ctx),
+                          void *ctx)
+{
+    size_t kept = 0, dropped = 0;
+
+    for (size_t i = 0; i < reg->n; i++) {
+        struct sp_registry_entry *e = reg->entries[i];
+
+        if (keep(&e->copy, ctx)) {
+            reg->entries[kept++] = e; /* entries move, the plugin copies inside them do not */
+            continue;
+        }
+        dlclose(e->handle);
+        free(e->path);
+        free(e);
+        dropped++;
+    }
+    reg->n = kept;
+    return dropped;
+}
+
 const struct sp_plugin *sp_registry_find(const struct sp_registry *reg, enum sp_plugin_kind kind,
                                          const char *name)
 {

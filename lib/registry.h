@@ -46,6 +46,15 @@ int sp_registry_load_dir(struct sp_registry *reg, const char *dir, char *err, si
 int sp_registry_load_default(struct sp_registry *reg, const char *cli_dir, char *err,
                              size_t errlen);
 
+/*
+ * Unloads (dlclose) every plugin for which keep(plugin, ctx) returns 0, e.g. the ones no pool of
+ * the configuration names: each loaded object keeps a few pages resident, and a directory holds
+ * two dozen.  The kept plugins' pointers stay valid; indexes (sp_registry_get) shift.  Returns
+ * the number unloaded.
+ */
+size_t sp_registry_retain(struct sp_registry *reg, int (*keep)(const struct sp_plugin *p, void *ctx),
+                          void *ctx);
+
 /* Returns the plugin of `kind` called `name`, or NULL. */
 const struct sp_plugin *sp_registry_find(const struct sp_registry *reg, enum sp_plugin_kind kind,
                                          const char *name);

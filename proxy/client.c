@@ -13,6 +13,12 @@
  *
  * A client is only freed from its own event or write callback, never from code that another
  * connection's callback runs, so nothing up the stack holds a dangling pointer.
+ *
+ * Memory: an idle client (nothing in flight, nothing buffered) is the connection and a few
+ * words.  Its work state (cl->busy: request queue, back-pressure links), its buffers and a
+ * request parser block are taken from per-proxy caches when bytes arrive and given back once it
+ * is idle again: at the end of client_process and when its output drained.  A parser block that
+ * holds part of a request stays with the client until the rest arrives.
  */
 #include "config.h"
 
@@ -38,10 +44,137 @@ static const struct sp_conn_ops client_ops = {
     .on_end = client_on_end,
 };
 
+/* Cached work states and parser blocks per proxy; beyond these they are freed. */
+#define CLIENT_BUSY_FREE_MAX 256
+#define CLIENT_PARSER_FREE_MAX 16
+
+/* A protocol parser block with the link that keeps it in the proxy's cache. */
+struct sp_parser_block {
+    struct sp_parser_block *next;
+    const struct sp_proto *proto;
+    max_align_t state[];
+};
+
 static bool client_can_read(const struct sp_client *cl)
 {
-    return !cl->paused && cl->blocked_on == NULL && !cl->closing;
+    return !cl->paused && (cl->busy == NULL || cl->busy->blocked_on == NULL) && !cl->closing;
 }
+
+/* ---- work state: taken when work arrives, given back when idle ---- */
+
+/* Gives `cl` its work state and output buffer.  Returns 0, or -1 when out of memory. */
+static int client_busy(struct sp_client *cl)
+{
+    struct sp_proxy *proxy = cl->pool->proxy;
+    struct sp_client_busy *b = TAILQ_FIRST(&proxy->free_busy);
+
+    if (cl->busy != NULL)
+        return 0;
+    /* server.c measures a busy client's output: it must exist (conn.h: buffers on demand). */
+    if (sp_conn_out(&cl->conn) == NULL)
+        return -1;
+    if (b != NULL) {
+        TAILQ_REMOVE(&proxy->free_busy, b, wlink);
+        proxy->nfree_busy--;
+    } else if ((b = malloc(sizeof(*b))) == NULL) {
+        return -1;
+    }
+    memset(b, 0, sizeof(*b));
+    b->client = cl;
+    TAILQ_INIT(&b->reqs);
+    TAILQ_INIT(&b->stalled);
+    cl->busy = b;
+    return 0;
+}
+
+static void busy_put(struct sp_proxy *proxy, struct sp_client_busy *b)
+{
+    if (proxy->nfree_busy >= CLIENT_BUSY_FREE_MAX) {
+        free(b);
+        return;
+    }
+    TAILQ_INSERT_HEAD(&proxy->free_busy, b, wlink);
+    proxy->nfree_busy++;
+}
+
+/* Lends a parser block of `proto` (cached or new).  Returns NULL when out of memory. */
+static void *parser_lend(struct sp_proxy *proxy, const struct sp_proto *proto)
+{
+    struct sp_parser_block **link = &proxy->free_parsers;
+    struct sp_parser_block *pb;
+
+    for (; (pb = *link) != NULL; link = &pb->next) {
+        if (pb->proto == proto) {
+            *link = pb->next;
+            proxy->nfree_parsers--;
+            return pb->state;
+        }
+    }
+    pb = calloc(1, sizeof(*pb) + proto->client_state_size);
+    if (pb == NULL)
+        return NULL;
+    pb->proto = proto;
+    proto->parser_init(pb->state);
+    return pb->state;
+}
+
+static struct sp_parser_block *parser_block_of(void *state)
+{
+    return (struct sp_parser_block *)((char *)state - offsetof(struct sp_parser_block, state));
+}
+
+static void parser_block_free(struct sp_parser_block *pb)
+{
+    pb->proto->parser_fini(pb->state);
+    free(pb);
+}
+
+/* Takes a lent block back; one holding part of a request (client gone) is freed. */
+static void parser_return(struct sp_proxy *proxy, void *state)
+{
+    struct sp_parser_block *pb = parser_block_of(state);
+
+    if (!pb->proto->parser_idle(state) || proxy->nfree_parsers >= CLIENT_PARSER_FREE_MAX) {
+        parser_block_free(pb);
+        return;
+    }
+    pb->next = proxy->free_parsers;
+    proxy->free_parsers = pb;
+    proxy->nfree_parsers++;
+}
+
+void sp_client_cache_free(struct sp_proxy *proxy)
+{
+    struct sp_client_busy *b;
+    struct sp_parser_block *pb;
+
+    while ((b = TAILQ_FIRST(&proxy->free_busy)) != NULL) {
+        TAILQ_REMOVE(&proxy->free_busy, b, wlink);
+        free(b);
+    }
+    proxy->nfree_busy = 0;
+    while ((pb = proxy->free_parsers) != NULL) {
+        proxy->free_parsers = pb->next;
+        parser_block_free(pb);
+    }
+    proxy->nfree_parsers = 0;
+}
+
+/* Gives back the work state and the empty buffers once nothing is in flight or buffered. */
+static void client_try_idle(struct sp_client *cl)
+{
+    struct sp_client_busy *b = cl->busy;
+
+    if (b == NULL || cl->in_process || !TAILQ_EMPTY(&b->reqs) || b->parser != NULL ||
+        b->blocked_on != NULL || !TAILQ_EMPTY(&b->stalled) || sp_conn_in_len(&cl->conn) > 0 ||
+        sp_conn_out_len(&cl->conn) > 0)
+        return;
+    cl->busy = NULL;
+    busy_put(cl->pool->proxy, b);
+    sp_conn_shed(&cl->conn);
+}
+
+/* ---- flow ---- */
 
 /* Enables reading when nothing holds the client back, and frames what is already buffered. */
 static void client_resume(struct sp_client *cl)
@@ -49,7 +182,7 @@ static void client_resume(struct sp_client *cl)
     if (!client_can_read(cl))
         return;
     sp_conn_set_reading(&cl->conn, true);
-    if (evbuffer_get_length(cl->conn.in) > 0)
+    if (sp_conn_in_len(&cl->conn) > 0)
         client_process(cl);
 }
 
@@ -57,7 +190,7 @@ static void client_resume(struct sp_client *cl)
 static void client_check_backlog(struct sp_client *cl)
 {
     size_t hwm = cl->pool->proxy->hwm;
-    size_t out = evbuffer_get_length(cl->conn.out);
+    size_t out = sp_conn_out_len(&cl->conn);
 
     if (!cl->paused && (cl->inflight > hwm || out > hwm)) {
         cl->paused = true;
@@ -71,17 +204,18 @@ static void client_check_backlog(struct sp_client *cl)
 void sp_client_unblock(struct sp_client *cl)
 {
     client_resume(cl);
+    client_try_idle(cl);
 }
 
 /* Writes the completed replies at the head of the queue, in order. */
 static void client_flush(struct sp_client *cl)
 {
     struct sp_proxy *proxy = cl->pool->proxy;
-    struct evbuffer *out = cl->conn.out;
+    struct evbuffer *out = cl->conn.out; /* exists: the client is busy */
     struct sp_req *req;
 
-    while ((req = TAILQ_FIRST(&cl->reqs)) != NULL && req->done) {
-        TAILQ_REMOVE(&cl->reqs, req, cq);
+    while ((req = TAILQ_FIRST(&cl->busy->reqs)) != NULL && req->done) {
+        TAILQ_REMOVE(&cl->busy->reqs, req, cq);
         evbuffer_add_buffer(out, req->reply);
         if (req->close_after) {
             cl->closing = true;
@@ -101,7 +235,7 @@ void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req)
         return;
     }
     cl->inflight -= req->len;
-    if (req == TAILQ_FIRST(&cl->reqs)) {
+    if (req == TAILQ_FIRST(&cl->busy->reqs)) {
         client_flush(cl);
         client_check_backlog(cl);
     }
@@ -187,7 +321,7 @@ static void client_local(struct sp_client *cl, const struct sp_msg *msg, struct 
     if (msg->flags & SP_MSG_CLOSE) {
         cl->closing = true; /* nothing after QUIT or lost framing is read */
         sp_conn_set_reading(&cl->conn, false);
-    } else if (TAILQ_EMPTY(&cl->reqs)) {
+    } else if (TAILQ_EMPTY(&cl->busy->reqs)) {
         evbuffer_add_buffer(cl->conn.out, local);
         sp_conn_flush_later(&cl->conn);
         return;
@@ -203,26 +337,54 @@ static void client_local(struct sp_client *cl, const struct sp_msg *msg, struct 
     req->client = cl;
     req->done = true;
     req->close_after = (msg->flags & SP_MSG_CLOSE) != 0;
-    TAILQ_INSERT_TAIL(&cl->reqs, req, cq);
+    TAILQ_INSERT_TAIL(&cl->busy->reqs, req, cq);
     sp_client_req_done(proxy, req);
 }
 
-/* Frames and dispatches every complete request in the input, while reading is allowed. */
+/*
+ * Out of memory for the client's state: it is closed once what it has is answered (the flush
+ * makes sure the drained callback comes even when nothing is in flight).
+ */
+static void client_give_up(struct sp_client *cl)
+{
+    cl->closing = true;
+    sp_conn_set_reading(&cl->conn, false);
+    sp_conn_flush_later(&cl->conn);
+}
+
+/*
+ * Frames and dispatches every complete request in the input, while reading is allowed.  The
+ * parser block is lent for the loop; it stays with the client only if a request is partial.
+ */
 static void client_process(struct sp_client *cl)
 {
     struct sp_pool *pool = cl->pool;
     struct sp_proxy *proxy = pool->proxy;
     struct evbuffer *in = cl->conn.in;
     struct evbuffer *local = proxy->scratch;
+    struct sp_proto_client pc;
 
-    if (cl->in_process)
+    if (cl->in_process || in == NULL)
         return; /* the outer loop re-checks the conditions */
+    if (client_busy(cl) < 0 ||
+        (cl->busy->parser == NULL &&
+         (cl->busy->parser = parser_lend(proxy, pool->proto)) == NULL)) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        client_give_up(cl);
+        return;
+    }
+    pc.pool = pool->conf;
+    pc.state = cl->busy->parser;
     cl->in_process = true;
     while (client_can_read(cl) && evbuffer_get_length(in) > 0) {
         struct sp_msg msg;
         struct sp_req *req;
-        enum sp_parse rc = pool->proto->parse_request(&cl->pc, in, &msg, local);
+        enum sp_parse rc;
 
+        pc.consumed = cl->consumed;
+        pc.authenticated = cl->authenticated;
+        rc = pool->proto->parse_request(&pc, in, &msg, local);
+        cl->authenticated = pc.authenticated;
         if (rc == SP_PARSE_AGAIN)
             break;
         if (rc == SP_PARSE_ERROR) {
@@ -233,20 +395,20 @@ static void client_process(struct sp_client *cl)
             client_local(cl, &msg, in, local);
             break;
         }
+        cl->consumed += msg.len;
         if (msg.kind == SP_MSG_LOCAL) {
             client_local(cl, &msg, in, local);
             continue;
         }
         req = sp_req_get(proxy);
         if (req == NULL) {
-            cl->closing = true;
-            sp_conn_set_reading(&cl->conn, false);
+            client_give_up(cl);
             break;
         }
         req->client = cl;
         req->cmd = msg.cmd;
         req->noreply = (msg.flags & SP_MSG_NOREPLY) != 0;
-        TAILQ_INSERT_TAIL(&cl->reqs, req, cq);
+        TAILQ_INSERT_TAIL(&cl->busy->reqs, req, cq);
         if (msg.kind == SP_MSG_MULTI && msg.nkeys > 1)
             sp_multikey_forward(cl, req, &msg, in);
         else
@@ -254,6 +416,11 @@ static void client_process(struct sp_client *cl)
         client_check_backlog(cl);
     }
     cl->in_process = false;
+    if (pool->proto->parser_idle(cl->busy->parser)) {
+        parser_return(proxy, cl->busy->parser);
+        cl->busy->parser = NULL;
+    }
+    client_try_idle(cl);
 }
 
 /* Frees the client; its unanswered requests are swallowed when their replies come. */
@@ -264,16 +431,21 @@ static void client_free(struct sp_client *cl)
     struct sp_req *req;
 
     sp_sconn_unblock_client(cl);
-    while ((req = TAILQ_FIRST(&cl->reqs)) != NULL) {
-        TAILQ_REMOVE(&cl->reqs, req, cq);
+    while (cl->busy != NULL && (req = TAILQ_FIRST(&cl->busy->reqs)) != NULL) {
+        TAILQ_REMOVE(&cl->busy->reqs, req, cq);
         if (req->done)
             sp_req_put(proxy, req);
         else
             req->client = NULL;
     }
     sp_sconn_resume_stalled(cl); /* their replies for this client are now swallowed */
+    if (cl->busy != NULL) {
+        if (cl->busy->parser != NULL)
+            parser_return(proxy, cl->busy->parser);
+        busy_put(proxy, cl->busy);
+        cl->busy = NULL;
+    }
     sp_conn_fini(&cl->conn);
-    pool->proto->client_fini(&cl->pc);
     TAILQ_REMOVE(&pool->clients, cl, link);
     pool->nclients--;
     proxy->nclients--;
@@ -300,12 +472,13 @@ static void client_on_drained(void *arg)
 
     if (cl->closing) {
         /* QUIT answered, lost framing reported, or a half-closed peer has all its replies. */
-        if (TAILQ_EMPTY(&cl->reqs))
+        if (cl->busy == NULL || TAILQ_EMPTY(&cl->busy->reqs))
             client_free(cl);
         return;
     }
     sp_sconn_resume_stalled(cl);
     client_check_backlog(cl);
+    client_try_idle(cl);
 }
 
 static void client_on_end(void *arg, enum sp_conn_end how, int err)
@@ -319,7 +492,7 @@ static void client_on_end(void *arg, enum sp_conn_end how, int err)
         /* A half-closed peer still gets the replies to what it sent. */
         cl->closing = true;
         sp_conn_set_reading(&cl->conn, false);
-        if (TAILQ_EMPTY(&cl->reqs) && evbuffer_get_length(cl->conn.out) == 0)
+        if ((cl->busy == NULL || TAILQ_EMPTY(&cl->busy->reqs)) && sp_conn_out_len(&cl->conn) == 0)
             client_free(cl);
         return;
     }
@@ -333,6 +506,7 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     struct sp_pool *pool = arg;
     struct sp_proxy *proxy = pool->proxy;
     const struct sp_proto *proto = pool->proto;
+    struct sp_proto_client pc = { 0 };
     struct sp_client *cl;
     int one = 1;
 
@@ -345,7 +519,7 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
         evutil_closesocket(fd);
         return;
     }
-    cl = calloc(1, sizeof(*cl) + proto->client_state_size);
+    cl = calloc(1, sizeof(*cl));
     if (cl == NULL) {
         evutil_closesocket(fd);
         return;
@@ -360,11 +534,9 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     cl->pool = pool;
     cl->id = proxy->next_client_id++;
-    TAILQ_INIT(&cl->reqs);
-    TAILQ_INIT(&cl->stalled);
-    cl->pc.pool = pool->conf;
-    cl->pc.state = cl + 1;
-    proto->client_init(&cl->pc);
+    pc.pool = pool->conf;
+    proto->client_init(&pc);
+    cl->authenticated = pc.authenticated;
     TAILQ_INSERT_TAIL(&pool->clients, cl, link);
     pool->nclients++;
     proxy->nclients++;

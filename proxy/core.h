@@ -33,6 +33,8 @@
 #include "stats.h"
 
 struct sp_client;
+struct sp_client_busy;
+struct sp_parser_block;
 struct sp_pool;
 struct sp_req;
 struct sp_sconn;
@@ -41,6 +43,7 @@ struct sp_server;
 TAILQ_HEAD(sp_req_q, sp_req);
 TAILQ_HEAD(sp_client_q, sp_client);
 TAILQ_HEAD(sp_sconn_q, sp_sconn);
+TAILQ_HEAD(sp_busy_q, sp_client_busy);
 
 /* Free requests kept for reuse per proxy; beyond this they are freed (bounded memory). */
 #define SP_REQ_FREE_MAX 4096
@@ -86,7 +89,7 @@ struct sp_sconn {
     size_t unsent_count;          /* requests appended since the output last drained */
     size_t unsent_bytes;
     bool connected;
-    struct sp_client_q waiters;   /* clients paused because this connection's output is full */
+    struct sp_busy_q waiters;     /* clients paused because this connection's output is full */
     struct sp_client *stalled_by; /* not reading: that client's output is over the limit */
     TAILQ_ENTRY(sp_sconn) slink;  /* stalled_by->stalled */
     void *pstate;                 /* protocol reply parser state */
@@ -151,22 +154,40 @@ struct sp_proxy {
     struct evbuffer **frag_rep;   /* multikey: each fragment's reply, for merging */
     int *key_srv;                 /* multikey: key -> server, capacity key_srv_cap */
     size_t key_srv_cap;
+    struct sp_busy_q free_busy;   /* client work states for reuse (bounded) */
+    size_t nfree_busy;
+    struct sp_parser_block *free_parsers; /* protocol parser blocks for reuse (client.c) */
+    size_t nfree_parsers;
+};
+
+/*
+ * What a client needs only while it has work: requests in flight, input or output, a partial
+ * request, back-pressure links.  An idle client has none (memory per idle connection is what
+ * limits how many a proxy holds), so this is taken from a per-proxy cache when work arrives and
+ * given back when the client is idle again (client.c).
+ */
+struct sp_client_busy {
+    struct sp_client *client;
+    struct sp_req_q reqs;         /* in arrival order; replies leave from the head */
+    void *parser;                 /* the protocol's parser block: lent while parsing, kept while
+                                     a request is partial */
+    struct sp_sconn *blocked_on;  /* paused by that connection's back-pressure */
+    TAILQ_ENTRY(sp_client_busy) wlink; /* blocked_on->waiters, or the proxy's cache */
+    struct sp_sconn_q stalled;    /* server connections waiting for this output to drain */
 };
 
 struct sp_client {
+    struct sp_conn conn;          /* its buffers exist whenever `busy` does */
     TAILQ_ENTRY(sp_client) link;  /* pool->clients */
-    TAILQ_ENTRY(sp_client) wlink; /* blocked_on->waiters */
     struct sp_pool *pool;
-    struct sp_conn conn;
-    struct sp_req_q reqs;         /* in arrival order; replies leave from the head */
+    struct sp_client_busy *busy;  /* NULL while idle */
+    uint64_t consumed;            /* request bytes taken from the stream (error offsets) */
     size_t inflight;              /* request bytes forwarded and not yet answered */
     unsigned id;                  /* accept order: picks the server connection slot */
-    struct sp_sconn *blocked_on;  /* paused by that connection's back-pressure */
-    struct sp_sconn_q stalled;    /* server connections waiting for this output to drain */
-    bool paused;                  /* reading disabled for back-pressure */
-    bool closing;                 /* close once the output drained (QUIT, protocol error) */
-    bool in_process;              /* inside client_process: no recursion */
-    struct sp_proto_client pc;
+    bool paused : 1;              /* reading disabled for back-pressure */
+    bool closing : 1;             /* close once the output drained (QUIT, protocol error) */
+    bool in_process : 1;          /* inside client_process: no recursion */
+    bool authenticated : 1;       /* the protocol's AUTH state (proto.h) */
 };
 
 /* ---- time (usec) ---- */
@@ -211,6 +232,9 @@ void sp_client_unblock(struct sp_client *cl);
 
 /* Closes a client (pool shutdown): in-flight requests are swallowed. */
 void sp_client_close(struct sp_client *cl);
+
+/* Frees the cached client work states and parser blocks (proxy teardown, after every client). */
+void sp_client_cache_free(struct sp_proxy *proxy);
 
 /* ---- server.c ---- */
 

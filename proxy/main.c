@@ -77,6 +77,20 @@ static int check_placement(const struct sp_registry *reg, const struct sp_conf *
     return 0;
 }
 
+/* Is `p` the hash or distribution of some pool?  (The others are unloaded once the config is in.) */
+static int plugin_in_use(const struct sp_plugin *p, void *ctx)
+{
+    const struct sp_conf *conf = ctx;
+
+    for (size_t i = 0; i < conf->npools; i++) {
+        const char *name = p->kind == SP_PLUGIN_HASH ? conf->pools[i].hash
+                                                      : conf->pools[i].distribution;
+        if (name != NULL && strcmp(p->name, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /*
  * Loads the plugins (--plugin-dir, $SHARDPROXY_PLUGIN_PATH, the installed directory), then the
  * config, checking hash and distribution names against the loaded plugins.  Returns 0, or -1
@@ -106,6 +120,8 @@ static int load_setup(const struct sp_options *opts, struct sp_registry **reg_ou
         *conf_out = NULL;
         goto err;
     }
+    /* Every name was known while the config was checked; only the used ones stay resident. */
+    sp_registry_retain(reg, plugin_in_use, *conf_out);
     free(hashes);
     free(dists);
     *reg_out = reg;

@@ -382,6 +382,7 @@ struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *con
     proxy->hwm = opt != NULL && opt->high_watermark > 0 ? opt->high_watermark
                                                         : SP_PROXY_DEFAULT_HIGH_WATERMARK;
     TAILQ_INIT(&proxy->free_reqs);
+    TAILQ_INIT(&proxy->free_busy);
     if (sp_flusher_init(&proxy->flusher, base) < 0) {
         snprintf(err, errlen, "out of memory");
         sp_proxy_free(proxy);
@@ -426,6 +427,7 @@ void sp_proxy_free(struct sp_proxy *proxy)
     free(proxy->pools);
     sp_flusher_fini(&proxy->flusher);
     sp_req_free_all(proxy);
+    sp_client_cache_free(proxy);
     if (proxy->scratch != NULL)
         evbuffer_free(proxy->scratch);
     if (proxy->discard != NULL)

@@ -7,9 +7,10 @@
  * answers what the proxy answers itself, and splits / merges multi-key requests.
  *
  * Framing is resumable: parse functions look at the head of an input buffer, keep their progress
- * in a per-connection state block (state_size bytes, zeroed by the core) and never consume
- * anything; the core removes `len` bytes once a message is complete.  This keeps a 64 MiB value
- * from being rescanned or copied while it trickles in.
+ * in a state block (a server connection's own; for clients, one lent while they parse, see
+ * struct sp_proto_client) and never consume anything; the core removes `len` bytes once a
+ * message is complete.  This keeps a 64 MiB value from being rescanned or copied while it
+ * trickles in.
  */
 #ifndef SP_PROTO_H
 #define SP_PROTO_H
@@ -63,21 +64,35 @@ struct sp_reply {
     bool is_error; /* an error reply (counts as a failed part of a multi-key request) */
 };
 
-/* Per-connection context handed to request parsing: the pool's settings and the client's. */
+/*
+ * Per-client context handed to request parsing: the pool's settings and the client's.
+ *
+ * The parser state is not per client: idle clients are many and hold no partial request.  The
+ * core lends a parser block (client_state_size bytes, set up by parser_init) to a client while
+ * it parses; a block that holds part of a request (parser_idle false) stays with that client
+ * until the request is complete.  So `consumed`, kept by the core, tells a block where in the
+ * client's stream the next request starts (error messages give stream offsets).
+ */
 struct sp_proto_client {
     const struct sp_conf_pool *pool;
-    bool authenticated;        /* updated by the protocol (AUTH) */
-    void *state;               /* client_state_size bytes, zeroed at accept */
+    void *state;               /* the lent parser block */
+    uint64_t consumed;         /* request bytes removed from this client's stream so far */
+    bool authenticated;        /* set by client_init, updated by the protocol (AUTH) */
 };
 
 struct sp_proto {
     const char *name;
-    size_t client_state_size; /* request parser state per client connection */
+    size_t client_state_size; /* a request parser block (lent to clients in turn, see above) */
     size_t server_state_size; /* reply parser state per server connection */
 
-    /* Prepare / release a zeroed state block (client: cl->state; server: `state`). */
+    /* A new client: sets cl->authenticated from the pool's settings. */
     void (*client_init)(struct sp_proto_client *cl);
-    void (*client_fini)(struct sp_proto_client *cl);
+    /* Prepare / release a zeroed request parser block. */
+    void (*parser_init)(void *state);
+    void (*parser_fini)(void *state);
+    /* Does the block hold no part of a request (may it serve another client next)? */
+    bool (*parser_idle)(const void *state);
+    /* Prepare / release a zeroed reply parser state (per server connection). */
     void (*server_init)(void *state);
     void (*server_fini)(void *state);
 

@@ -18,6 +18,7 @@
 #include "proto.h"
 #include "resp.h"
 
+/* A request parser block (proto.h: lent to one client at a time). */
 struct redis_client {
     struct sp_resp_request req;
     struct sp_key *keys;
@@ -30,18 +31,31 @@ struct redis_server {
 
 static void redis_client_init(struct sp_proto_client *cl)
 {
-    struct redis_client *st = cl->state;
-
-    sp_resp_request_init(&st->req);
     cl->authenticated = cl->pool->redis_auth == NULL;
 }
 
-static void redis_client_fini(struct sp_proto_client *cl)
+static void redis_parser_init(void *state)
 {
-    struct redis_client *st = cl->state;
+    struct redis_client *st = state;
+
+    sp_resp_request_init(&st->req);
+}
+
+static void redis_parser_fini(void *state)
+{
+    struct redis_client *st = state;
 
     sp_resp_request_free(&st->req);
     free(st->keys);
+    st->keys = NULL;
+    st->keys_cap = 0;
+}
+
+static bool redis_parser_idle(const void *state)
+{
+    const struct redis_client *st = state;
+
+    return !sp_resp_request_pending(&st->req);
 }
 
 static void redis_server_init(void *state)
@@ -275,8 +289,12 @@ static enum sp_parse redis_parse_request(struct sp_proto_client *cl, struct evbu
     struct redis_client *st = cl->state;
     const struct sp_resp_request *r = &st->req;
     char err[SP_RESP_ERRLEN];
-    int rc = sp_resp_request_parse(&st->req, in, err, sizeof(err));
+    int rc;
 
+    /* A block between requests may have served another client last: start on this stream. */
+    if (!sp_resp_request_pending(&st->req))
+        sp_resp_request_restart(&st->req, cl->consumed);
+    rc = sp_resp_request_parse(&st->req, in, err, sizeof(err));
     if (rc == SP_RESP_AGAIN)
         return SP_PARSE_AGAIN;
     if (rc == SP_RESP_ERROR) {
@@ -497,7 +515,9 @@ const struct sp_proto sp_proto_redis = {
     .client_state_size = sizeof(struct redis_client),
     .server_state_size = sizeof(struct redis_server),
     .client_init = redis_client_init,
-    .client_fini = redis_client_fini,
+    .parser_init = redis_parser_init,
+    .parser_fini = redis_parser_fini,
+    .parser_idle = redis_parser_idle,
     .server_init = redis_server_init,
     .server_fini = redis_server_fini,
     .parse_request = redis_parse_request,

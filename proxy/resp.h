@@ -111,6 +111,19 @@ int sp_resp_request_parse(struct sp_resp_request *r, struct evbuffer *in,
 /* Forgets any partial request and resets the stream offset to 0; keeps argv's memory and limits. */
 void sp_resp_request_reset(struct sp_resp_request *r);
 
+/*
+ * Is part of a request framed and the rest awaited (an AGAIN in the middle of a request)?  A
+ * parser that is not pending holds nothing of its stream but the offset, so it can serve another
+ * connection's stream next (sp_resp_request_restart).
+ */
+int sp_resp_request_pending(const struct sp_resp_request *r);
+
+/*
+ * Starts framing a (possibly different) stream whose next request begins at stream offset
+ * `off`: as reset, but the offset is given; argv's memory, limits and the command cache stay.
+ */
+void sp_resp_request_restart(struct sp_resp_request *r, uint64_t off);
+
 /* Reply types: the first byte of a RESP2 reply. */
 enum sp_resp_type {
     SP_RESP_STATUS = '+',

@@ -60,6 +60,17 @@ void sp_resp_request_reset(struct sp_resp_request *r)
     r->stream_off = 0;
 }
 
+int sp_resp_request_pending(const struct sp_resp_request *r)
+{
+    return r->state != RQ_START && r->state != RQ_DONE && r->state != RQ_FAILED;
+}
+
+void sp_resp_request_restart(struct sp_resp_request *r, uint64_t off)
+{
+    start_request(r);
+    r->stream_off = off;
+}
+
 /* Stream offset of a request-relative position, for error messages. */
 static uint64_t at(const struct sp_resp_request *r, size_t pos)
 {

@@ -46,18 +46,18 @@ static struct sp_proxy *sconn_proxy(const struct sp_sconn *sc)
 /* Resumes every client that waited for this connection's output to drain. */
 static void sconn_release_waiters(struct sp_sconn *sc)
 {
-    struct sp_client_q waiting;
-    struct sp_client *cl;
+    struct sp_busy_q waiting;
+    struct sp_client_busy *b;
 
     if (TAILQ_EMPTY(&sc->waiters))
         return;
     /* Resumed clients may block on this connection again: work on a detached list. */
     TAILQ_INIT(&waiting);
     TAILQ_CONCAT(&waiting, &sc->waiters, wlink);
-    while ((cl = TAILQ_FIRST(&waiting)) != NULL) {
-        TAILQ_REMOVE(&waiting, cl, wlink);
-        cl->blocked_on = NULL;
-        sp_client_unblock(cl);
+    while ((b = TAILQ_FIRST(&waiting)) != NULL) {
+        TAILQ_REMOVE(&waiting, b, wlink);
+        b->blocked_on = NULL;
+        sp_client_unblock(b->client);
     }
 }
 
@@ -67,7 +67,7 @@ static void sconn_destroy(struct sp_sconn *sc)
     const struct sp_proto *proto = sc->server->pool->proto;
 
     if (sc->stalled_by != NULL)
-        TAILQ_REMOVE(&sc->stalled_by->stalled, sc, slink);
+        TAILQ_REMOVE(&sc->stalled_by->busy->stalled, sc, slink);
     if (sc->timer != NULL)
         event_free(sc->timer);
     sp_conn_fini(&sc->conn);
@@ -230,19 +230,23 @@ void sp_sconn_enqueue(struct sp_sconn *sc, struct sp_req *req)
 
 void sp_sconn_block_client(struct sp_sconn *sc, struct sp_client *cl)
 {
-    if (cl->blocked_on != NULL)
+    struct sp_client_busy *b = cl->busy; /* it just sent a request */
+
+    if (b->blocked_on != NULL)
         return;
-    cl->blocked_on = sc;
-    TAILQ_INSERT_TAIL(&sc->waiters, cl, wlink);
+    b->blocked_on = sc;
+    TAILQ_INSERT_TAIL(&sc->waiters, b, wlink);
     sp_conn_set_reading(&cl->conn, false);
 }
 
 void sp_sconn_unblock_client(struct sp_client *cl)
 {
-    if (cl->blocked_on == NULL)
+    struct sp_client_busy *b = cl->busy;
+
+    if (b == NULL || b->blocked_on == NULL)
         return;
-    TAILQ_REMOVE(&cl->blocked_on->waiters, cl, wlink);
-    cl->blocked_on = NULL;
+    TAILQ_REMOVE(&b->blocked_on->waiters, b, wlink);
+    b->blocked_on = NULL;
 }
 
 void sp_server_close_all(struct sp_server *server)
@@ -307,7 +311,7 @@ static void sconn_deliver(struct sp_sconn *sc, struct sp_req *req, struct evbuff
     if (cl != NULL && sc->stalled_by == NULL &&
         evbuffer_get_length(cl->conn.out) > SP_STALL_FACTOR * proxy->hwm) {
         sc->stalled_by = cl;
-        TAILQ_INSERT_TAIL(&cl->stalled, sc, slink);
+        TAILQ_INSERT_TAIL(&cl->busy->stalled, sc, slink);
         sp_conn_set_reading(&sc->conn, false);
     }
 }
@@ -316,8 +320,8 @@ void sp_sconn_resume_stalled(struct sp_client *cl)
 {
     struct sp_sconn *sc;
 
-    while ((sc = TAILQ_FIRST(&cl->stalled)) != NULL) {
-        TAILQ_REMOVE(&cl->stalled, sc, slink);
+    while (cl->busy != NULL && (sc = TAILQ_FIRST(&cl->busy->stalled)) != NULL) {
+        TAILQ_REMOVE(&cl->busy->stalled, sc, slink);
         sc->stalled_by = NULL;
         sp_conn_set_reading(&sc->conn, true);
         sconn_process(sc); /* may stall on another client again */

@@ -137,6 +137,15 @@ def wait_until(predicate, timeout, what, check=None):
         time.sleep(0.02)
 
 
+def rss_kib(pid):
+    """VmRSS of pid in KiB (/proc/PID/status)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise HarnessError("no VmRSS for pid %d" % pid)
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)

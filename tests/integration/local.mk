@@ -27,7 +27,8 @@ CORE_INTEGRATION_TESTS = \
 	tests/integration/test_multikey.py \
 	tests/integration/test_failures.py \
 	tests/integration/test_auth.py \
-	tests/integration/test_oracle_vs_proxy.py
+	tests/integration/test_oracle_vs_proxy.py \
+	tests/integration/test_idle.py
 TESTS += $(CORE_INTEGRATION_TESTS)
 EXTRA_DIST += $(CORE_INTEGRATION_TESTS) tests/integration/rawresp.py
 

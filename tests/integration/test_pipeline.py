@@ -10,14 +10,6 @@ import harness
 from rawresp import RawClient, bulk, enc
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for pid %d" % pid)
-
-
 class PipelineTest(harness.TestCase):
     def setUp(self):
         super().setUp()
@@ -118,12 +110,12 @@ class PipelineTest(harness.TestCase):
         value = b"x" * (512 * 1024)
         c = RawClient(self.port, timeout=60)
         self.assertEqual(c.call(b"SET", b"fat", value), b"+OK\r\n")
-        before = rss_kib(self.proxy.pid)
+        before = harness.rss_kib(self.proxy.pid)
         n = 1000
         sender = threading.Thread(target=lambda: c.send(*[enc(b"GET", b"fat")] * n))
         sender.start()
         time.sleep(1.5)
-        grown = rss_kib(self.proxy.pid) - before
+        grown = harness.rss_kib(self.proxy.pid) - before
         self.assertLess(grown, 128 * 1024, "proxy grew by %d KiB for a slow reader" % grown)
         for i in range(n):
             self.assertEqual(c.read_reply(), bulk(value), "reply %d" % i)

@@ -32,6 +32,7 @@ static void fx_init(struct fixture *f, const char *auth, int db)
     f->cl.pool = &f->pool;
     f->cl.state = calloc(1, P->client_state_size);
     ck_assert_ptr_nonnull(f->cl.state);
+    P->parser_init(f->cl.state);
     P->client_init(&f->cl);
     f->in = evbuffer_new();
     f->local = evbuffer_new();
@@ -39,7 +40,7 @@ static void fx_init(struct fixture *f, const char *auth, int db)
 
 static void fx_fini(struct fixture *f)
 {
-    P->client_fini(&f->cl);
+    P->parser_fini(f->cl.state);
     free(f->cl.state);
     evbuffer_free(f->in);
     evbuffer_free(f->local);
@@ -55,8 +56,10 @@ static const char *fx_parse(struct fixture *f, const char *req, enum sp_parse wa
     evbuffer_drain(f->local, evbuffer_get_length(f->local));
     evbuffer_add(f->in, req, strlen(req));
     ck_assert_int_eq(P->parse_request(&f->cl, f->in, &f->msg, f->local), want);
-    if (want == SP_PARSE_OK)
+    if (want == SP_PARSE_OK) {
         ck_assert_uint_eq(f->msg.len, strlen(req));
+        f->cl.consumed += f->msg.len; /* as the core does when it removes the request */
+    }
     n = evbuffer_copyout(f->local, out, sizeof(out) - 1);
     out[n] = '\0';
     return out;

@@ -212,6 +212,29 @@ START_TEST(default_path_finds_every_builtin_plugin)
 }
 END_TEST
 
+static int keep_fnv1a_64_and_ketama(const struct sp_plugin *p, void *ctx)
+{
+    (void)ctx;
+    return strcmp(p->name, "fnv1a_64") == 0 || strcmp(p->name, "ketama") == 0;
+}
+
+START_TEST(retain_unloads_the_others)
+{
+    struct sp_registry *reg = tu_registry();
+    size_t before = sp_registry_count(reg);
+    const struct sp_plugin *kept = sp_registry_find(reg, SP_PLUGIN_HASH, "fnv1a_64");
+    ck_assert_ptr_nonnull(kept);
+    ck_assert_uint_eq(sp_registry_retain(reg, keep_fnv1a_64_and_ketama, NULL), before - 2);
+    ck_assert_uint_eq(sp_registry_count(reg), 2);
+    ck_assert_ptr_eq(sp_registry_find(reg, SP_PLUGIN_HASH, "fnv1a_64"), kept);
+    /* still loaded: nutcracker's fnv1a_64 of one byte, truncated to 32 bits */
+    ck_assert_uint_eq(kept->hash("a", 1), (uint32_t)((0x84222325u ^ 'a') * 0x1b3u));
+    ck_assert_ptr_nonnull(sp_registry_find(reg, SP_PLUGIN_DIST, "ketama"));
+    ck_assert_ptr_null(sp_registry_find(reg, SP_PLUGIN_HASH, "md5"));
+    sp_registry_free(reg);
+}
+END_TEST
+
 START_TEST(missing_cli_directory_is_named)
 {
     struct sp_registry *reg = sp_registry_new();
@@ -241,6 +264,7 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, earlier_directory_shadows_later);
     tcase_add_test(tc, example_plugin_loads_and_hashes);
     tcase_add_test(tc, default_path_finds_every_builtin_plugin);
+    tcase_add_test(tc, retain_unloads_the_others);
     tcase_add_test(tc, missing_cli_directory_is_named);
     suite_add_tcase(s, tc);
     return s;
