@@ -155,7 +155,7 @@ static void client_forward(struct sp_client *cl, struct sp_req *req, const struc
                            struct evbuffer *in)
 {
     struct sp_pool *pool = cl->pool;
-    const char *reason = strerror(ENOMEM);
+    const char *reason = NULL; /* strerror is costly (gettext): only on the failure path */
     const void *key = "";
     size_t klen = 0;
     struct sp_server *server = NULL;
@@ -170,7 +170,7 @@ static void client_forward(struct sp_client *cl, struct sp_req *req, const struc
     if (server == NULL) {
         evbuffer_drain(in, msg->len);
         pool->st->forward_error++;
-        sp_req_fail(pool, req, reason);
+        sp_req_fail(pool, req, reason != NULL ? reason : strerror(ENOMEM));
         return;
     }
     sp_forward_to(cl, req, server, in, msg->len);
