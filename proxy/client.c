@@ -107,6 +107,26 @@ void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req)
     }
 }
 
+void sp_client_req_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbuffer *src,
+                         size_t len)
+{
+    struct sp_client *cl = req->client;
+
+    if (cl == NULL || req != TAILQ_FIRST(&cl->reqs) || req->close_after) {
+        evbuffer_remove_buffer(src, req->reply, len);
+        req->done = true;
+        sp_client_req_done(proxy, req);
+        return;
+    }
+    /* Nothing before it is waiting: no buffer of its own (a malloc and a copy per reply). */
+    TAILQ_REMOVE(&cl->reqs, req, cq);
+    evbuffer_remove_buffer(src, cl->conn.out, len);
+    cl->inflight -= req->len;
+    sp_req_put(proxy, req);
+    client_flush(cl); /* replies already complete behind it, and the write */
+    client_check_backlog(cl);
+}
+
 void sp_req_fail(struct sp_pool *pool, struct sp_req *req, const char *reason)
 {
     struct sp_proxy *proxy = pool->proxy;

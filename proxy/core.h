@@ -206,6 +206,15 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
  */
 void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req);
 
+/*
+ * The server's whole reply to `req` is the `len` bytes at the head of `src`: removes them and
+ * completes req as sp_client_req_done does.  A request at the head of its client's queue has its
+ * reply moved straight into the client's output; any other keeps it in req->reply until the
+ * replies before it are out.  req may be freed.
+ */
+void sp_client_req_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbuffer *src,
+                         size_t len);
+
 /* Re-enables reading of a client paused by server back-pressure (called by server.c). */
 void sp_client_unblock(struct sp_client *cl);
 

@@ -298,12 +298,13 @@ static void sconn_deliver(struct sp_sconn *sc, struct sp_req *req, struct evbuff
         sp_req_put(proxy, req);
         return;
     }
-    evbuffer_remove_buffer(in, req->reply, len);
-    req->done = true;
-    if (req->parent != NULL)
+    if (req->parent != NULL) {
+        evbuffer_remove_buffer(in, req->reply, len); /* kept for the merge */
+        req->done = true;
         sp_multikey_frag_done(proxy, req);
-    else
-        sp_client_req_done(proxy, req);
+    } else {
+        sp_client_req_reply(proxy, req, in, len);
+    }
     if (cl != NULL && sc->stalled_by == NULL &&
         evbuffer_get_length(cl->conn.out) > SP_STALL_FACTOR * proxy->hwm) {
         sc->stalled_by = cl;
