@@ -68,10 +68,10 @@ int sp_resp_arg_ll(struct evbuffer *buf, size_t base, const struct sp_resp_arg *
     return sp_resp_strict_ll(tmp, arg->len, out);
 }
 
-/* Appends a "<type><n>\r\n" header (digits by hand: snprintf was ~3% of a split MGET). */
-static int write_header(struct evbuffer *out, char type, long long n)
+/* Digits by hand: snprintf was ~3% of a split MGET's CPU. */
+size_t sp_resp_format_header(char *dst, char type, long long n)
 {
-    char hdr[32];
+    char hdr[SP_RESP_HEADER_MAX];
     char *p = hdr + sizeof(hdr);
     /* Negated in unsigned arithmetic, so LLONG_MIN has a magnitude too. */
     unsigned long long v = n < 0 ? 0ull - (unsigned long long)n : (unsigned long long)n;
@@ -85,7 +85,16 @@ static int write_header(struct evbuffer *out, char type, long long n)
     if (n < 0)
         *--p = '-';
     *--p = type;
-    return evbuffer_add(out, p, (size_t)(hdr + sizeof(hdr) - p));
+    memcpy(dst, p, (size_t)(hdr + sizeof(hdr) - p));
+    return (size_t)(hdr + sizeof(hdr) - p);
+}
+
+/* Appends a "<type><n>\r\n" header. */
+static int write_header(struct evbuffer *out, char type, long long n)
+{
+    char hdr[SP_RESP_HEADER_MAX];
+
+    return evbuffer_add(out, hdr, sp_resp_format_header(hdr, type, n));
 }
 
 int sp_resp_write_array(struct evbuffer *out, size_t n)
