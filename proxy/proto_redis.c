@@ -507,14 +507,29 @@ static bool frame_value(struct evbuffer *buf, struct sp_resp_reply *p)
     return sp_resp_reply_parse(p, buf, err, sizeof(err)) == SP_RESP_OK;
 }
 
-/* The first error among the parts, in key order, or -1. */
-static long first_error(const uint32_t *frag_of_key, size_t nkeys, struct evbuffer *const *rep)
+/* Whether part `b` is an error (or missing). */
+static bool part_failed(struct evbuffer *b)
 {
-    for (size_t i = 0; i < nkeys; i++) {
-        struct evbuffer *b = rep[frag_of_key[i]];
-        unsigned char c = 0;
+    unsigned char c = 0;
 
-        if (evbuffer_copyout(b, &c, 1) != 1 || c == '-')
+    return evbuffer_copyout(b, &c, 1) != 1 || c == '-';
+}
+
+/*
+ * The first error among the parts, in key order, or -1.  Each part is looked at once (not once
+ * per key): the key order only matters when several failed.
+ */
+static long first_error(const uint32_t *frag_of_key, size_t nkeys, struct evbuffer *const *rep,
+                        size_t nfrags)
+{
+    size_t nbad = 0;
+
+    for (size_t f = 0; f < nfrags; f++)
+        nbad += part_failed(rep[f]);
+    if (nbad == 0)
+        return -1;
+    for (size_t i = 0; i < nkeys; i++) {
+        if (part_failed(rep[frag_of_key[i]]))
             return (long)frag_of_key[i];
     }
     return -1;
@@ -597,7 +612,7 @@ static void redis_merge(uint32_t cmd_id, const uint32_t *frag_of_key, size_t nke
                         struct evbuffer *out)
 {
     const struct sp_command *cmd = sp_command_get((enum sp_cmd_id)cmd_id);
-    long bad = first_error(frag_of_key, nkeys, rep);
+    long bad = first_error(frag_of_key, nkeys, rep, nfrags);
     struct sp_resp_reply p;
     long long sum = 0;
 

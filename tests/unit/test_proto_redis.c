@@ -337,6 +337,9 @@ START_TEST(merge_replies)
                 "-ERR Connection refused\r\n");
     check_merge("MGET a b c\r\n", "-ERR Connection timed out\r\n", "*1\r\n$1\r\nB\r\n",
                 "-ERR Connection timed out\r\n");
+    /* Both failed: the first key's part answers. */
+    check_merge("DEL a b c\r\n", "-ERR first\r\n", "-ERR second\r\n", "-ERR first\r\n");
+    check_merge("DEL a b c\r\n", ":1\r\n", "-ERR second\r\n", "-ERR second\r\n");
 }
 END_TEST
 
