@@ -241,6 +241,29 @@ void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req)
     }
 }
 
+void sp_client_req_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbuffer *src,
+                         size_t len)
+{
+    struct sp_client *cl = req->client;
+    struct evbuffer *out;
+
+    /* A client with a request in its queue is busy (cl->busy is set). */
+    if (cl == NULL || req != TAILQ_FIRST(&cl->busy->reqs) || req->close_after ||
+        (out = sp_conn_out(&cl->conn)) == NULL) {
+        evbuffer_remove_buffer(src, req->reply, len);
+        req->done = true;
+        sp_client_req_done(proxy, req);
+        return;
+    }
+    /* Nothing before it is waiting: no buffer of its own (a malloc and a copy per reply). */
+    TAILQ_REMOVE(&cl->busy->reqs, req, cq);
+    evbuffer_remove_buffer(src, out, len);
+    cl->inflight -= req->len;
+    sp_req_put(proxy, req);
+    client_flush(cl); /* replies already complete behind it, and the write */
+    client_check_backlog(cl);
+}
+
 void sp_req_fail(struct sp_pool *pool, struct sp_req *req, const char *reason)
 {
     struct sp_proxy *proxy = pool->proxy;
@@ -289,7 +312,7 @@ static void client_forward(struct sp_client *cl, struct sp_req *req, const struc
                            struct evbuffer *in)
 {
     struct sp_pool *pool = cl->pool;
-    const char *reason = strerror(ENOMEM);
+    const char *reason = NULL; /* strerror is costly (gettext): only on the failure path */
     const void *key = "";
     size_t klen = 0;
     struct sp_server *server = NULL;
@@ -304,7 +327,7 @@ static void client_forward(struct sp_client *cl, struct sp_req *req, const struc
     if (server == NULL) {
         evbuffer_drain(in, msg->len);
         pool->st->forward_error++;
-        sp_req_fail(pool, req, reason);
+        sp_req_fail(pool, req, reason != NULL ? reason : strerror(ENOMEM));
         return;
     }
     sp_forward_to(cl, req, server, in, msg->len);

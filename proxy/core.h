@@ -73,6 +73,8 @@ struct sp_req {
     struct sp_req **frags;        /* nfrags entries, capacity frags_cap (kept across reuse) */
     uint32_t frags_cap;
     uint32_t *frag_of_key;        /* nkeys entries, capacity keys_cap (kept across reuse) */
+    struct sp_part *key_part;     /* key i's element in its fragment's reply (keys_cap) */
+    uint32_t nparted;             /* fragments whose replies filled key_part */
     size_t nkeys;
     size_t keys_cap;
 };
@@ -227,6 +229,15 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
  */
 void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req);
 
+/*
+ * The server's whole reply to `req` is the `len` bytes at the head of `src`: removes them and
+ * completes req as sp_client_req_done does.  A request at the head of its client's queue has its
+ * reply moved straight into the client's output; any other keeps it in req->reply until the
+ * replies before it are out.  req may be freed.
+ */
+void sp_client_req_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbuffer *src,
+                         size_t len);
+
 /* Re-enables reading of a client paused by server back-pressure (called by server.c). */
 void sp_client_unblock(struct sp_client *cl);
 
@@ -300,6 +311,13 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
 
 /* A fragment of a split request got its reply: merges when it was the last one. */
 void sp_multikey_frag_done(struct sp_proxy *proxy, struct sp_req *frag);
+
+/*
+ * The server's reply to fragment `frag` is the rep->len bytes at the head of `src`: removes
+ * them into frag->reply, keeps rep->parts for the merge and completes the fragment.
+ */
+void sp_multikey_frag_reply(struct sp_proxy *proxy, struct sp_req *frag, struct evbuffer *src,
+                            const struct sp_reply *rep);
 
 /*
  * Sends `len` request bytes from the head of `in` to `server` for `req`.  On failure the bytes

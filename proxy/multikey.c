@@ -19,10 +19,14 @@
 
 #define NO_FRAG UINT32_MAX
 
-/* Locates every key into proxy->key_srv.  Returns 1 if all are on one server, 0 if not, -1 with
-   *reason when a key cannot be placed. */
+/* A request up to this size is pulled up into one piece: its keys are hashed in place and each
+   fragment is copied out of it at once (per-key evbuffer calls cost more than the copy). */
+#define SP_MULTIKEY_FLAT_MAX 8192
+
+/* Locates every key into proxy->key_srv; `flat` is NULL or the request's bytes in one piece.
+   Returns 1 if all are on one server, 0 if not, -1 with *reason when a key cannot be placed. */
 static int locate_keys(struct sp_pool *pool, const struct sp_msg *msg, struct evbuffer *in,
-                       const char **reason)
+                       const unsigned char *flat, const char **reason)
 {
     struct sp_proxy *proxy = pool->proxy;
     int same = 1;
@@ -38,7 +42,9 @@ static int locate_keys(struct sp_pool *pool, const struct sp_msg *msg, struct ev
         proxy->key_srv_cap = msg->nkeys;
     }
     for (size_t i = 0; i < msg->nkeys; i++) {
-        const void *key = sp_key_bytes(proxy, in, msg->keys[i].off, msg->keys[i].len);
+        const void *key = flat != NULL ? flat + msg->keys[i].off
+                                       : sp_key_bytes(proxy, in, msg->keys[i].off,
+                                                      msg->keys[i].len);
         struct sp_server *s;
 
         if (key == NULL) {
@@ -105,6 +111,26 @@ static int make_frags(struct sp_client *cl, struct sp_req *req, size_t nkeys)
     return 0;
 }
 
+/* Writes the fragments into out[] and removes the request's msg->len bytes from `in`. */
+static int split_bytes(struct sp_pool *pool, const struct sp_msg *msg, struct evbuffer *in,
+                       const unsigned char *flat, const uint32_t *frag_of_key, uint32_t nfrags,
+                       struct evbuffer *const *out)
+{
+    struct evbuffer *scratch = pool->proxy->scratch;
+    int rc;
+
+    if (flat != NULL) {
+        rc = pool->proto->split(msg, in, flat, frag_of_key, nfrags, out);
+        evbuffer_drain(in, msg->len);
+        return rc;
+    }
+    /* The protocol consumes what it moves: give it the request alone. */
+    evbuffer_remove_buffer(in, scratch, msg->len);
+    rc = pool->proto->split(msg, scratch, NULL, frag_of_key, nfrags, out);
+    evbuffer_drain(scratch, evbuffer_get_length(scratch));
+    return rc;
+}
+
 void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct sp_msg *msg,
                          struct evbuffer *in)
 {
@@ -113,7 +139,9 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
     const char *reason = NULL;
     struct evbuffer **out = proxy->frag_out;
     size_t nfail = 0;
-    int same = locate_keys(pool, msg, in, &reason);
+    const unsigned char *flat = msg->len <= SP_MULTIKEY_FLAT_MAX
+                                    ? evbuffer_pullup(in, (ev_ssize_t)msg->len) : NULL;
+    int same = locate_keys(pool, msg, in, flat, &reason);
 
     if (same < 0 || (same == 0 && sp_req_reserve(req, (uint32_t)pool->nservers, msg->nkeys) < 0)) {
         evbuffer_drain(in, msg->len);
@@ -145,12 +173,10 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
         out[f] = frag->sconn != NULL ? frag->sconn->conn.out : proxy->discard;
         frag->len = evbuffer_get_length(out[f]); /* before; made a length below */
     }
-    evbuffer_remove_buffer(in, proxy->scratch, msg->len);
-    if (pool->proto->split(msg, proxy->scratch, req->frag_of_key, req->nfrags, out) < 0) {
+    if (split_bytes(pool, msg, in, flat, req->frag_of_key, req->nfrags, out) < 0) {
         /* Out of memory half way: the fragment streams may be cut, so they cannot be sent. */
         sp_log_error("pool '%s': splitting a request failed: out of memory", pool->conf->name);
     }
-    evbuffer_drain(proxy->scratch, evbuffer_get_length(proxy->scratch));
     evbuffer_drain(proxy->discard, evbuffer_get_length(proxy->discard));
     for (uint32_t f = 0; f < req->nfrags; f++) {
         struct sp_req *frag = req->frags[f];
@@ -176,6 +202,38 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
     }
 }
 
+/* Keeps the element bounds of fragment `frag`'s reply for its keys, when it has one per key. */
+static void record_parts(struct sp_req *parent, const struct sp_req *frag,
+                         const struct sp_reply *rep)
+{
+    uint32_t f = 0;
+    size_t k = 0;
+
+    while (f < parent->nfrags && parent->frags[f] != frag)
+        f++;
+    for (size_t i = 0; i < parent->nkeys; i++) {
+        if (parent->frag_of_key[i] != f)
+            continue;
+        if (k == rep->nparts)
+            return; /* fewer elements than keys: the merge sorts it out */
+        parent->key_part[i] = rep->parts[k++];
+    }
+    if (k == rep->nparts)
+        parent->nparted++;
+}
+
+void sp_multikey_frag_reply(struct sp_proxy *proxy, struct sp_req *frag, struct evbuffer *src,
+                            const struct sp_reply *rep)
+{
+    struct sp_req *parent = frag->parent;
+
+    if (parent->client != NULL && rep->nparts > 0)
+        record_parts(parent, frag, rep);
+    evbuffer_remove_buffer(src, frag->reply, rep->len);
+    frag->done = true;
+    sp_multikey_frag_done(proxy, frag);
+}
+
 void sp_multikey_frag_done(struct sp_proxy *proxy, struct sp_req *frag)
 {
     struct sp_req *parent = frag->parent;
@@ -185,11 +243,14 @@ void sp_multikey_frag_done(struct sp_proxy *proxy, struct sp_req *frag)
     if (--parent->npending > 0)
         return;
     if (cl != NULL) {
+        /* Element bounds only when every fragment's reply gave them. */
+        const struct sp_part *parts = parent->nparted == nfrags ? parent->key_part : NULL;
+
         for (uint32_t f = 0; f < nfrags; f++)
             proxy->frag_rep[f] = parent->frags[f]->reply;
         evbuffer_drain(parent->reply, evbuffer_get_length(parent->reply));
-        cl->pool->proto->merge(parent->cmd, parent->frag_of_key, parent->nkeys, proxy->frag_rep,
-                               nfrags, parent->reply);
+        cl->pool->proto->merge(parent->cmd, parent->frag_of_key, parent->nkeys, parts,
+                               proxy->frag_rep, nfrags, parent->reply);
     }
     for (uint32_t f = 0; f < nfrags; f++)
         sp_req_put(proxy, parent->frags[f]);

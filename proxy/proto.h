@@ -58,10 +58,19 @@ struct sp_msg {
     const void *priv;          /* the protocol's own view of the request (for split) */
 };
 
+/* A byte range inside a reply: `len` bytes from `off` bytes after its first byte. */
+struct sp_part {
+    size_t off;
+    size_t len;
+};
+
 /* One parsed reply. */
 struct sp_reply {
-    size_t len;    /* bytes of the reply at the head of the input */
-    bool is_error; /* an error reply (counts as a failed part of a multi-key request) */
+    size_t len;                 /* bytes of the reply at the head of the input */
+    bool is_error;              /* an error reply (counts as a failed part of a multi-key
+                                   request) */
+    size_t nparts;              /* want_parts: the top-level elements of an aggregate reply */
+    const struct sp_part *parts; /* owned by the parse state, valid until the next parse */
 };
 
 /*
@@ -105,8 +114,14 @@ struct sp_proto {
     enum sp_parse (*parse_request)(struct sp_proto_client *cl, struct evbuffer *in,
                                    struct sp_msg *msg, struct evbuffer *local);
 
-    /* Frames the reply at the head of `in` (same contract as parse_request, no side effects). */
-    enum sp_parse (*parse_reply)(void *state, struct evbuffer *in, struct sp_reply *rep);
+    /*
+     * Frames the reply at the head of `in` (same contract as parse_request, no side effects).
+     * With want_parts (the reply answers a fragment of a split request) rep->parts also gives
+     * its elements' bounds, so a merge need not frame them again; want_parts must not change
+     * while one reply is AGAIN.
+     */
+    enum sp_parse (*parse_reply)(void *state, struct evbuffer *in, bool want_parts,
+                                 struct sp_reply *rep);
 
     /* Appends an error reply carrying `reason` (e.g. "Connection refused") to `out`. */
     void (*error_reply)(struct evbuffer *out, const char *reason);
@@ -118,21 +133,27 @@ struct sp_proto {
     unsigned (*server_hello)(const struct sp_conf_pool *pool, struct evbuffer *out);
 
     /*
-     * Splits the multi-key request `req` (msg->len bytes, consumed from it) into one request per
+     * Splits the multi-key request at the head of `req` (msg->len bytes) into one request per
      * fragment: key i goes to fragment frag_of_key[i] < nfrags, and fragment f's request is
-     * appended to out[f] (keys in their original order).  Values are moved, not copied.
+     * appended to out[f] (keys in their original order).  When `flat` is not NULL it points at
+     * the request's bytes, contiguous (a small request): each fragment is then copied out of it
+     * in one piece and `req` is left as it was.  Otherwise values are moved, not copied, and the
+     * request is consumed from `req` (the caller drops what is left of it).
      * Returns 0, or -1 on failure (out of memory), with `req` in an unspecified state.
      */
-    int (*split)(const struct sp_msg *msg, struct evbuffer *req, const uint32_t *frag_of_key,
-                 size_t nfrags, struct evbuffer *const *out);
+    int (*split)(const struct sp_msg *msg, struct evbuffer *req, const void *flat,
+                 const uint32_t *frag_of_key, size_t nfrags, struct evbuffer *const *out);
 
     /*
      * Appends the client's reply for a split request to `out`: rep[f] holds fragment f's whole
      * reply (drained); keys are in request order with key i answered by fragment frag_of_key[i].
-     * Any error reply among the parts becomes the answer (the first in key order).
+     * Any error reply among the parts becomes the answer (the first in key order).  `parts`,
+     * when not NULL, gives key i's element in rep[frag_of_key[i]] (as parse_reply's parts).
+     * rep[] may be left with bytes in them.
      */
     void (*merge)(uint32_t cmd, const uint32_t *frag_of_key, size_t nkeys,
-                  struct evbuffer *const *rep, size_t nfrags, struct evbuffer *out);
+                  const struct sp_part *parts, struct evbuffer *const *rep, size_t nfrags,
+                  struct evbuffer *out);
 };
 
 /* The RESP protocol (proto_redis.c). */

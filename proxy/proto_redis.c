@@ -27,7 +27,13 @@ struct redis_client {
 
 struct redis_server {
     struct sp_resp_reply rep;
+    struct sp_part *parts;      /* rep.elems as the core sees them (want_parts) */
+    size_t parts_cap;
 };
+
+/* A merged MGET is built in one piece when its parts hold at most this many bytes; bigger
+   values are moved chain by chain instead (a pull-up would copy them whole). */
+#define REDIS_MERGE_FLAT_MAX (64u * 1024u)
 
 static void redis_client_init(struct sp_proto_client *cl)
 {
@@ -65,7 +71,10 @@ static void redis_server_init(void *state)
 
 static void redis_server_fini(void *state)
 {
-    sp_resp_reply_free(&((struct redis_server *)state)->rep);
+    struct redis_server *st = state;
+
+    sp_resp_reply_free(&st->rep);
+    free(st->parts);
 }
 
 static void redis_error_reply(struct evbuffer *out, const char *reason)
@@ -330,18 +339,50 @@ static enum sp_parse redis_parse_request(struct sp_proto_client *cl, struct evbu
     return SP_PARSE_OK;
 }
 
-static enum sp_parse redis_parse_reply(void *state, struct evbuffer *in, struct sp_reply *rep)
+/* Hands the framed reply's element bounds to the core.  Returns 0, or -1 when out of memory
+   (the merge then frames the elements itself). */
+static int export_parts(struct redis_server *st, struct sp_reply *rep)
+{
+    size_t n = st->rep.nelems;
+
+    if (st->rep.type != SP_RESP_ARRAY || n == 0)
+        return 0;
+    if (n > st->parts_cap) {
+        struct sp_part *p = realloc(st->parts, n * sizeof(*p));
+
+        if (p == NULL)
+            return -1;
+        st->parts = p;
+        st->parts_cap = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        st->parts[i].off = st->rep.elems[i].off;
+        st->parts[i].len = st->rep.elems[i].len;
+    }
+    rep->nparts = n;
+    rep->parts = st->parts;
+    return 0;
+}
+
+static enum sp_parse redis_parse_reply(void *state, struct evbuffer *in, bool want_parts,
+                                       struct sp_reply *rep)
 {
     struct redis_server *st = state;
     char err[SP_RESP_ERRLEN];
-    int rc = sp_resp_reply_parse(&st->rep, in, err, sizeof(err));
+    int rc;
 
+    st->rep.want_elems = want_parts;
+    rc = sp_resp_reply_parse(&st->rep, in, err, sizeof(err));
     if (rc == SP_RESP_AGAIN)
         return SP_PARSE_AGAIN;
     if (rc == SP_RESP_ERROR)
         return SP_PARSE_ERROR;
     rep->len = st->rep.len;
     rep->is_error = st->rep.is_error != 0;
+    rep->nparts = 0;
+    rep->parts = NULL;
+    if (want_parts)
+        (void)export_parts(st, rep);
     return SP_PARSE_OK;
 }
 
@@ -377,13 +418,76 @@ static size_t frag_keys(const uint32_t *frag_of_key, size_t nkeys, uint32_t f)
     return n;
 }
 
-static int redis_split(const struct sp_msg *msg, struct evbuffer *req, const uint32_t *frag_of_key,
-                       size_t nfrags, struct evbuffer *const *out)
+/*
+ * Bytes of fragment f's arguments in a flat multibulk request: the "$len\r\n<bytes>\r\n" runs
+ * of its keys (and values), as they stand.  *nargs gets how many arguments that is.
+ */
+static size_t flat_frag_bytes(const struct sp_resp_request *r, const uint32_t *frag_of_key,
+                              size_t step, uint32_t f, size_t *nargs)
+{
+    size_t prev = r->argv[0].off + r->argv[0].len + 2;
+    size_t bytes = 0, n = 0;
+
+    for (size_t i = 1; i < r->argc; i++) {
+        size_t end = r->argv[i].off + r->argv[i].len + 2;
+
+        if (frag_of_key[(i - 1) / step] == f) {
+            bytes += end - prev;
+            n++;
+        }
+        prev = end;
+    }
+    *nargs = n;
+    return bytes;
+}
+
+/* Writes fragment f of a flat multibulk request into one reserved piece of `out`. */
+static int split_flat_frag(const struct sp_resp_request *r, const unsigned char *flat,
+                           const uint32_t *frag_of_key, size_t step, uint32_t f,
+                           struct evbuffer *out)
+{
+    const struct sp_resp_arg *name = &r->argv[0];
+    size_t nargs, prev = name->off + name->len + 2;
+    size_t bytes = flat_frag_bytes(r, frag_of_key, step, f, &nargs);
+    struct evbuffer_iovec v;
+    char *p;
+
+    if (evbuffer_reserve_space(out, (ev_ssize_t)(2 * SP_RESP_HEADER_MAX + name->len + 2 + bytes),
+                               &v, 1) != 1)
+        return -1;
+    p = v.iov_base;
+    p += sp_resp_format_header(p, '*', (long long)(1 + nargs));
+    p += sp_resp_format_header(p, '$', (long long)name->len);
+    memcpy(p, flat + name->off, name->len + 2);
+    p += name->len + 2;
+    for (size_t i = 1; i < r->argc; i++) {
+        size_t end = r->argv[i].off + r->argv[i].len + 2;
+
+        if (frag_of_key[(i - 1) / step] == f) {
+            memcpy(p, flat + prev, end - prev);
+            p += end - prev;
+        }
+        prev = end;
+    }
+    v.iov_len = (size_t)(p - (char *)v.iov_base);
+    return evbuffer_commit_space(out, &v, 1);
+}
+
+static int redis_split(const struct sp_msg *msg, struct evbuffer *req, const void *flat,
+                       const uint32_t *frag_of_key, size_t nfrags, struct evbuffer *const *out)
 {
     const struct sp_resp_request *r = msg->priv;
     const struct sp_command *cmd = sp_command_get((enum sp_cmd_id)msg->cmd);
     size_t step = cmd->route == SP_ROUTE_MSET ? 2 : 1;
     size_t consumed;
+
+    if (flat != NULL && !r->is_inline) {
+        for (uint32_t f = 0; f < nfrags; f++) {
+            if (split_flat_frag(r, flat, frag_of_key, step, f, out[f]) < 0)
+                return -1;
+        }
+        return 0;
+    }
 
     for (uint32_t f = 0; f < nfrags; f++) {
         if (sp_resp_write_array(out[f], 1 + frag_keys(frag_of_key, msg->nkeys, f) * step) < 0 ||
@@ -396,7 +500,7 @@ static int redis_split(const struct sp_msg *msg, struct evbuffer *req, const uin
             if (sp_resp_write_arg(out[frag_of_key[(i - 1) / step]], req, 0, &r->argv[i]) < 0)
                 return -1;
         }
-        return 0;
+        return 0; /* `req` untouched: with `flat` the caller's input itself */
     }
     /* Move each "$len\r\n<bytes>\r\n" as it stands: values are never copied. */
     consumed = r->argv[0].off + r->argv[0].len + 2;
@@ -421,23 +525,80 @@ static bool frame_value(struct evbuffer *buf, struct sp_resp_reply *p)
     return sp_resp_reply_parse(p, buf, err, sizeof(err)) == SP_RESP_OK;
 }
 
-/* The first error among the parts, in key order, or -1. */
-static long first_error(const uint32_t *frag_of_key, size_t nkeys, struct evbuffer *const *rep)
+/* Whether part `b` is an error (or missing). */
+static bool part_failed(struct evbuffer *b)
 {
-    for (size_t i = 0; i < nkeys; i++) {
-        struct evbuffer *b = rep[frag_of_key[i]];
-        unsigned char c = 0;
+    unsigned char c = 0;
 
-        if (evbuffer_copyout(b, &c, 1) != 1 || c == '-')
+    return evbuffer_copyout(b, &c, 1) != 1 || c == '-';
+}
+
+/*
+ * The first error among the parts, in key order, or -1.  Each part is looked at once (not once
+ * per key): the key order only matters when several failed.
+ */
+static long first_error(const uint32_t *frag_of_key, size_t nkeys, struct evbuffer *const *rep,
+                        size_t nfrags)
+{
+    size_t nbad = 0;
+
+    for (size_t f = 0; f < nfrags; f++)
+        nbad += part_failed(rep[f]);
+    if (nbad == 0)
+        return -1;
+    for (size_t i = 0; i < nkeys; i++) {
+        if (part_failed(rep[frag_of_key[i]]))
             return (long)frag_of_key[i];
     }
     return -1;
 }
 
-static void merge_mget(const uint32_t *frag_of_key, size_t nkeys, struct evbuffer *const *rep,
-                       size_t nfrags, struct evbuffer *out)
+/*
+ * Merges MGET parts from the element bounds the reply parser recorded: one reservation in
+ * `out`, one memcpy per key.  Returns false, with `out` untouched, when the parts are too big
+ * to pull up or do not fit their replies; the caller then frames the elements itself.
+ */
+static bool merge_mget_parts(const uint32_t *frag_of_key, size_t nkeys,
+                             const struct sp_part *parts, struct evbuffer *const *rep,
+                             size_t nfrags, struct evbuffer *out)
+{
+    size_t total = SP_RESP_HEADER_MAX;
+    struct evbuffer_iovec v;
+    char *p;
+
+    for (size_t f = 0; f < nfrags; f++) {
+        if (evbuffer_get_length(rep[f]) > REDIS_MERGE_FLAT_MAX)
+            return false;
+    }
+    for (size_t i = 0; i < nkeys; i++) {
+        if (parts[i].off + parts[i].len > evbuffer_get_length(rep[frag_of_key[i]]))
+            return false;
+        total += parts[i].len;
+    }
+    if (evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) != 1)
+        return false;
+    p = v.iov_base;
+    p += sp_resp_format_header(p, '*', (long long)nkeys);
+    for (size_t i = 0; i < nkeys; i++) {
+        /* Already contiguous after the first call per part: pull-up is then a length check. */
+        const unsigned char *b = evbuffer_pullup(rep[frag_of_key[i]], -1);
+
+        if (b == NULL)
+            return false; /* nothing committed: `out` is as it was */
+        memcpy(p, b + parts[i].off, parts[i].len);
+        p += parts[i].len;
+    }
+    v.iov_len = (size_t)(p - (char *)v.iov_base);
+    return evbuffer_commit_space(out, &v, 1) == 0;
+}
+
+static void merge_mget(const uint32_t *frag_of_key, size_t nkeys, const struct sp_part *parts,
+                       struct evbuffer *const *rep, size_t nfrags, struct evbuffer *out)
 {
     struct sp_resp_reply p;
+
+    if (parts != NULL && merge_mget_parts(frag_of_key, nkeys, parts, rep, nfrags, out))
+        return;
 
     /* Each part is "*k\r\n" and then k values, answering its keys in order. */
     for (size_t f = 0; f < nfrags; f++) {
@@ -465,10 +626,11 @@ static void merge_mget(const uint32_t *frag_of_key, size_t nkeys, struct evbuffe
 }
 
 static void redis_merge(uint32_t cmd_id, const uint32_t *frag_of_key, size_t nkeys,
-                        struct evbuffer *const *rep, size_t nfrags, struct evbuffer *out)
+                        const struct sp_part *parts, struct evbuffer *const *rep, size_t nfrags,
+                        struct evbuffer *out)
 {
     const struct sp_command *cmd = sp_command_get((enum sp_cmd_id)cmd_id);
-    long bad = first_error(frag_of_key, nkeys, rep);
+    long bad = first_error(frag_of_key, nkeys, rep, nfrags);
     struct sp_resp_reply p;
     long long sum = 0;
 
@@ -481,7 +643,7 @@ static void redis_merge(uint32_t cmd_id, const uint32_t *frag_of_key, size_t nke
     }
     switch (cmd->route) {
     case SP_ROUTE_MGET:
-        merge_mget(frag_of_key, nkeys, rep, nfrags, out);
+        merge_mget(frag_of_key, nkeys, parts, rep, nfrags, out);
         return;
     case SP_ROUTE_SUM:
         for (size_t f = 0; f < nfrags; f++) {

@@ -37,6 +37,7 @@ static void req_destroy(struct sp_req *req)
     evbuffer_free(req->reply);
     free(req->frags);
     free(req->frag_of_key);
+    free(req->key_part);
     free(req);
 }
 
@@ -45,6 +46,7 @@ void sp_req_put(struct sp_proxy *proxy, struct sp_req *req)
     struct evbuffer *reply = req->reply;
     struct sp_req **frags = req->frags;
     uint32_t *fok = req->frag_of_key;
+    struct sp_part *parts = req->key_part;
     uint32_t fcap = req->frags_cap;
     size_t kcap = req->keys_cap;
 
@@ -60,6 +62,7 @@ void sp_req_put(struct sp_proxy *proxy, struct sp_req *req)
     req->frags = frags;
     req->frags_cap = fcap;
     req->frag_of_key = fok;
+    req->key_part = parts;
     req->keys_cap = kcap;
     TAILQ_INSERT_HEAD(&proxy->free_reqs, req, cq);
     proxy->nfree++;
@@ -77,10 +80,15 @@ int sp_req_reserve(struct sp_req *req, uint32_t nfrags, size_t nkeys)
     }
     if (nkeys > req->keys_cap) {
         uint32_t *k = realloc(req->frag_of_key, nkeys * sizeof(*k));
+        struct sp_part *p;
 
         if (k == NULL)
             return -1;
         req->frag_of_key = k;
+        p = realloc(req->key_part, nkeys * sizeof(*p));
+        if (p == NULL)
+            return -1;
+        req->key_part = p;
         req->keys_cap = nkeys;
     }
     return 0;

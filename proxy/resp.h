@@ -209,6 +209,12 @@ int sp_resp_arg_ll(struct evbuffer *buf, size_t base, const struct sp_resp_arg *
 
 /* ---- writing RESP (for fragments and local replies); each returns 0, or -1 on ENOMEM ---- */
 
+/* Room sp_resp_format_header needs: type byte, '-', 19 digits, CRLF (and one spare). */
+#define SP_RESP_HEADER_MAX 24
+
+/* Writes "<type><n>\r\n" at dst (SP_RESP_HEADER_MAX bytes of room); returns its length. */
+size_t sp_resp_format_header(char *dst, char type, long long n);
+
 /* Appends "*n\r\n". */
 int sp_resp_write_array(struct evbuffer *out, size_t n);
 

@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -69,13 +68,33 @@ int sp_resp_arg_ll(struct evbuffer *buf, size_t base, const struct sp_resp_arg *
     return sp_resp_strict_ll(tmp, arg->len, out);
 }
 
+/* Digits by hand: snprintf was ~3% of a split MGET's CPU. */
+size_t sp_resp_format_header(char *dst, char type, long long n)
+{
+    char hdr[SP_RESP_HEADER_MAX];
+    char *p = hdr + sizeof(hdr);
+    /* Negated in unsigned arithmetic, so LLONG_MIN has a magnitude too. */
+    unsigned long long v = n < 0 ? 0ull - (unsigned long long)n : (unsigned long long)n;
+
+    *--p = '\n';
+    *--p = '\r';
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    if (n < 0)
+        *--p = '-';
+    *--p = type;
+    memcpy(dst, p, (size_t)(hdr + sizeof(hdr) - p));
+    return (size_t)(hdr + sizeof(hdr) - p);
+}
+
 /* Appends a "<type><n>\r\n" header. */
 static int write_header(struct evbuffer *out, char type, long long n)
 {
-    char hdr[32];
-    int len = snprintf(hdr, sizeof(hdr), "%c%lld\r\n", type, n);
+    char hdr[SP_RESP_HEADER_MAX];
 
-    return evbuffer_add(out, hdr, (size_t)len);
+    return evbuffer_add(out, hdr, sp_resp_format_header(hdr, type, n));
 }
 
 int sp_resp_write_array(struct evbuffer *out, size_t n)

@@ -290,6 +290,79 @@ static int step(struct sp_resp_reply *p, struct sp_resp_cur *c, char *err, size_
     }
 }
 
+/* Frames the `n` bytes of a whole header line "<type><number>\r\n" at s; 0 if it is not one. */
+static size_t simple_header(const unsigned char *s, size_t n, long long *v)
+{
+    size_t lim = n < SP_RESP_SHORT_LINE ? n : SP_RESP_SHORT_LINE;
+    const unsigned char *cr = memchr(s, '\r', lim);
+    size_t hdr;
+
+    if (cr == NULL || (size_t)(cr - s) + 1 >= lim || cr[1] != '\n')
+        return 0;
+    hdr = (size_t)(cr - s) + 2;
+    return sp_resp_strict_ll(s + 1, hdr - 3, v) == 0 ? hdr : 0;
+}
+
+/*
+ * The common case in one go, without a cursor: a whole status, error, integer or bulk reply in
+ * the first chain of `in` (a pipelined GET's reply, say).  Returns 1 when it framed the reply
+ * exactly as the general path would (same results, same `examined`), else 0: arrays, replies
+ * cut across chains or reads, and anything malformed (the general path names the problem).
+ */
+static int frame_simple(struct sp_resp_reply *p, struct evbuffer *in)
+{
+    struct evbuffer_iovec v;
+    const unsigned char *s, *cr;
+    size_t n, len;
+    long long num = 0;
+
+    /* len 1: just the first chain, whole (as sp_resp_cur_load). */
+    if (evbuffer_peek(in, 1, NULL, &v, 1) < 1 || v.iov_len < 4)
+        return 0;
+    s = v.iov_base;
+    n = v.iov_len;
+    switch (s[0]) {
+    case '+':
+    case '-':
+        cr = memchr(s + 1, '\r', n - 1 < p->max_line + 1 ? n - 1 : p->max_line + 1);
+        if (cr == NULL || (size_t)(cr - s) + 1 >= n || cr[1] != '\n')
+            return 0;
+        len = (size_t)(cr - s) + 2;
+        p->examined += len - 1; /* the general path does not count the type byte here */
+        break;
+    case ':':
+        len = simple_header(s, n, &num);
+        if (len == 0)
+            return 0;
+        p->examined += len;
+        break;
+    case '$':
+        len = simple_header(s, n, &num);
+        if (len == 0 || num < -1 || num > RP_MAX_LENGTH)
+            return 0;
+        if (num >= 0) {
+            size_t end = len + (size_t)num;
+
+            if (end + 2 > n || s[end] != '\r' || s[end + 1] != '\n')
+                return 0;
+            p->examined += len + 2;
+            len = end + 2;
+        } else {
+            p->examined += len;
+        }
+        break;
+    default:
+        return 0;
+    }
+    p->type = (enum sp_resp_type)s[0];
+    p->is_error = s[0] == '-';
+    p->integer = num;
+    p->pos = len;
+    p->len = len;
+    p->state = RP_DONE;
+    return 1;
+}
+
 int sp_resp_reply_parse(struct sp_resp_reply *p, struct evbuffer *in, char *err, size_t errlen)
 {
     struct sp_resp_cur c;
@@ -301,6 +374,8 @@ int sp_resp_reply_parse(struct sp_resp_reply *p, struct evbuffer *in, char *err,
         p->stream_off += p->len;
         start_reply(p);
     }
+    if (p->state == RP_VALUE && p->pos == 0 && frame_simple(p, in))
+        return SP_RESP_OK;
     if (p->state == RP_BULK_DATA && evbuffer_get_length(in) < p->scan)
         return SP_RESP_AGAIN;
     sp_resp_cur_init(&c, in, p->pos, &p->examined);

@@ -292,8 +292,9 @@ static struct sp_req *sconn_dequeue(struct sp_sconn *sc, size_t reply_len)
  * sent cannot be refused, so that is the only way to bound a slow reader's memory.
  */
 static void sconn_deliver(struct sp_sconn *sc, struct sp_req *req, struct evbuffer *in,
-                          size_t len)
+                          const struct sp_reply *rep)
 {
+    size_t len = rep->len;
     struct sp_proxy *proxy = sconn_proxy(sc);
     struct sp_client *cl = req->parent != NULL ? req->parent->client : req->client;
 
@@ -302,14 +303,13 @@ static void sconn_deliver(struct sp_sconn *sc, struct sp_req *req, struct evbuff
         sp_req_put(proxy, req);
         return;
     }
-    evbuffer_remove_buffer(in, req->reply, len);
-    req->done = true;
-    if (req->parent != NULL)
-        sp_multikey_frag_done(proxy, req);
-    else
-        sp_client_req_done(proxy, req);
+    if (req->parent != NULL) {
+        sp_multikey_frag_reply(proxy, req, in, rep); /* kept for the merge */
+    } else {
+        sp_client_req_reply(proxy, req, in, len);
+    }
     if (cl != NULL && sc->stalled_by == NULL &&
-        evbuffer_get_length(cl->conn.out) > SP_STALL_FACTOR * proxy->hwm) {
+        sp_conn_out_len(&cl->conn) > SP_STALL_FACTOR * proxy->hwm) {
         sc->stalled_by = cl;
         TAILQ_INSERT_TAIL(&cl->busy->stalled, sc, slink);
         sp_conn_set_reading(&sc->conn, false);
@@ -338,7 +338,10 @@ static void sconn_process(struct sp_sconn *sc)
     bool answered = false;
 
     while (sc->stalled_by == NULL) {
-        enum sp_parse rc = proto->parse_reply(sc->pstate, in, &rep);
+        struct sp_req *head = TAILQ_FIRST(&sc->sent);
+        /* A fragment's reply is merged later: have its elements' bounds found while framing. */
+        bool want_parts = sc->nswallow == 0 && head != NULL && head->parent != NULL;
+        enum sp_parse rc = proto->parse_reply(sc->pstate, in, want_parts, &rep);
         struct sp_req *req;
 
         if (rc == SP_PARSE_AGAIN)
@@ -361,7 +364,7 @@ static void sconn_process(struct sp_sconn *sc)
         }
         req = sconn_dequeue(sc, rep.len);
         answered = true;
-        sconn_deliver(sc, req, in, rep.len);
+        sconn_deliver(sc, req, in, &rep);
     }
     if (answered) {
         sp_pool_server_ok(server);

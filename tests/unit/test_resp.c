@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +531,33 @@ START_TEST(test_writers)
 }
 END_TEST
 
+/* Integer headers written by hand agree with printf at the edges of every width. */
+START_TEST(test_write_integer_edges)
+{
+    const long long v[] = { 0, 1, -1, 9, 10, -10, 99, 100, 12345, -12345, 999999999,
+                            1000000000, 4294967295LL, 4294967296LL, LLONG_MAX, LLONG_MIN,
+                            LLONG_MIN + 1, -9223372036854775807LL };
+    struct evbuffer *out = evbuffer_new();
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        char want[48], got[48];
+        long long count = v[i] < 0 ? 0 : v[i]; /* array lengths are never negative */
+        int n = snprintf(want, sizeof(want), ":%lld\r\n*%lld\r\n", v[i], count);
+        size_t len;
+
+        ck_assert_int_eq(sp_resp_write_integer(out, v[i]), 0);
+        ck_assert_int_eq(sp_resp_write_array(out, (size_t)count), 0);
+        len = evbuffer_get_length(out);
+        ck_assert_uint_lt(len, sizeof(got));
+        evbuffer_remove(out, got, len);
+        got[len] = '\0';
+        ck_assert_msg(len == (size_t)n && memcmp(got, want, len) == 0, "%lld: got '%s'", v[i],
+                      got);
+    }
+    evbuffer_free(out);
+}
+END_TEST
+
 /* A 1 MiB argument spread over many chains is written whole and byte-exact. */
 START_TEST(test_write_big_arg)
 {
@@ -579,6 +607,7 @@ static Suite *resp_suite(void)
     tcase_add_test(tc, test_arg_ll);
     tcase_add_test(tc, test_writers);
     tcase_add_test(tc, test_write_big_arg);
+    tcase_add_test(tc, test_write_integer_edges);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -212,6 +212,65 @@ START_TEST(test_status_line_limit)
 }
 END_TEST
 
+/* Appends `n` bytes to `buf`, one chain per byte (so no reply is whole in the first chain). */
+static void add_bytewise(struct evbuffer *buf, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct evbuffer *one = evbuffer_new();
+
+        evbuffer_add(one, s + i, 1);
+        evbuffer_add_buffer(buf, one);
+        evbuffer_free(one);
+    }
+}
+
+/*
+ * A simple reply whole in one chain is framed by a shortcut: it must give what the general
+ * path gives for the same bytes spread over chains, down to the bytes examined.
+ */
+START_TEST(test_simple_reply_shortcut)
+{
+    static const char *const r[] = {
+        "+OK\r\n", "-ERR x\r\n", ":0\r\n", ":-9223372036854775808\r\n", "$-1\r\n", "$0\r\n\r\n",
+        "$5\r\na\r\nb\r\r\n", "+\r\n", "+a\nb\r\n", "$281474976710656\r\n",
+    };
+
+    for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+        struct sp_resp_reply whole, split;
+        struct evbuffer *a = evbuffer_new(), *b = evbuffer_new();
+        char err[SP_RESP_ERRLEN];
+        size_t n = strlen(r[i]);
+        int rca, rcb;
+
+        sp_resp_reply_init(&whole);
+        sp_resp_reply_init(&split);
+        evbuffer_add(a, r[i], n);
+        add_bytewise(b, r[i], n);
+        rca = sp_resp_reply_parse(&whole, a, err, sizeof(err));
+        rcb = sp_resp_reply_parse(&split, b, err, sizeof(err));
+        ck_assert_msg(rca == rcb, "reply %zu: %d vs %d", i, rca, rcb);
+        if (rca == SP_RESP_OK) {
+            ck_assert_uint_eq(whole.len, split.len);
+            ck_assert_int_eq(whole.type, split.type);
+            ck_assert_int_eq(whole.is_error, split.is_error);
+            ck_assert_int_eq(whole.integer, split.integer);
+            ck_assert_msg(whole.examined == split.examined, "reply %zu: examined %llu vs %llu",
+                          i, (unsigned long long)whole.examined,
+                          (unsigned long long)split.examined);
+            /* and the next reply starts where it should */
+            evbuffer_drain(a, whole.len);
+            evbuffer_add(a, ":1\r\n", 4);
+            ck_assert_int_eq(sp_resp_reply_parse(&whole, a, err, sizeof(err)), SP_RESP_OK);
+            ck_assert_int_eq(whole.integer, 1);
+        }
+        sp_resp_reply_free(&whole);
+        sp_resp_reply_free(&split);
+        evbuffer_free(a);
+        evbuffer_free(b);
+    }
+}
+END_TEST
+
 /* Nesting costs no memory per level: 100000 levels frame like one. */
 START_TEST(test_deep_nesting)
 {
@@ -349,6 +408,7 @@ static Suite *reply_suite(void)
     tcase_add_loop_test(tc, test_reply_errors, 0,
                         (int)(sizeof(rep_errors) / sizeof(rep_errors[0])));
     tcase_add_test(tc, test_status_line_limit);
+    tcase_add_test(tc, test_simple_reply_shortcut);
     tcase_add_test(tc, test_deep_nesting);
     tcase_add_test(tc, test_many_elements);
     tcase_add_test(tc, test_big_reply_not_rescanned);
