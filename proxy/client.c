@@ -191,11 +191,12 @@ static void client_check_backlog(struct sp_client *cl)
 {
     size_t hwm = cl->pool->proxy->hwm;
     size_t out = sp_conn_out_len(&cl->conn);
+    size_t inflight = cl->busy != NULL ? cl->busy->inflight : 0;
 
-    if (!cl->paused && (cl->inflight > hwm || out > hwm)) {
+    if (!cl->paused && (inflight > hwm || out > hwm)) {
         cl->paused = true;
         sp_conn_set_reading(&cl->conn, false);
-    } else if (cl->paused && cl->inflight <= hwm / 2 && out <= hwm / 2) {
+    } else if (cl->paused && inflight <= hwm / 2 && out <= hwm / 2) {
         cl->paused = false;
         client_resume(cl);
     }
@@ -234,7 +235,7 @@ void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req)
         sp_req_put(proxy, req);
         return;
     }
-    cl->inflight -= req->len;
+    cl->busy->inflight -= req->len;
     if (req == TAILQ_FIRST(&cl->busy->reqs)) {
         client_flush(cl);
         client_check_backlog(cl);
@@ -258,7 +259,7 @@ void sp_client_req_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbu
     /* Nothing before it is waiting: no buffer of its own (a malloc and a copy per reply). */
     TAILQ_REMOVE(&cl->busy->reqs, req, cq);
     evbuffer_remove_buffer(src, out, len);
-    cl->inflight -= req->len;
+    cl->busy->inflight -= req->len;
     sp_req_put(proxy, req);
     client_flush(cl); /* replies already complete behind it, and the write */
     client_check_backlog(cl);
@@ -283,7 +284,7 @@ int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *se
     struct sp_pool *pool = cl->pool;
     struct sp_proxy *proxy = pool->proxy;
     const char *reason = NULL;
-    struct sp_sconn *sc = sp_server_conn(server, cl->id, &reason);
+    struct sp_sconn *sc = sp_server_conn(server, sp_client_affinity(cl), &reason);
     struct evbuffer *out;
 
     if (sc == NULL) {
@@ -296,7 +297,7 @@ int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *se
     evbuffer_remove_buffer(in, out, len);
     sp_conn_flush_later(&sc->conn);
     req->len = len;
-    cl->inflight += len;
+    cl->busy->inflight += len;
     sp_sconn_enqueue(sc, req);
     if (req->done) {
         sp_client_req_done(proxy, req); /* noreply */
@@ -556,7 +557,6 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     cl->pool = pool;
-    cl->id = proxy->next_client_id++;
     pc.pool = pool->conf;
     proto->client_init(&pc);
     cl->authenticated = pc.authenticated;

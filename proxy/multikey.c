@@ -101,7 +101,8 @@ static int make_frags(struct sp_client *cl, struct sp_req *req, size_t nkeys)
 
         if (frag->sconn != NULL || frag->err != NULL)
             continue; /* this fragment's server is settled */
-        frag->sconn = sp_server_conn(&pool->servers[proxy->key_srv[i]], cl->id, &frag->err);
+        frag->sconn = sp_server_conn(&pool->servers[proxy->key_srv[i]], sp_client_affinity(cl),
+                                    &frag->err);
         if (frag->sconn == NULL) {
             pool->st->forward_error++;
             if (frag->err == NULL)
@@ -163,7 +164,7 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
         return;
     }
     req->len = msg->len;
-    cl->inflight += msg->len;
+    cl->busy->inflight += msg->len;
     pool->st->fragments += req->nfrags;
 
     /* Connections are settled: now move the bytes.  Nothing below runs another callback. */
