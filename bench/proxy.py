@@ -61,12 +61,12 @@ class BenchError(Exception):
 
 # --- /proc readings -----------------------------------------------------------------------------
 
-def cpu_ticks(pid):
-    """utime + stime of pid, in clock ticks (fields 14 and 15 of /proc/PID/stat)."""
+def cpu_split(pid):
+    """(utime, stime) of pid, in clock ticks (fields 14 and 15 of /proc/PID/stat)."""
     with open("/proc/%d/stat" % pid) as f:
         data = f.read()
     fields = data[data.rindex(")") + 2:].split()  # the command name may contain blanks
-    return int(fields[11]) + int(fields[12])
+    return int(fields[11]), int(fields[12])
 
 
 def rss_kib(pid):
@@ -214,8 +214,9 @@ def children_cpu():
 
 
 def measure(setup, rounds, requests, log):
-    """results[test][target] = list of (rps, p99, proxy cpu, redis-benchmark cpu, backends cpu),
-    one per round; cpu in usec per request (proxy: None for direct)."""
+    """results[test][target] = list of (rps, p99, proxy cpu, redis-benchmark cpu, backends cpu,
+    proxy system cpu, backends system cpu), one per round; cpu in usec per request (proxy: None
+    for direct)."""
     results = {}
     backends = [b.pid for b in setup.backends]
     for r in range(rounds):
@@ -223,16 +224,21 @@ def measure(setup, rounds, requests, log):
         for name, args, n in tests(requests):
             for target in order:
                 pid = setup.pids[target]
-                t0 = cpu_ticks(pid) if pid else 0
-                r0 = sum(cpu_ticks(b) for b in backends)
+                t0 = cpu_split(pid) if pid else (0, 0)
+                r0 = [cpu_split(b) for b in backends]
                 c0 = children_cpu()
                 rps, p99 = run_benchmark(setup.ports[target], args, n)
-                cpu = (cpu_ticks(pid) - t0) * TICK * 1e6 / n if pid else None
+                t1 = cpu_split(pid) if pid else (0, 0)
+                r1 = [cpu_split(b) for b in backends]
+                per_req = TICK * 1e6 / n
+                cpu = (sum(t1) - sum(t0)) * per_req if pid else None
+                cpu_sys = (t1[1] - t0[1]) * per_req if pid else None
                 bench = (children_cpu() - c0) * 1e6 / n
-                redis = (sum(cpu_ticks(b) for b in backends) - r0) * TICK * 1e6 / n
+                redis = sum(sum(b) - sum(a) for a, b in zip(r0, r1)) * per_req
+                redis_sys = sum(b[1] - a[1] for a, b in zip(r0, r1)) * per_req
                 setup.check()
                 results.setdefault(name, {}).setdefault(target, []).append(
-                    (rps, p99, cpu, bench, redis))
+                    (rps, p99, cpu, bench, redis, cpu_sys, redis_sys))
                 log("round %d %-10s %-10s %10.0f req/s  p99 %6.3f ms  cpu us/req: proxy %s "
                     "redis-benchmark %.2f redis %.2f"
                     % (r + 1, name, target, rps, p99, "%.2f" % cpu if cpu is not None else "-",
@@ -292,6 +298,23 @@ def report(results, rss, rounds, nconn):
             p = median([x[2] for x in per[t]]) if t != "direct" else 0.0
             rd = median([x[4] for x in per[t]])
             print("%-10s %-10s %8.2f %8.2f %8.2f %8.2f" % (name, t, b, p, rd, b + p + rd))
+    print()
+    print("Kernel and user CPU per request (us, median of %d rounds).  'redis direct' is what "
+          "Redis itself\npays the kernel per request when clients talk to it directly: the same "
+          "one read and one write\nper client request that any proxy pays on its client side "
+          "(on loopback, the sender's write\nalso runs the receiver's TCP input)" % rounds)
+    hdr = "%-10s %8s %8s %8s %8s %13s" % ("test", "nc user", "nc sys", "sp user", "sp sys",
+                                          "redis direct")
+    print(hdr)
+    print("-" * len(hdr))
+    for name, per in results.items():
+        row = []
+        for t in ("nutcracker", "shardproxy"):
+            total = median([x[2] for x in per[t]])
+            sys_ = median([x[5] for x in per[t]])
+            row += [total - sys_, sys_]
+        row.append(median([x[6] for x in per["direct"]]))
+        print("%-10s %8.2f %8.2f %8.2f %8.2f %9.2f sys" % tuple([name] + row))
     med = {}
     if rss is not None:
         print()
