@@ -496,8 +496,14 @@ static void client_on_drained(void *arg)
 
     if (cl->closing) {
         /* QUIT answered, lost framing reported, or a half-closed peer has all its replies. */
-        if (cl->busy == NULL || TAILQ_EMPTY(&cl->busy->reqs))
+        if (cl->busy == NULL || TAILQ_EMPTY(&cl->busy->reqs)) {
             client_free(cl);
+            return;
+        }
+        /* Replies still due may sit behind a server connection this client's output stalled:
+           it must read again now, or they never come and the client (and every client sharing
+           that connection) hangs.  A delivered reply flushes, so this callback comes again. */
+        sp_sconn_resume_stalled(cl);
         return;
     }
     sp_sconn_resume_stalled(cl);

@@ -121,6 +121,34 @@ class PipelineTest(harness.TestCase):
             self.assertEqual(c.read_reply(), bulk(value), "reply %d" % i)
         sender.join()
 
+    def closing_slow_reader(self, finish):
+        # A client pipelines more reply bytes than the stall limit (4 high watermarks), ends its
+        # input (`finish`: QUIT, or a half-close), then reads slowly: the server connection
+        # that stopped reading for it must read again once the client's output drained, also
+        # while the client is closing, or the client and everyone sharing that connection hang.
+        value = b"x" * (512 * 1024)
+        c = RawClient(self.port, timeout=10)
+        self.assertEqual(c.call(b"SET", b"fat", value), b"+OK\r\n")
+        n = 80  # 40 MiB of replies: well over the 16 MiB stall limit
+        c.send(*[enc(b"GET", b"fat")] * n)
+        finish(c)
+        time.sleep(0.5)  # let the proxy's output for it pile up (the stall is what is tested)
+        for i in range(n):
+            self.assertEqual(c.read_reply(), bulk(value), "reply %d" % i)
+        other = RawClient(self.port, timeout=10)
+        self.assertEqual(other.call(b"GET", b"fat"), bulk(value))
+        return c
+
+    def test_quit_after_stalling_pipeline(self):
+        c = self.closing_slow_reader(lambda c: c.send(enc(b"QUIT")))
+        self.assertEqual(c.read_reply(), b"+OK\r\n")
+        self.assertTrue(c.closed_by_peer())
+
+    def test_half_close_after_stalling_pipeline(self):
+        c = self.closing_slow_reader(lambda c: c.sock.shutdown(harness.socket.SHUT_WR))
+        self.assertTrue(c.closed_by_peer())
+        self.assertEqual(c.buf, b"")
+
     def test_server_connections_and_preconnect(self):
         r = self.start_redis()
         p = self.start_proxy({"multi": harness.pool([r], server_connections=4, preconnect=True)})
