@@ -563,6 +563,8 @@ class StressTest(harness.TestCase):
                     doc["curr_connections"] == 1 + sum(s["server_connections"] for s in servers)
                     and all(s["in_queue"] == 0 and s["out_queue"] == 0 for s in servers))
         harness.wait_until(lambda: settled(p.stats()), 10, "stats to settle (seed %d)" % SEED)
+        # A clean exit (under the sanitizers: no leak, no bad access at teardown either).
+        self.assertEqual(p.stop(), 0, "seed %d\n%s" % (SEED, p.output()[-3000:]))
 
     def test_shutdown_under_load(self):
         # SIGTERM while clients have requests in flight, are paused by back-pressure, wait on a
