@@ -447,11 +447,13 @@ static void client_process(struct sp_client *cl)
     client_try_idle(cl);
 }
 
-/* Frees the client; its unanswered requests are swallowed when their replies come. */
-static void client_free(struct sp_client *cl)
+/*
+ * Lets go of everything that links the client to the data path: back-pressure links, the work
+ * state, the parser block.  Unanswered requests are swallowed when their replies come.
+ */
+static void client_drop_work(struct sp_client *cl)
 {
-    struct sp_pool *pool = cl->pool;
-    struct sp_proxy *proxy = pool->proxy;
+    struct sp_proxy *proxy = cl->pool->proxy;
     struct sp_req *req;
 
     sp_sconn_unblock_client(cl);
@@ -469,6 +471,15 @@ static void client_free(struct sp_client *cl)
         busy_put(proxy, cl->busy);
         cl->busy = NULL;
     }
+}
+
+/* Frees the client; its unanswered requests are swallowed when their replies come. */
+static void client_free(struct sp_client *cl)
+{
+    struct sp_pool *pool = cl->pool;
+    struct sp_proxy *proxy = pool->proxy;
+
+    client_drop_work(cl);
     sp_conn_fini(&cl->conn);
     TAILQ_REMOVE(&pool->clients, cl, link);
     pool->nclients--;
@@ -485,19 +496,55 @@ void sp_client_close(struct sp_client *cl)
     client_free(cl);
 }
 
+/*
+ * A closing client's last reply is out.  Closing the socket while the peer's requests after a
+ * QUIT or a framing error sit unread in it would make the kernel send a reset, which throws
+ * away the replies it has not delivered yet (a slow reader loses its tail).  So the write side
+ * is shut (the peer reads every reply, then EOF) and input is discarded until the peer closes
+ * too.  Holds no more than an idle client does.
+ */
+static void client_linger(struct sp_client *cl)
+{
+    client_drop_work(cl);
+    if (shutdown(cl->conn.fd, SHUT_WR) < 0) {
+        client_free(cl);
+        return;
+    }
+    cl->lingering = true;
+    if (cl->conn.in != NULL)
+        evbuffer_drain(cl->conn.in, evbuffer_get_length(cl->conn.in));
+    sp_conn_shed(&cl->conn);
+    sp_conn_set_reading(&cl->conn, true);
+}
+
 static void client_on_read(void *arg)
 {
-    client_process(arg);
+    struct sp_client *cl = arg;
+
+    if (cl->lingering) {
+        evbuffer_drain(cl->conn.in, evbuffer_get_length(cl->conn.in));
+        sp_conn_shed(&cl->conn);
+        return;
+    }
+    client_process(cl);
 }
 
 static void client_on_drained(void *arg)
 {
     struct sp_client *cl = arg;
 
+    if (cl->lingering)
+        return;
     if (cl->closing) {
         /* QUIT answered, lost framing reported, or a half-closed peer has all its replies. */
-        if (cl->busy == NULL || TAILQ_EMPTY(&cl->busy->reqs))
-            client_free(cl);
+        if (cl->busy == NULL || TAILQ_EMPTY(&cl->busy->reqs)) {
+            client_linger(cl);
+            return;
+        }
+        /* Replies still due may sit behind a server connection this client's output stalled:
+           it must read again now, or they never come and the client (and every client sharing
+           that connection) hangs.  A delivered reply flushes, so this callback comes again. */
+        sp_sconn_resume_stalled(cl);
         return;
     }
     sp_sconn_resume_stalled(cl);
@@ -511,6 +558,10 @@ static void client_on_end(void *arg, enum sp_conn_end how, int err)
     struct sp_pool *pool = cl->pool;
 
     (void)err;
+    if (cl->lingering) {
+        client_free(cl); /* the close it asked for: not counted as an EOF or an error */
+        return;
+    }
     if (how == SP_CONN_EOF) {
         pool->st->client_eof++;
         /* A half-closed peer still gets the replies to what it sent. */

@@ -184,10 +184,11 @@ struct sp_client {
     struct sp_pool *pool;
     struct sp_client_busy *busy;  /* NULL while idle */
     /* One 64-bit word for the counter and the flags: 200 bytes in all, a 208-byte malloc chunk
-       (every idle client costs this; 2^60 bytes is more than any connection will carry). */
-    uint64_t consumed : 60;       /* request bytes taken from the stream (error offsets) */
+       (every idle client costs this; 2^59 bytes is more than any connection will carry). */
+    uint64_t consumed : 59;       /* request bytes taken from the stream (error offsets) */
     uint64_t paused : 1;          /* reading disabled for back-pressure */
     uint64_t closing : 1;         /* close once the output drained (QUIT, protocol error) */
+    uint64_t lingering : 1;       /* all replies out, write side shut: discard input until EOF */
     uint64_t in_process : 1;      /* inside client_process: no recursion */
     uint64_t authenticated : 1;   /* the protocol's AUTH state (proto.h) */
 };

@@ -28,7 +28,8 @@ CORE_INTEGRATION_TESTS = \
 	tests/integration/test_failures.py \
 	tests/integration/test_auth.py \
 	tests/integration/test_oracle_vs_proxy.py \
-	tests/integration/test_idle.py
+	tests/integration/test_idle.py \
+	tests/integration/test_stress.py
 TESTS += $(CORE_INTEGRATION_TESTS)
 EXTRA_DIST += $(CORE_INTEGRATION_TESTS) tests/integration/rawresp.py
 

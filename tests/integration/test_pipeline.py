@@ -10,6 +10,17 @@ import harness
 from rawresp import RawClient, bulk, enc
 
 
+def send_after_end(c, end):
+    """Sends `end` (QUIT, a request that loses framing) and then more requests than one read
+    takes, from a thread: the proxy reads none of them, so the send may block, then fail."""
+    def send():
+        try:
+            c.send(end, *[enc(b"SET", b"after", b"y" * 1024)] * 256)
+        except OSError:
+            pass
+    threading.Thread(target=send, daemon=True).start()
+
+
 class PipelineTest(harness.TestCase):
     def setUp(self):
         super().setUp()
@@ -120,6 +131,59 @@ class PipelineTest(harness.TestCase):
         for i in range(n):
             self.assertEqual(c.read_reply(), bulk(value), "reply %d" % i)
         sender.join()
+
+    def closing_slow_reader(self, finish):
+        # A client pipelines more reply bytes than the stall limit (4 high watermarks), ends its
+        # input (`finish`: QUIT, or a half-close), then reads slowly: the server connection
+        # that stopped reading for it must read again once the client's output drained, also
+        # while the client is closing, or the client and everyone sharing that connection hang.
+        value = b"x" * (512 * 1024)
+        c = RawClient(self.port, timeout=10)
+        self.assertEqual(c.call(b"SET", b"fat", value), b"+OK\r\n")
+        n = 80  # 40 MiB of replies: well over the 16 MiB stall limit
+        c.send(*[enc(b"GET", b"fat")] * n)
+        finish(c)
+        time.sleep(0.5)  # let the proxy's output for it pile up (the stall is what is tested)
+        fill = c._fill
+
+        def slow_fill():  # the proxy finishes writing long before the client has read it all
+            c.sock.settimeout(10)
+            data = c.sock.recv(65536)
+            if not data:
+                raise EOFError("closed by the proxy with %d bytes read" % len(c.buf))
+            c.buf += data
+            time.sleep(0.001)
+        c._fill = slow_fill
+        for i in range(n):
+            self.assertEqual(c.read_reply(), bulk(value), "reply %d" % i)
+        c._fill = fill
+        other = RawClient(self.port, timeout=10)
+        self.assertEqual(other.call(b"GET", b"fat"), bulk(value))
+        return c
+
+    def test_quit_after_stalling_pipeline(self):
+        c = self.closing_slow_reader(lambda c: c.send(enc(b"QUIT")))
+        self.assertEqual(c.read_reply(), b"+OK\r\n")
+        self.assertTrue(c.closed_by_peer())
+
+    def test_quit_mid_pipeline_slow_reader(self):
+        # Requests after QUIT are never read: closing the socket with them unread would send a
+        # reset, which throws away replies the kernel has not delivered yet.
+        c = self.closing_slow_reader(lambda c: send_after_end(c, enc(b"QUIT")))
+        self.assertEqual(c.read_reply(), b"+OK\r\n")
+        self.assertTrue(c.closed_by_peer())
+        self.assertEqual(c.buf, b"")
+
+    def test_protocol_error_mid_pipeline_slow_reader(self):
+        c = self.closing_slow_reader(lambda c: send_after_end(c, b"*1\r\n$-5\r\n"))
+        self.assertTrue(c.read_reply().startswith(b"-ERR Protocol error: "))
+        self.assertTrue(c.closed_by_peer())
+        self.assertEqual(c.buf, b"")
+
+    def test_half_close_after_stalling_pipeline(self):
+        c = self.closing_slow_reader(lambda c: c.sock.shutdown(harness.socket.SHUT_WR))
+        self.assertTrue(c.closed_by_peer())
+        self.assertEqual(c.buf, b"")
 
     def test_server_connections_and_preconnect(self):
         r = self.start_redis()
