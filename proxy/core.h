@@ -52,6 +52,10 @@ TAILQ_HEAD(sp_busy_q, sp_client_busy);
 /* A server connection stops reading while a client's unwritten output exceeds this many high
    watermarks (replies to requests already sent can only be held back, not refused). */
 #define SP_STALL_FACTOR 4
+/* A client whose unread replies keep a shared server connection from reading for longer than the
+   pool's `timeout` (or this many msec when it has none) is closed: the other clients on that
+   connection must not wait for it without bound, nor time out because of it. */
+#define SP_STALL_LIMIT_MS 10000
 
 struct sp_req {
     TAILQ_ENTRY(sp_req) cq;       /* client queue (top-level requests), or the free list */
@@ -93,6 +97,7 @@ struct sp_sconn {
     bool connected;
     struct sp_busy_q waiters;     /* clients paused because this connection's output is full */
     struct sp_client *stalled_by; /* not reading: that client's output is over the limit */
+    uint64_t stalled_at;          /* usec (event_base clock) when that stall began */
     TAILQ_ENTRY(sp_sconn) slink;  /* stalled_by->stalled */
     void *pstate;                 /* protocol reply parser state */
 };

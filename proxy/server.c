@@ -3,9 +3,11 @@
  *
  * Requests from any number of clients are appended to a connection's output buffer as they are
  * parsed; the flusher (conn.h) writes the buffer once at the end of the loop iteration, so
- * everything queued in one iteration leaves in one write.  Replies come back in send order and are matched to the
- * head of `sent`.  The timer always tracks the oldest request's deadline, so timeouts cost one
- * timer per connection, not one per request.
+ * everything queued in one iteration leaves in one write.  Replies come back in send order and
+ * are matched to the head of `sent`.  The timer tracks the oldest request's deadline, so timeouts
+ * cost one timer per connection, not one per request; while a slow client stalls the connection
+ * (back-pressure) it tracks the stall limit instead, and time spent stalled does not count
+ * against the requests, whose replies may be waiting unread.
  */
 #include "config.h"
 
@@ -286,6 +288,43 @@ static struct sp_req *sconn_dequeue(struct sp_sconn *sc, size_t reply_len)
     return req;
 }
 
+/* How long one client may keep this connection from reading, in usec. */
+static uint64_t sconn_stall_limit(const struct sp_sconn *sc)
+{
+    int timeout = sc->server->pool->conf->timeout;
+
+    return (uint64_t)(timeout > 0 ? timeout : SP_STALL_LIMIT_MS) * 1000;
+}
+
+/* (Re-)arms the connection's one timer `usec` from now. */
+static void sconn_timer_in(struct sp_sconn *sc, uint64_t usec)
+{
+    struct timeval tv = { (time_t)(usec / 1000000), (suseconds_t)(usec % 1000000) };
+
+    evtimer_add(sc->timer, &tv);
+}
+
+/*
+ * The stall is over.  Its length was the client's doing, not the server's (replies may have been
+ * waiting unread all along), so the waiting requests' deadlines move by it.
+ */
+static void sconn_unstall(struct sp_sconn *sc)
+{
+    uint64_t now = sp_loop_usec(sconn_proxy(sc)->base);
+    struct sp_req *req;
+
+    sc->stalled_by = NULL;
+    if (sc->server->pool->conf->timeout > 0 && !TAILQ_EMPTY(&sc->sent)) {
+        TAILQ_FOREACH(req, &sc->sent, sq)
+            req->deadline += now - sc->stalled_at;
+        req = TAILQ_FIRST(&sc->sent);
+        sconn_timer_in(sc, req->deadline > now ? req->deadline - now : 0);
+    } else {
+        evtimer_del(sc->timer);
+    }
+    sp_conn_set_reading(&sc->conn, true);
+}
+
 /*
  * Hands `len` reply bytes at the head of `in` to `req`.  When the client's unwritten output is
  * over the limit, this connection stops reading until it drains: replies to requests already
@@ -311,8 +350,10 @@ static void sconn_deliver(struct sp_sconn *sc, struct sp_req *req, struct evbuff
     if (cl != NULL && sc->stalled_by == NULL &&
         sp_conn_out_len(&cl->conn) > SP_STALL_FACTOR * proxy->hwm) {
         sc->stalled_by = cl;
+        sc->stalled_at = sp_loop_usec(proxy->base);
         TAILQ_INSERT_TAIL(&cl->busy->stalled, sc, slink);
         sp_conn_set_reading(&sc->conn, false);
+        sconn_timer_in(sc, sconn_stall_limit(sc)); /* request deadlines wait meanwhile */
     }
 }
 
@@ -322,9 +363,8 @@ void sp_sconn_resume_stalled(struct sp_client *cl)
 
     while (cl->busy != NULL && (sc = TAILQ_FIRST(&cl->busy->stalled)) != NULL) {
         TAILQ_REMOVE(&cl->busy->stalled, sc, slink);
-        sc->stalled_by = NULL;
-        sp_conn_set_reading(&sc->conn, true);
-        sconn_process(sc); /* may stall on another client again */
+        sconn_unstall(sc);
+        sconn_process(sc); /* may stall on another client again, or close */
     }
 }
 
@@ -412,24 +452,44 @@ static void sconn_on_end(void *arg, enum sp_conn_end how, int err)
     sconn_close(sc, SCONN_ERR, strerror(err != 0 ? err : ECONNRESET));
 }
 
+/*
+ * A client has kept this connection from reading for the whole stall limit: it is closed, so the
+ * other clients' replies flow again (they would otherwise wait for it, or time out).
+ */
+static void sconn_drop_staller(struct sp_sconn *sc)
+{
+    struct sp_client *cl = sc->stalled_by;
+
+    sp_log_warn("pool '%s': closing a client that left %zu reply bytes unread for %llu ms, "
+                "holding up server '%s'", cl->pool->conf->name, sp_conn_out_len(&cl->conn),
+                (unsigned long long)(sconn_stall_limit(sc) / 1000), sc->server->conf->name);
+    cl->pool->st->client_err++;
+    sp_client_close(cl); /* resumes this connection, which may close in turn: not used after */
+}
+
 static void sconn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct sp_sconn *sc = arg;
     struct sp_req *oldest = TAILQ_FIRST(&sc->sent);
-    uint64_t now;
+    uint64_t now = sp_loop_usec(sconn_proxy(sc)->base);
 
     (void)fd;
     (void)what;
-    if (oldest == NULL)
+    /* 1 ms slack below: the timer and the cached clock round differently. */
+    if (sc->stalled_by != NULL) {
+        uint64_t end = sc->stalled_at + sconn_stall_limit(sc);
+
+        if (end <= now + 1000)
+            sconn_drop_staller(sc);
+        else
+            sconn_timer_in(sc, end - now);
         return;
-    now = sp_loop_usec(sconn_proxy(sc)->base);
-    /* 1 ms slack: the timer and the cached clock round differently. */
+    }
+    if (oldest == NULL || sc->server->pool->conf->timeout <= 0)
+        return;
     if (oldest->deadline <= now + 1000) {
         sconn_close(sc, SCONN_TIMEOUT, strerror(ETIMEDOUT));
         return;
     }
-    uint64_t left = oldest->deadline - now;
-    struct timeval tv = { (time_t)(left / 1000000), (suseconds_t)(left % 1000000) };
-
-    evtimer_add(sc->timer, &tv);
+    sconn_timer_in(sc, oldest->deadline - now);
 }

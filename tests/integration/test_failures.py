@@ -70,6 +70,32 @@ class FailureTest(harness.TestCase):
         time.sleep(0.25)
         self.assertEqual(p.stats()["alpha"][r.address]["server_timedout"], 1)
 
+    def test_client_not_reading_does_not_hold_up_others(self):
+        # A client pipelines 40 MiB of replies and reads none: the shared server connection
+        # stops reading for it (bounded memory), but only for the stall limit (the pool's
+        # timeout here); then that client is closed and the others' replies flow: they neither
+        # hang nor time out because of it.
+        r = self.start_redis()
+        p = self.start_proxy({"alpha": harness.pool([r], timeout=500)})
+        value = b"x" * (512 * 1024)
+        hog = RawClient(p.port("alpha"), timeout=10)
+        self.assertEqual(hog.call(b"SET", b"fat", value), b"+OK\r\n")
+        hog.send(*[enc(b"GET", b"fat")] * 80)
+        time.sleep(0.3)  # its replies pile up and stall the server connection
+        other = RawClient(p.port("alpha"), timeout=10)
+        self.assertEqual(other.call(b"SET", b"small", b"1"), b"+OK\r\n")
+        self.assertEqual(other.call(b"GET", b"small"), bulk(b"1"))
+        got = 0
+        with self.assertRaises((EOFError, ConnectionError)):
+            while True:
+                self.assertEqual(hog.read_reply(), bulk(value))
+                got += 1
+        self.assertLess(got, 80, "the client holding up the connection was not closed")
+        st = p.wait_stats(lambda s: s["alpha"]["client_err"] >= 1)["alpha"]
+        self.assertEqual(st["client_err"], 1)
+        self.assertEqual(st[r.address]["server_timedout"], 0)
+        self.assertIn("holding up server", p.log())
+
     def test_bad_requests(self):
         r = self.start_redis()
         p = self.start_proxy({"alpha": harness.pool([r])})
