@@ -245,6 +245,23 @@ static int is_inline_space(unsigned char ch)
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
 }
 
+/* Appends the inline argument [off, off+len); the argument limit holds for inline lines too. */
+static int add_inline_arg(struct sp_resp_request *r, size_t off, size_t len, char *err,
+                          size_t errlen)
+{
+    if (r->argc >= r->max_args) {
+        r->state = RQ_FAILED;
+        return sp_resp_fail(err, errlen, at(r, off), "too many inline arguments (limit %zu)",
+                            r->max_args);
+    }
+    if (reserve_arg(r, r->max_inline) < 0)
+        return fail(r, err, errlen, 0, "out of memory for inline arguments");
+    r->argv[r->argc].off = off;
+    r->argv[r->argc].len = len;
+    r->argc++;
+    return SP_RESP_OK;
+}
+
 /*
  * Splits the complete inline line [0, eol) into arguments at runs of blanks (as Redis' inline
  * parser does, minus its quoting: quotes are ordinary bytes here).  Walks the chains once.
@@ -267,24 +284,16 @@ static int split_inline(struct sp_resp_request *r, struct sp_resp_cur *c, size_t
                 start = c->pos + i;
                 in_arg = 1;
             } else if (blank && in_arg) {
-                if (reserve_arg(r, r->max_inline) < 0)
-                    return fail(r, err, errlen, 0, "out of memory for inline arguments");
-                r->argv[r->argc].off = start;
-                r->argv[r->argc].len = c->pos + i - start;
-                r->argc++;
+                if (add_inline_arg(r, start, c->pos + i - start, err, errlen) != SP_RESP_OK)
+                    return SP_RESP_ERROR;
                 in_arg = 0;
             }
         }
         *c->examined += n;
         sp_resp_cur_skip(c, n);
     }
-    if (in_arg) {
-        if (reserve_arg(r, r->max_inline) < 0)
-            return fail(r, err, errlen, 0, "out of memory for inline arguments");
-        r->argv[r->argc].off = start;
-        r->argv[r->argc].len = eol - start;
-        r->argc++;
-    }
+    if (in_arg)
+        return add_inline_arg(r, start, eol - start, err, errlen);
     return SP_RESP_OK;
 }
 

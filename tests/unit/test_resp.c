@@ -254,6 +254,12 @@ START_TEST(test_limits)
     ck_assert_str_eq(got, "ERR Protocol error: invalid bulk length (11 bytes, limit 10) "
                      "at byte 4\nEND left=9\n");
     free(got);
+    /* the argument limit holds for inline lines too (the 4th argument starts at byte 14) */
+    got = feed_stream(&f, S("a b c\nGET a b c\n"), NULL, 0, 1);
+    ck_assert_str_eq(got, "REQ len=6 argc=3 inline=1 cmd=- [a] [b] [c]\n"
+                     "ERR Protocol error: too many inline arguments (limit 3) at byte 14\n"
+                     "END left=10\n");
+    free(got);
     /* inline: 16 bytes before the LF are fine, 17 are not, whether or not the LF has come */
     got = feed_stream(&f, S("GET 456789abcdef\nGET 456789abcdefg\n"), NULL, 0, 1);
     ck_assert_str_eq(got, "REQ len=17 argc=2 inline=1 cmd=GET [GET] [456789abcdef]\n"
