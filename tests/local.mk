@@ -26,3 +26,4 @@ include $(srcdir)/tests/plugins/local.mk
 include $(srcdir)/tests/oracle.mk
 include $(srcdir)/tests/integration/local.mk
 include $(srcdir)/tests/unit/resp.mk
+include $(srcdir)/tests/fuzz/local.mk

@@ -26,21 +26,11 @@ tests_unit_test_commands_CFLAGS = $(UNIT_COMPILE_FLAGS) $(LIBEVENT_CFLAGS)
 tests_unit_test_commands_LDADD = proxy/libspproxy.la $(UNIT_LIBS) $(LIBEVENT_LIBS)
 
 # The fuzz target (tests/fuzz/fuzz_resp.c) driven without libFuzzer: seeded mutations of
-# protocol seeds, whole vs split feeds must agree.  With `CC=clang ./configure --enable-fuzz`
-# the libFuzzer target tests/fuzz/fuzz_resp is built too (tests/fuzz/README.md).
+# protocol seeds, whole vs split feeds must agree.  The libFuzzer targets: tests/fuzz/local.mk.
 check_PROGRAMS += tests/fuzz/replay_resp
 TESTS += tests/fuzz/replay_resp
 tests_fuzz_replay_resp_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_resp.c tests/fuzz/fuzz_resp.h
 tests_fuzz_replay_resp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proxy -I$(top_srcdir)/tests/fuzz
 tests_fuzz_replay_resp_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_fuzz_replay_resp_LDADD = proxy/libspproxy.la $(LIBEVENT_LIBS)
-EXTRA_DIST += tests/fuzz/README.md docs/commands.md
-
-if FUZZ
-noinst_PROGRAMS = tests/fuzz/fuzz_resp
-tests_fuzz_fuzz_resp_SOURCES = tests/fuzz/fuzz_resp.c tests/fuzz/fuzz_resp.h
-tests_fuzz_fuzz_resp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proxy -I$(top_srcdir)/tests/fuzz
-tests_fuzz_fuzz_resp_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) -fsanitize=fuzzer
-tests_fuzz_fuzz_resp_LDFLAGS = -fsanitize=fuzzer
-tests_fuzz_fuzz_resp_LDADD = proxy/libspproxy.la $(LIBEVENT_LIBS)
-endif
+EXTRA_DIST += docs/commands.md

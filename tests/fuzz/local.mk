@@ -1,0 +1,15 @@
+# libFuzzer targets, built with `CC=clang ./configure --enable-fuzz [--enable-sanitizers]`
+# (tests/fuzz/README.md): the RESP parsers, and the config loader on arbitrary YAML.
+EXTRA_DIST += tests/fuzz/README.md
+if FUZZ
+noinst_PROGRAMS = tests/fuzz/fuzz_resp tests/fuzz/fuzz_conf
+tests_fuzz_fuzz_resp_SOURCES = tests/fuzz/fuzz_resp.c tests/fuzz/fuzz_resp.h
+tests_fuzz_fuzz_resp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proxy -I$(top_srcdir)/tests/fuzz
+tests_fuzz_fuzz_resp_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_resp_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_resp_LDADD = proxy/libspproxy.la $(LIBEVENT_LIBS)
+tests_fuzz_fuzz_conf_SOURCES = tests/fuzz/fuzz_conf.c
+tests_fuzz_fuzz_conf_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_conf_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_conf_LDADD = lib/libshardproxy.la
+endif
