@@ -44,120 +44,28 @@ static const struct sp_conn_ops client_ops = {
     .on_end = client_on_end,
 };
 
-/* Cached work states and parser blocks per proxy; beyond these they are freed. */
-#define CLIENT_BUSY_FREE_MAX 256
-#define CLIENT_PARSER_FREE_MAX 16
-
-/* A protocol parser block with the link that keeps it in the proxy's cache. */
-struct sp_parser_block {
-    struct sp_parser_block *next;
-    const struct sp_proto *proto;
-    max_align_t state[];
-};
-
 static bool client_can_read(const struct sp_client *cl)
 {
     return !cl->paused && (cl->busy == NULL || cl->busy->blocked_on == NULL) && !cl->closing;
 }
 
-/* ---- work state: taken when work arrives, given back when idle ---- */
+/* ---- work state: taken when work arrives, given back when idle (client_cache.c) ---- */
 
 /* Gives `cl` its work state and output buffer.  Returns 0, or -1 when out of memory. */
 static int client_busy(struct sp_client *cl)
 {
-    struct sp_proxy *proxy = cl->pool->proxy;
-    struct sp_client_busy *b = TAILQ_FIRST(&proxy->free_busy);
+    struct sp_client_busy *b;
 
     if (cl->busy != NULL)
         return 0;
     /* server.c measures a busy client's output: it must exist (conn.h: buffers on demand). */
     if (sp_conn_out(&cl->conn) == NULL)
         return -1;
-    if (b != NULL) {
-        TAILQ_REMOVE(&proxy->free_busy, b, wlink);
-        proxy->nfree_busy--;
-    } else if ((b = malloc(sizeof(*b))) == NULL) {
+    if ((b = sp_busy_get(cl->pool->proxy)) == NULL)
         return -1;
-    }
-    memset(b, 0, sizeof(*b));
     b->client = cl;
-    TAILQ_INIT(&b->reqs);
-    TAILQ_INIT(&b->stalled);
     cl->busy = b;
     return 0;
-}
-
-static void busy_put(struct sp_proxy *proxy, struct sp_client_busy *b)
-{
-    if (proxy->nfree_busy >= CLIENT_BUSY_FREE_MAX) {
-        free(b);
-        return;
-    }
-    TAILQ_INSERT_HEAD(&proxy->free_busy, b, wlink);
-    proxy->nfree_busy++;
-}
-
-/* Lends a parser block of `proto` (cached or new).  Returns NULL when out of memory. */
-static void *parser_lend(struct sp_proxy *proxy, const struct sp_proto *proto)
-{
-    struct sp_parser_block **link = &proxy->free_parsers;
-    struct sp_parser_block *pb;
-
-    for (; (pb = *link) != NULL; link = &pb->next) {
-        if (pb->proto == proto) {
-            *link = pb->next;
-            proxy->nfree_parsers--;
-            return pb->state;
-        }
-    }
-    pb = calloc(1, sizeof(*pb) + proto->client_state_size);
-    if (pb == NULL)
-        return NULL;
-    pb->proto = proto;
-    proto->parser_init(pb->state);
-    return pb->state;
-}
-
-static struct sp_parser_block *parser_block_of(void *state)
-{
-    return (struct sp_parser_block *)((char *)state - offsetof(struct sp_parser_block, state));
-}
-
-static void parser_block_free(struct sp_parser_block *pb)
-{
-    pb->proto->parser_fini(pb->state);
-    free(pb);
-}
-
-/* Takes a lent block back; one holding part of a request (client gone) is freed. */
-static void parser_return(struct sp_proxy *proxy, void *state)
-{
-    struct sp_parser_block *pb = parser_block_of(state);
-
-    if (!pb->proto->parser_idle(state) || proxy->nfree_parsers >= CLIENT_PARSER_FREE_MAX) {
-        parser_block_free(pb);
-        return;
-    }
-    pb->next = proxy->free_parsers;
-    proxy->free_parsers = pb;
-    proxy->nfree_parsers++;
-}
-
-void sp_client_cache_free(struct sp_proxy *proxy)
-{
-    struct sp_client_busy *b;
-    struct sp_parser_block *pb;
-
-    while ((b = TAILQ_FIRST(&proxy->free_busy)) != NULL) {
-        TAILQ_REMOVE(&proxy->free_busy, b, wlink);
-        free(b);
-    }
-    proxy->nfree_busy = 0;
-    while ((pb = proxy->free_parsers) != NULL) {
-        proxy->free_parsers = pb->next;
-        parser_block_free(pb);
-    }
-    proxy->nfree_parsers = 0;
 }
 
 /* Gives back the work state and the empty buffers once nothing is in flight or buffered. */
@@ -170,7 +78,7 @@ static void client_try_idle(struct sp_client *cl)
         sp_conn_out_len(&cl->conn) > 0)
         return;
     cl->busy = NULL;
-    busy_put(cl->pool->proxy, b);
+    sp_busy_put(cl->pool->proxy, b);
     sp_conn_shed(&cl->conn);
 }
 
@@ -392,7 +300,7 @@ static void client_process(struct sp_client *cl)
         return; /* the outer loop re-checks the conditions */
     if (client_busy(cl) < 0 ||
         (cl->busy->parser == NULL &&
-         (cl->busy->parser = parser_lend(proxy, pool->proto)) == NULL)) {
+         (cl->busy->parser = sp_parser_lend(proxy, pool->proto)) == NULL)) {
         evbuffer_drain(in, evbuffer_get_length(in));
         client_give_up(cl);
         return;
@@ -441,7 +349,7 @@ static void client_process(struct sp_client *cl)
     }
     cl->in_process = false;
     if (pool->proto->parser_idle(cl->busy->parser)) {
-        parser_return(proxy, cl->busy->parser);
+        sp_parser_return(proxy, cl->busy->parser);
         cl->busy->parser = NULL;
     }
     client_try_idle(cl);
@@ -467,8 +375,8 @@ static void client_drop_work(struct sp_client *cl)
     sp_sconn_resume_stalled(cl); /* their replies for this client are now swallowed */
     if (cl->busy != NULL) {
         if (cl->busy->parser != NULL)
-            parser_return(proxy, cl->busy->parser);
-        busy_put(proxy, cl->busy);
+            sp_parser_return(proxy, cl->busy->parser);
+        sp_busy_put(proxy, cl->busy);
         cl->busy = NULL;
     }
 }

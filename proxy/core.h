@@ -260,6 +260,20 @@ void sp_client_unblock(struct sp_client *cl);
 /* Closes a client (pool shutdown): in-flight requests are swallowed. */
 void sp_client_close(struct sp_client *cl);
 
+/* ---- client_cache.c ---- */
+
+/* A clean work state (client unset), from the proxy's cache when possible; NULL: no memory. */
+struct sp_client_busy *sp_busy_get(struct sp_proxy *proxy);
+
+/* Gives a work state back to the cache (or frees it beyond the cache's bound). */
+void sp_busy_put(struct sp_proxy *proxy, struct sp_client_busy *b);
+
+/* Lends a parser block of `proto` (cached or new); returns its state, or NULL: no memory. */
+void *sp_parser_lend(struct sp_proxy *proxy, const struct sp_proto *proto);
+
+/* Takes a lent block back; one holding part of a request (its client gone) is freed. */
+void sp_parser_return(struct sp_proxy *proxy, void *state);
+
 /* Frees the cached client work states and parser blocks (proxy teardown, after every client). */
 void sp_client_cache_free(struct sp_proxy *proxy);
 

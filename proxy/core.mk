@@ -5,6 +5,7 @@ proxy_libspproxy_la_SOURCES += \
 	proxy/conn.c proxy/conn.h \
 	proxy/pool.c \
 	proxy/client.c \
+	proxy/client_cache.c \
 	proxy/server.c \
 	proxy/request.c \
 	proxy/multikey.c \
