@@ -154,11 +154,9 @@ void sp_client_req_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbu
                          size_t len)
 {
     struct sp_client *cl = req->client;
-    struct evbuffer *out;
 
-    /* A client with a request in its queue is busy (cl->busy is set). */
-    if (cl == NULL || req != TAILQ_FIRST(&cl->busy->reqs) || req->close_after ||
-        (out = sp_conn_out(&cl->conn)) == NULL) {
+    /* A client with a request in its queue is busy: cl->busy and its output exist. */
+    if (cl == NULL || req != TAILQ_FIRST(&cl->busy->reqs) || req->close_after) {
         evbuffer_remove_buffer(src, req->reply, len);
         req->done = true;
         sp_client_req_done(proxy, req);
@@ -166,7 +164,7 @@ void sp_client_req_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbu
     }
     /* Nothing before it is waiting: no buffer of its own (a malloc and a copy per reply). */
     TAILQ_REMOVE(&cl->busy->reqs, req, cq);
-    evbuffer_remove_buffer(src, out, len);
+    evbuffer_remove_buffer(src, cl->conn.out, len);
     cl->busy->inflight -= req->len;
     sp_req_put(proxy, req);
     client_flush(cl); /* replies already complete behind it, and the write */

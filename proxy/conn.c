@@ -351,13 +351,11 @@ int sp_conn_init(struct sp_conn *c, struct event_base *base, struct sp_flusher *
     return 0;
 }
 
-int sp_conn_connect(struct sp_conn *c, struct event_base *base, const struct sockaddr *sa,
-                    socklen_t len)
+int sp_conn_connect(struct sp_conn *c, const struct sockaddr *sa, socklen_t len)
 {
     evutil_socket_t fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int err;
 
-    (void)base; /* recorded by sp_conn_init */
     if (fd < 0)
         return -1;
     if (connect(fd, sa, len) < 0 && errno != EINPROGRESS) {

@@ -111,8 +111,7 @@ int sp_conn_init(struct sp_conn *c, struct event_base *base, struct sp_flusher *
  * completes.  Returns 0 (connected or in progress: on_connected / on_end follow), or -1 with
  * errno set when it failed at once (nothing is called back).
  */
-int sp_conn_connect(struct sp_conn *c, struct event_base *base, const struct sockaddr *sa,
-                    socklen_t len);
+int sp_conn_connect(struct sp_conn *c, const struct sockaddr *sa, socklen_t len);
 
 /* Returns `in` / `out`, creating it when the connection has none; NULL when out of memory. */
 struct evbuffer *sp_conn_in(struct sp_conn *c);

@@ -171,8 +171,7 @@ static struct sp_sconn *sconn_open(struct sp_server *server, unsigned slot, cons
     }
     sc->nswallow = proto->server_hello(pool->conf, sc->conn.out);
     proxy->gst->total_connections++;
-    if (sp_conn_connect(&sc->conn, proxy->base, (struct sockaddr *)&server->addr,
-                        server->addrlen) < 0) {
+    if (sp_conn_connect(&sc->conn, (struct sockaddr *)&server->addr, server->addrlen) < 0) {
         err = errno;
         sp_log_warn("connect to server '%s' failed: %s", server->conf->name, strerror(err));
         *reason = strerror(err);
@@ -200,6 +199,22 @@ struct sp_sconn *sp_server_conn(struct sp_server *server, unsigned affinity,
     return sconn_open(server, slot, reason);
 }
 
+/* How long one client may keep this connection from reading, in usec. */
+static uint64_t sconn_stall_limit(const struct sp_sconn *sc)
+{
+    int timeout = sc->server->pool->conf->timeout;
+
+    return (uint64_t)(timeout > 0 ? timeout : SP_STALL_LIMIT_MS) * 1000;
+}
+
+/* (Re-)arms the connection's one timer `usec` from now. */
+static void sconn_timer_in(struct sp_sconn *sc, uint64_t usec)
+{
+    struct timeval tv = { (time_t)(usec / 1000000), (suseconds_t)(usec % 1000000) };
+
+    evtimer_add(sc->timer, &tv);
+}
+
 void sp_sconn_enqueue(struct sp_sconn *sc, struct sp_req *req)
 {
     struct sp_server_stats *st = sc->server->st;
@@ -222,11 +237,8 @@ void sp_sconn_enqueue(struct sp_sconn *sc, struct sp_req *req)
     st->in_queue_bytes += (int64_t)req->len;
     if (timeout > 0) {
         req->deadline = sp_loop_usec(sconn_proxy(sc)->base) + (uint64_t)timeout * 1000;
-        if (!evtimer_pending(sc->timer, NULL)) {
-            struct timeval tv = { timeout / 1000, (timeout % 1000) * 1000 };
-
-            evtimer_add(sc->timer, &tv);
-        }
+        if (!evtimer_pending(sc->timer, NULL))
+            sconn_timer_in(sc, (uint64_t)timeout * 1000);
     }
 }
 
@@ -286,22 +298,6 @@ static struct sp_req *sconn_dequeue(struct sp_sconn *sc, size_t reply_len)
     st->response_bytes += (int64_t)reply_len;
     req->sconn = NULL;
     return req;
-}
-
-/* How long one client may keep this connection from reading, in usec. */
-static uint64_t sconn_stall_limit(const struct sp_sconn *sc)
-{
-    int timeout = sc->server->pool->conf->timeout;
-
-    return (uint64_t)(timeout > 0 ? timeout : SP_STALL_LIMIT_MS) * 1000;
-}
-
-/* (Re-)arms the connection's one timer `usec` from now. */
-static void sconn_timer_in(struct sp_sconn *sc, uint64_t usec)
-{
-    struct timeval tv = { (time_t)(usec / 1000000), (suseconds_t)(usec % 1000000) };
-
-    evtimer_add(sc->timer, &tv);
 }
 
 /*
