@@ -69,14 +69,6 @@ def cpu_split(pid):
     return int(fields[11]), int(fields[12])
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise BenchError("no VmRSS in /proc/%d/status" % pid)
-
-
 def open_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
@@ -131,7 +123,7 @@ def idle_rss(proxy_pid, port, nconn, nservers):
     """VmRSS (KiB) of the proxy: before, with nconn idle connections, and after one GET on each.
     Connects in batches so the listen backlog never overflows (a dropped SYN costs a 1 s retry)."""
     base_fds = open_fds(proxy_pid)
-    before = rss_kib(proxy_pid)
+    before = harness.rss_kib(proxy_pid)
     socks = []
     try:
         batch = 256
@@ -144,7 +136,7 @@ def idle_rss(proxy_pid, port, nconn, nservers):
             harness.wait_until(lambda: open_fds(proxy_pid) >= base_fds + len(socks), 30,
                                "the proxy to accept %d connections" % len(socks))
         time.sleep(0.5)
-        connected = rss_kib(proxy_pid)
+        connected = harness.rss_kib(proxy_pid)
         req = b"*2\r\n$3\r\nGET\r\n$4\r\nidle\r\n"
         for i in range(0, len(socks), batch):
             part = socks[i:i + batch]
@@ -154,7 +146,7 @@ def idle_rss(proxy_pid, port, nconn, nservers):
                 if s.recv(64) != b"$-1\r\n":
                     raise BenchError("unexpected reply to GET idle on an idle connection")
         time.sleep(0.5)
-        used = rss_kib(proxy_pid)
+        used = harness.rss_kib(proxy_pid)
     finally:
         for s in socks:
             s.close()

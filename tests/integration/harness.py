@@ -85,6 +85,10 @@ def shardproxy_binary():
     return os.path.join(builddir(), "proxy", "shardproxy")
 
 
+def shardoracle_binary():
+    return os.path.join(builddir(), "oracle", "shardoracle")
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that is free now and not handed out before by this process."""
     for _ in range(100):

@@ -88,7 +88,7 @@ class OracleVsProxy(harness.TestCase):
         return where
 
     def oracle(self, args, conf, pool, to=None):
-        cmd = [os.path.join(harness.builddir(), "oracle", "shardoracle"), args[0], "-c", conf,
+        cmd = [harness.shardoracle_binary(), args[0], "-c", conf,
                "--pool", pool] + (["--to", to] if to else []) + args[1:] + \
             ["--list", "--hex", self.keyfile]
         res = subprocess.run(cmd, capture_output=True, timeout=120)

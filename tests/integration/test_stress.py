@@ -486,8 +486,7 @@ def placement(conf_path, pool, keys, workdir):
     path = os.path.join(workdir, "stress-keys.hex")
     with open(path, "w") as f:
         f.write("".join(k.hex() + "\n" for k in keys))
-    oracle = os.path.join(harness.builddir(), "oracle", "shardoracle")
-    out = subprocess.run([oracle, "place", "-c", conf_path, "--pool", pool, "--hex", path],
+    out = subprocess.run([harness.shardoracle_binary(), "place", "-c", conf_path, "--pool", pool, "--hex", path],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True,
                          timeout=60)
     where = {}
