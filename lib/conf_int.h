@@ -1,9 +1,10 @@
 /*
  * Internals of the configuration loader, shared by lib/conf*.c only.
  *
- * The loader is split by concern: conf.c (public API, file reading, messages), conf_parse.c (the
- * YAML event walk: structure and per-key dispatch), conf_value.c (one scalar -> one typed value)
- * and conf_pool.c (per-pool checks once a pool is complete: defaults, required keys, server order).
+ * The loader is split by concern: conf.c (public API, file reading), conf_parse.c (the YAML
+ * event walk: structure and per-key dispatch), conf_value.c (one scalar -> one typed value),
+ * conf_pool.c (per-pool checks once a pool is complete: defaults, required keys, server order),
+ * conf_msg.c (the message format) and conf_keys.c (the list of keys).
  */
 #ifndef SP_CONF_INT_H
 #define SP_CONF_INT_H

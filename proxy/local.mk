@@ -1,14 +1,56 @@
-# The shardproxy daemon.  Everything but main.c goes into a convenience library so unit tests can
-# link the pieces; the fragments below append their sources.
+# The shardproxy daemon, by folder: core/ (the protocol-neutral data path), redis/ (RESP behind
+# core/proto.h), report/ (log and statistics, used by the data path and the shell), shell/ (the
+# process: command line, signals, daemon mode; main.c is the program).  Everything but main.c goes
+# into a convenience library that the unit tests link.  Includes across folders name the folder:
+# "core/core.h", "report/log.h".
 bin_PROGRAMS += proxy/shardproxy
 noinst_LTLIBRARIES += proxy/libspproxy.la
-proxy_libspproxy_la_SOURCES = proxy/version.h
+PROXY_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proxy
+proxy_libspproxy_la_CPPFLAGS = $(PROXY_CPPFLAGS)
 proxy_libspproxy_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 proxy_libspproxy_la_LIBADD = lib/libshardproxy.la $(LIBEVENT_LIBS)
-proxy_shardproxy_SOURCES = proxy/main.c
+proxy_shardproxy_SOURCES = proxy/shell/main.c
+proxy_shardproxy_CPPFLAGS = $(PROXY_CPPFLAGS)
 proxy_shardproxy_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 proxy_shardproxy_LDADD = proxy/libspproxy.la lib/libshardproxy.la $(LIBEVENT_LIBS)
 
-include $(srcdir)/proxy/resp.mk
-include $(srcdir)/proxy/core.mk
-include $(srcdir)/proxy/shell.mk
+# core/: pools, listeners, client and server connections, requests, multi-key split/merge.
+proxy_libspproxy_la_SOURCES = \
+	proxy/core/proxy.h proxy/core/proto.h proxy/core/core.h \
+	proxy/core/proxy.c \
+	proxy/core/listener.c \
+	proxy/core/addr.c \
+	proxy/core/pool.c \
+	proxy/core/clock.c \
+	proxy/core/keybytes.c \
+	proxy/core/conn.c proxy/core/conn.h \
+	proxy/core/client.c \
+	proxy/core/client_cache.c \
+	proxy/core/server.c \
+	proxy/core/request.c \
+	proxy/core/multikey.c
+
+# redis/: RESP request and reply framing over evbuffers, the command table, the adapter.
+proxy_libspproxy_la_SOURCES += \
+	proxy/redis/proto_redis.c \
+	proxy/redis/resp.h \
+	proxy/redis/resp_scan.h \
+	proxy/redis/resp_scan.c \
+	proxy/redis/resp_request.c \
+	proxy/redis/resp_reply.c \
+	proxy/redis/resp_args.c \
+	proxy/redis/commands.h \
+	proxy/redis/commands.c
+
+# report/: the log and the statistics (nutcracker's JSON on the stats port).
+proxy_libspproxy_la_SOURCES += \
+	proxy/report/log.c proxy/report/log.h \
+	proxy/report/stats.c proxy/report/stats.h \
+	proxy/report/stats_listener.c proxy/report/stats_listener.h
+
+# shell/: the process around the data path.
+proxy_libspproxy_la_SOURCES += \
+	proxy/shell/version.h \
+	proxy/shell/options.c proxy/shell/options.h \
+	proxy/shell/signals.c proxy/shell/signals.h \
+	proxy/shell/daemon.c proxy/shell/daemon.h

@@ -17,13 +17,8 @@ tests_unit_libtestutil_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 UNIT_COMPILE_FLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 UNIT_LIBS = tests/unit/libtestutil.la lib/libshardproxy.la $(CHECK_LIBS)
 
-include $(srcdir)/tests/unit/hash.mk
-include $(srcdir)/tests/unit/conf.mk
-include $(srcdir)/tests/unit/placement.mk
-include $(srcdir)/tests/unit/registry.mk
-include $(srcdir)/tests/unit/outside.mk
+include $(srcdir)/tests/unit/local.mk
 include $(srcdir)/tests/plugins/local.mk
 include $(srcdir)/tests/oracle.mk
 include $(srcdir)/tests/integration/local.mk
-include $(srcdir)/tests/unit/resp.mk
 include $(srcdir)/tests/fuzz/local.mk

@@ -10,4 +10,3 @@ plugins_dist_dist_jump_la_LDFLAGS = $(PLUGIN_LINK_FLAGS)
 
 plugins_dist_dist_rendezvous_la_SOURCES = plugins/dist/rendezvous.c $(OUTSIDE_DIST_UTIL)
 plugins_dist_dist_rendezvous_la_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-EXTRA_DIST += docs/distributions.md

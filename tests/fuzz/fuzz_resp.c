@@ -15,7 +15,7 @@
 
 #include <event2/buffer.h>
 
-#include "resp.h"
+#include "redis/resp.h"
 #include "fuzz_resp.h"
 
 /* What one feed framed: a hash of every result in order, and how it ended. */
@@ -124,7 +124,7 @@ static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, u
         for (;;) {
             rc = reply ? sp_resp_reply_parse(&p, b, err, sizeof(err))
                        : sp_resp_request_parse(&r, b, err, sizeof(err));
-            if (rc != SP_RESP_OK)
+            if (rc != SP_PARSE_OK)
                 break;
             o->messages++;
             if (reply)
@@ -133,8 +133,8 @@ static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, u
                 request_done(&r, b, o);
             evbuffer_drain(b, reply ? p.len : r.len);
         }
-        CHECK(rc == SP_RESP_AGAIN || rc == SP_RESP_ERROR);
-        if (rc == SP_RESP_ERROR) {
+        CHECK(rc == SP_PARSE_AGAIN || rc == SP_PARSE_ERROR);
+        if (rc == SP_PARSE_ERROR) {
             CHECK(strncmp(err, "Protocol error: ", 16) == 0 && strstr(err, " at byte ") != NULL);
             mix(o, err, strlen(err));
             o->failed = 1;

@@ -13,3 +13,12 @@ tests_fuzz_fuzz_conf_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_conf_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_conf_LDADD = lib/libshardproxy.la
 endif
+
+# The fuzz target driven without libFuzzer (in make check): seeded mutations of protocol seeds,
+# whole vs split feeds must agree.
+check_PROGRAMS += tests/fuzz/replay_resp
+TESTS += tests/fuzz/replay_resp
+tests_fuzz_replay_resp_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_resp.c tests/fuzz/fuzz_resp.h
+tests_fuzz_replay_resp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proxy -I$(top_srcdir)/tests/fuzz
+tests_fuzz_replay_resp_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_fuzz_replay_resp_LDADD = proxy/libspproxy.la $(LIBEVENT_LIBS)

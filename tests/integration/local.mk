@@ -12,15 +12,7 @@ INTEGRATION_TESTS = \
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 
-# The stats JSON rendering and field list, without sockets.
-check_PROGRAMS += tests/unit/test_stats
-TESTS += tests/unit/test_stats
-tests_unit_test_stats_SOURCES = tests/unit/test_stats.c
-tests_unit_test_stats_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proxy
-tests_unit_test_stats_CFLAGS = $(UNIT_COMPILE_FLAGS) $(LIBEVENT_CFLAGS)
-tests_unit_test_stats_LDADD = proxy/libspproxy.la $(UNIT_LIBS) $(LIBEVENT_LIBS)
-
-# The data path (proxy/core.mk): routing, pipelining, multi-key, failures, auth.
+# The data path (proxy/core, proxy/redis): routing, pipelining, multi-key, failures, auth.
 CORE_INTEGRATION_TESTS = \
 	tests/integration/test_routing.py \
 	tests/integration/test_pipeline.py \

@@ -9,7 +9,7 @@
 #include <check.h>
 #include <event2/buffer.h>
 
-#include "resp.h"
+#include "redis/resp.h"
 #include "resp_feed.h"
 #include "testutil.h"
 
@@ -79,9 +79,9 @@ char *feed_stream(const struct feeder *f, const void *stream, size_t len, const 
 
         add_piece(buf, s + from, to - from, separate_chains);
         from = to;
-        while ((rc = f->step(parser, buf, &t)) == SP_RESP_OK)
+        while ((rc = f->step(parser, buf, &t)) == SP_PARSE_OK)
             ;
-        failed = rc == SP_RESP_ERROR;
+        failed = rc == SP_PARSE_ERROR;
     }
     tx_printf(&t, "END left=%zu\n", evbuffer_get_length(buf));
     f->destroy(parser);

@@ -11,7 +11,7 @@
 
 #include <check.h>
 
-#include "commands.h"
+#include "redis/commands.h"
 
 /*
  * Observed on /usr/sbin/nutcracker 0.5.0 (Debian 0.5.0+dfsg-2) in front of redis-server 7.0:

@@ -13,7 +13,7 @@
 #include <event2/buffer.h>
 
 #include "conf.h"
-#include "proto.h"
+#include "core/proto.h"
 
 static const struct sp_proto *P = &sp_proto_redis;
 

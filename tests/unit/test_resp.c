@@ -13,8 +13,8 @@
 #include <check.h>
 #include <event2/buffer.h>
 
-#include "commands.h"
-#include "resp.h"
+#include "redis/commands.h"
+#include "redis/resp.h"
 #include "resp_feed.h"
 #include "testutil.h"
 
@@ -73,10 +73,10 @@ static int req_step(void *p, struct evbuffer *buf, struct tx *t)
     char err[SP_RESP_ERRLEN];
     int rc = sp_resp_request_parse(r, buf, err, sizeof(err));
 
-    if (rc == SP_RESP_OK) {
+    if (rc == SP_PARSE_OK) {
         describe_request(r, buf, t);
         ck_assert_int_eq(evbuffer_drain(buf, r->len), 0);
-    } else if (rc == SP_RESP_ERROR) {
+    } else if (rc == SP_PARSE_ERROR) {
         tx_printf(t, "ERR %s\n", err);
     }
     return rc;
@@ -219,17 +219,17 @@ START_TEST(test_error_is_sticky)
 
     sp_resp_request_init(&r);
     evbuffer_add(b, S("*1\r\n$x\r\n"));
-    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_RESP_ERROR);
+    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_PARSE_ERROR);
     evbuffer_drain(b, evbuffer_get_length(b));
     evbuffer_add(b, S("PING\r\n"));
-    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_RESP_ERROR);
+    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_PARSE_ERROR);
     ck_assert_str_eq(err, "Protocol error: stream already failed at byte 4");
     /* errlen 0 and short buffers are honoured */
-    ck_assert_int_eq(sp_resp_request_parse(&r, b, NULL, 0), SP_RESP_ERROR);
-    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, 10), SP_RESP_ERROR);
+    ck_assert_int_eq(sp_resp_request_parse(&r, b, NULL, 0), SP_PARSE_ERROR);
+    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, 10), SP_PARSE_ERROR);
     ck_assert_str_eq(err, "Protocol ");
     sp_resp_request_reset(&r);
-    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_RESP_OK);
+    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_PARSE_OK);
     ck_assert_ptr_eq(r.cmd, sp_command_get(SP_CMD_PING));
     sp_resp_request_free(&r);
     evbuffer_free(b);
@@ -305,10 +305,10 @@ START_TEST(test_limits_before_allocation)
 
     sp_resp_request_init(&r);
     evbuffer_add(b, S("*1048576\r\n"));
-    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_RESP_AGAIN);
+    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_PARSE_AGAIN);
     ck_assert_uint_eq(r.argv_cap, 0);
     evbuffer_add(b, S("$536870912\r\n"));      /* the largest bulk allowed: waits for it */
-    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_RESP_AGAIN);
+    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_PARSE_AGAIN);
     ck_assert_uint_le(r.argv_cap, 8);
     sp_resp_request_free(&r);
     evbuffer_free(b);
@@ -326,15 +326,15 @@ START_TEST(test_no_steady_state_allocation)
 
     sp_resp_request_init(&r);
     evbuffer_add(b, S("*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n"));
-    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_RESP_OK);
+    ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_PARSE_OK);
     evbuffer_drain(b, r.len);
     argv = r.argv;
     cap = r.argv_cap;
     for (int i = 0; i < 1000; i++) {
         evbuffer_add(b, S("*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\nGET a b\r\n"));
-        ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_RESP_OK);
+        ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_PARSE_OK);
         evbuffer_drain(b, r.len);
-        ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_RESP_OK);
+        ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)), SP_PARSE_OK);
         ck_assert_uint_eq(r.argc, 3);
         evbuffer_drain(b, r.len);
     }
@@ -359,7 +359,7 @@ START_TEST(test_big_bulk_not_rescanned)
     char err[SP_RESP_ERRLEN];
     unsigned char tail[16];
     size_t calls = 0;
-    int rc = SP_RESP_AGAIN;
+    int rc = SP_PARSE_AGAIN;
 
     ck_assert_ptr_nonnull(data);
     for (size_t i = 0; i < big; i++)
@@ -371,14 +371,14 @@ START_TEST(test_big_bulk_not_rescanned)
         struct evbuffer *piece = evbuffer_new();
         size_t n = big + 2 - off < chunk ? big + 2 - off : chunk;
 
-        ck_assert_int_eq(rc, SP_RESP_AGAIN);
+        ck_assert_int_eq(rc, SP_PARSE_AGAIN);
         evbuffer_add(piece, data + off, n);
         evbuffer_add_buffer(b, piece);
         evbuffer_free(piece);
         rc = sp_resp_request_parse(&r, b, err, sizeof(err));
         calls++;
     }
-    ck_assert_int_eq(rc, SP_RESP_OK);
+    ck_assert_int_eq(rc, SP_PARSE_OK);
     ck_assert_uint_eq(calls, (big + 2 + chunk - 1) / chunk);
     ck_assert_uint_eq(r.len, sizeof(head) - 1 + big + 2);
     ck_assert_uint_eq(r.argc, 3);
@@ -413,7 +413,7 @@ START_TEST(test_inline_scan_resumes)
     for (size_t i = 0; i < sizeof(line); i++) {
         evbuffer_add(b, line + i, 1);
         ck_assert_int_eq(sp_resp_request_parse(&r, b, err, sizeof(err)),
-                         i + 1 < sizeof(line) ? SP_RESP_AGAIN : SP_RESP_OK);
+                         i + 1 < sizeof(line) ? SP_PARSE_AGAIN : SP_PARSE_OK);
     }
     ck_assert_uint_eq(r.argc, 2);
     /* one scan for the LF plus one pass to split: 2 * 4001, far below 4001^2 / 2 */

@@ -12,7 +12,7 @@
 #include <check.h>
 #include <event2/buffer.h>
 
-#include "resp.h"
+#include "redis/resp.h"
 #include "resp_feed.h"
 
 /* Settings for a parser under test. */
@@ -48,7 +48,7 @@ static int rep_step(void *pp, struct evbuffer *buf, struct tx *t)
     char err[SP_RESP_ERRLEN];
     int rc = sp_resp_reply_parse(p, buf, err, sizeof(err));
 
-    if (rc == SP_RESP_OK) {
+    if (rc == SP_PARSE_OK) {
         tx_printf(t, "REP len=%zu type=%c err=%d int=%lld n=%zu", p->len, (char)p->type,
                   p->is_error, p->integer, p->nelems);
         if (p->want_elems && p->type == SP_RESP_ARRAY) {
@@ -58,7 +58,7 @@ static int rep_step(void *pp, struct evbuffer *buf, struct tx *t)
         }
         tx_printf(t, "\n");
         ck_assert_int_eq(evbuffer_drain(buf, p->len), 0);
-    } else if (rc == SP_RESP_ERROR) {
+    } else if (rc == SP_PARSE_ERROR) {
         tx_printf(t, "ERR %s\n", err);
     }
     return rc;
@@ -249,7 +249,7 @@ START_TEST(test_simple_reply_shortcut)
         rca = sp_resp_reply_parse(&whole, a, err, sizeof(err));
         rcb = sp_resp_reply_parse(&split, b, err, sizeof(err));
         ck_assert_msg(rca == rcb, "reply %zu: %d vs %d", i, rca, rcb);
-        if (rca == SP_RESP_OK) {
+        if (rca == SP_PARSE_OK) {
             ck_assert_uint_eq(whole.len, split.len);
             ck_assert_int_eq(whole.type, split.type);
             ck_assert_int_eq(whole.is_error, split.is_error);
@@ -260,7 +260,7 @@ START_TEST(test_simple_reply_shortcut)
             /* and the next reply starts where it should */
             evbuffer_drain(a, whole.len);
             evbuffer_add(a, ":1\r\n", 4);
-            ck_assert_int_eq(sp_resp_reply_parse(&whole, a, err, sizeof(err)), SP_RESP_OK);
+            ck_assert_int_eq(sp_resp_reply_parse(&whole, a, err, sizeof(err)), SP_PARSE_OK);
             ck_assert_int_eq(whole.integer, 1);
         }
         sp_resp_reply_free(&whole);
@@ -283,9 +283,9 @@ START_TEST(test_deep_nesting)
         evbuffer_add(b, "*1\r\n", 4);
     sp_resp_reply_init(&p);
     p.want_elems = 1;
-    ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_RESP_AGAIN);
+    ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_PARSE_AGAIN);
     evbuffer_add(b, ":1\r\n", 4);
-    ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_RESP_OK);
+    ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_PARSE_OK);
     ck_assert_uint_eq(p.len, depth * 4 + 4);
     ck_assert_uint_eq(p.nelems, 1);
     ck_assert_uint_eq(p.elems[0].off, 4);
@@ -316,7 +316,7 @@ START_TEST(test_many_elements)
                 evbuffer_add_printf(b, "$%d\r\n%.*s\r\n", i % 10 + 1, i % 10 + 1, value);
             else
                 evbuffer_add_printf(b, "$-1\r\n");
-        ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_RESP_OK);
+        ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_PARSE_OK);
         ck_assert_uint_eq(p.nelems, 1000);
         if (round == 0)
             elems = p.elems;
@@ -346,7 +346,7 @@ START_TEST(test_big_reply_not_rescanned)
     struct evbuffer *b = evbuffer_new();
     struct sp_resp_reply p;
     char err[SP_RESP_ERRLEN];
-    int rc = SP_RESP_AGAIN;
+    int rc = SP_PARSE_AGAIN;
 
     sp_resp_reply_init(&p);
     p.want_elems = 1;
@@ -357,11 +357,11 @@ START_TEST(test_big_reply_not_rescanned)
         evbuffer_add(piece, zero, chunk);
         evbuffer_add_buffer(b, piece);
         evbuffer_free(piece);
-        ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_RESP_AGAIN);
+        ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_PARSE_AGAIN);
     }
     evbuffer_add(b, "\r\n", 2);
     rc = sp_resp_reply_parse(&p, b, err, sizeof(err));
-    ck_assert_int_eq(rc, SP_RESP_OK);
+    ck_assert_int_eq(rc, SP_PARSE_OK);
     ck_assert_uint_eq(p.len, sizeof(head) - 1 + big + 2);
     ck_assert_uint_eq(p.elems[1].off, 8);
     ck_assert_uint_eq(p.elems[1].len, 11 + big + 2);
@@ -380,16 +380,16 @@ START_TEST(test_reply_sticky_and_reset)
 
     sp_resp_reply_init(&p);
     evbuffer_add(b, S("+OK\r\n%x\r\n"));
-    ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_RESP_OK);
+    ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_PARSE_OK);
     evbuffer_drain(b, p.len);
-    ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_RESP_ERROR);
+    ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_PARSE_ERROR);
     ck_assert_str_eq(err, "Protocol error: unexpected reply type '%' at byte 5");
-    ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_RESP_ERROR);
+    ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_PARSE_ERROR);
     ck_assert_str_eq(err, "Protocol error: stream already failed at byte 5");
     evbuffer_drain(b, evbuffer_get_length(b));
     sp_resp_reply_reset(&p);
     evbuffer_add(b, S(":3\r\n"));
-    ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_RESP_OK);
+    ck_assert_int_eq(sp_resp_reply_parse(&p, b, err, sizeof(err)), SP_PARSE_OK);
     ck_assert_int_eq(p.integer, 3);
     sp_resp_reply_free(&p);
     evbuffer_free(b);

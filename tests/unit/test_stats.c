@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "conf.h"
-#include "stats.h"
+#include "report/stats.h"
 
 /* Pools in file order alpha (5 chars), beta (4): nutcracker prints beta first. */
 static const char two_pools[] =

@@ -15,13 +15,13 @@
 #include <string.h>
 
 #include "commands.h"
-#include "proto.h"
+#include "core/proto.h"
 #include "resp.h"
 
 /* A request parser block (proto.h: lent to one client at a time). */
 struct redis_client {
     struct sp_resp_request req;
-    struct sp_key *keys;
+    struct sp_key_span *keys;
     size_t keys_cap;
 };
 
@@ -203,7 +203,7 @@ static int collect_keys(struct redis_client *st, size_t first, size_t last, size
     size_t n = (last - first) / step + 1;
 
     if (n > st->keys_cap) {
-        struct sp_key *k = realloc(st->keys, n * sizeof(*k));
+        struct sp_key_span *k = realloc(st->keys, n * sizeof(*k));
 
         if (k == NULL)
             return -1;
@@ -304,9 +304,9 @@ static enum sp_parse redis_parse_request(struct sp_proto_client *cl, struct evbu
     if (!sp_resp_request_pending(&st->req))
         sp_resp_request_restart(&st->req, cl->consumed);
     rc = sp_resp_request_parse(&st->req, in, err, sizeof(err));
-    if (rc == SP_RESP_AGAIN)
+    if (rc == SP_PARSE_AGAIN)
         return SP_PARSE_AGAIN;
-    if (rc == SP_RESP_ERROR) {
+    if (rc == SP_PARSE_ERROR) {
         evbuffer_add_printf(local, "-ERR %s\r\n", err);
         return SP_PARSE_ERROR;
     }
@@ -373,9 +373,9 @@ static enum sp_parse redis_parse_reply(void *state, struct evbuffer *in, bool wa
 
     st->rep.want_elems = want_parts;
     rc = sp_resp_reply_parse(&st->rep, in, err, sizeof(err));
-    if (rc == SP_RESP_AGAIN)
+    if (rc == SP_PARSE_AGAIN)
         return SP_PARSE_AGAIN;
-    if (rc == SP_RESP_ERROR)
+    if (rc == SP_PARSE_ERROR)
         return SP_PARSE_ERROR;
     rep->len = st->rep.len;
     rep->is_error = st->rep.is_error != 0;
@@ -522,7 +522,7 @@ static bool frame_value(struct evbuffer *buf, struct sp_resp_reply *p)
     char err[SP_RESP_ERRLEN];
 
     sp_resp_reply_init(p);
-    return sp_resp_reply_parse(p, buf, err, sizeof(err)) == SP_RESP_OK;
+    return sp_resp_reply_parse(p, buf, err, sizeof(err)) == SP_PARSE_OK;
 }
 
 /* Whether part `b` is an error (or missing). */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "report/log.h"
 #include "registry.h"
 
 /* Long options without a short letter get codes above any char. */

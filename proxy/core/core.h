@@ -1,5 +1,5 @@
 /*
- * The data path's internal objects, shared by pool.c, client.c, server.c, request.c, multikey.c.
+ * The data path's internal objects, shared by the files of proxy/core.
  *
  * Layering (as nutcracker): proxy -> pool -> server -> server connection -> request.  A client
  * belongs to a pool.  Every request a client sends gets an sp_req, queued on the client in
@@ -30,7 +30,7 @@
 #include "proto.h"
 #include "proxy.h"
 #include "registry.h"
-#include "stats.h"
+#include "report/stats.h"
 
 struct sp_client;
 struct sp_client_busy;
@@ -208,7 +208,24 @@ static inline unsigned sp_client_affinity(const struct sp_client *cl)
     return (unsigned)cl->conn.fd;
 }
 
-/* ---- time (usec) ---- */
+/* ---- addr.c ---- */
+
+/*
+ * Resolves a config address (TCP host:port, or a unix socket path) into `ss`.  Returns 0, or -1
+ * with err naming the address.  Blocking (getaddrinfo): only while a config is put in service.
+ */
+int sp_addr_resolve(const struct sp_conf_addr *addr, struct sockaddr_storage *ss, socklen_t *len,
+                    char *err, size_t errlen);
+
+/* ---- listener.c ---- */
+
+/* Opens the pool's listening socket, accepting into client.c.  Returns 0 or -1 with err set. */
+int sp_listener_open(struct sp_pool *pool, char *err, size_t errlen);
+
+/* Closes the pool's listener (a unix socket file is removed); safe when it has none. */
+void sp_listener_close(struct sp_pool *pool);
+
+/* ---- clock.c (usec) ---- */
 
 /* Wall clock in usec, as nutcracker's nc_usec_now (ejection is stamped with it). */
 int64_t sp_usec_now(void);
@@ -306,7 +323,7 @@ void sp_sconn_unblock_client(struct sp_client *cl);
 /* Closes every connection of `server` (teardown), failing their requests. */
 void sp_server_close_all(struct sp_server *server);
 
-/* ---- pool.c ---- */
+/* ---- pool.c: placement and ejection ---- */
 
 /*
  * Which server owns `key` right now: rebuilds the placer first when an ejected server's retry
@@ -321,13 +338,15 @@ void sp_pool_server_failure(struct sp_server *server);
 /* A server answered: its consecutive failure count starts over. */
 void sp_pool_server_ok(struct sp_server *server);
 
-/* ---- forwarding (client.c / multikey.c) ---- */
+/* ---- keybytes.c ---- */
 
 /*
  * Returns a pointer to key bytes [off, off+len) of `buf`: into the buffer when contiguous, else a
  * copy in proxy->keybuf.  Returns NULL when out of memory.
  */
 const void *sp_key_bytes(struct sp_proxy *proxy, struct evbuffer *buf, size_t off, size_t len);
+
+/* ---- forwarding (client.c / multikey.c) ---- */
 
 /* Fails `req` with an error reply naming `reason` and completes it. */
 void sp_req_fail(struct sp_pool *pool, struct sp_req *req, const char *reason);

@@ -5,7 +5,7 @@
  * client connections, persistent server connections, placement and ejection.  It is single
  * threaded and never blocks; everything happens in callbacks of `base`.  main.c owns the base,
  * the config, the plugin registry and the stats, and keeps them alive until sp_proxy_free.
- * Connection and server events are logged through proxy/log.h.
+ * Connection and server events are logged through proxy/report/log.h.
  */
 #ifndef SP_PROXY_H
 #define SP_PROXY_H

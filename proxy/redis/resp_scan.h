@@ -42,8 +42,8 @@ void sp_resp_cur_skip(struct sp_resp_cur *c, size_t n);
 
 /*
  * Reads an `*N`, `$N` or `:N` header at pos (the type byte is not checked: the caller has).
- * Returns SP_RESP_OK with *value set and pos moved past its CRLF; SP_RESP_AGAIN while the line is
- * incomplete but can still become a number; SP_RESP_ERROR once it cannot (bad byte, leading
+ * Returns SP_PARSE_OK with *value set and pos moved past its CRLF; SP_PARSE_AGAIN while the line is
+ * incomplete but can still become a number; SP_PARSE_ERROR once it cannot (bad byte, leading
  * zero, over 20 digits, CR without LF, out of range).  Writes no message: the caller names the
  * problem.  pos moves only on OK.
  */
@@ -67,7 +67,7 @@ int sp_resp_strict_ll(const unsigned char *s, size_t n, long long *out);
 
 /*
  * Writes "Protocol error: <what> at byte <offset>" into err (NUL-terminated, truncated to
- * errlen; nothing when errlen is 0).  Returns SP_RESP_ERROR for tail calls.
+ * errlen; nothing when errlen is 0).  Returns SP_PARSE_ERROR for tail calls.
  */
 int sp_resp_fail(char *err, size_t errlen, uint64_t offset, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -98,14 +98,14 @@ static int end_value(struct sp_resp_reply *p, size_t start, uint64_t children,
     if (start == 0) {
         p->top_left = children;
         p->state = children == 0 ? RP_DONE : RP_VALUE;
-        return SP_RESP_OK;
+        return SP_PARSE_OK;
     }
     if (p->inner_left - 1 > UINT64_MAX - children)
         return fail(p, err, errlen, start, "too many nested reply elements");
     p->inner_left = p->inner_left - 1 + children;
     p->state = RP_VALUE;
     if (p->inner_left > 0)
-        return SP_RESP_OK;
+        return SP_PARSE_OK;
     if (p->want_elems) {
         size_t i = p->nelems - (size_t)p->top_left - 1;
 
@@ -116,7 +116,7 @@ static int end_value(struct sp_resp_reply *p, size_t start, uint64_t children,
     }
     if (p->top_left == 0)
         p->state = RP_DONE;
-    return SP_RESP_OK;
+    return SP_PARSE_OK;
 }
 
 /* Reads the number of a ":" "$" or "*" header at c->pos into *v; moves c past it on OK. */
@@ -125,7 +125,7 @@ static int number(struct sp_resp_reply *p, struct sp_resp_cur *c, long long *v, 
 {
     int rc = sp_resp_cur_number(c, v);
 
-    if (rc == SP_RESP_ERROR)
+    if (rc == SP_PARSE_ERROR)
         return fail(p, err, errlen, c->pos, bad);
     return rc;
 }
@@ -136,7 +136,7 @@ static int parse_integer(struct sp_resp_reply *p, struct sp_resp_cur *c, char *e
     long long v;
     int rc = number(p, c, &v, "invalid integer reply", err, errlen);
 
-    if (rc != SP_RESP_OK)
+    if (rc != SP_PARSE_OK)
         return rc;
     if (start == 0)
         p->integer = v;
@@ -150,7 +150,7 @@ static int parse_bulk(struct sp_resp_reply *p, struct sp_resp_cur *c, char *err,
     long long v;
     int rc = number(p, c, &v, "invalid bulk length", err, errlen);
 
-    if (rc != SP_RESP_OK)
+    if (rc != SP_PARSE_OK)
         return rc;
     if (v < -1 || v > RP_MAX_LENGTH)
         return fail(p, err, errlen, start, "invalid bulk length");
@@ -162,7 +162,7 @@ static int parse_bulk(struct sp_resp_reply *p, struct sp_resp_cur *c, char *err,
     }
     p->scan = c->pos + (size_t)v + 2;
     p->state = RP_BULK_DATA;
-    return SP_RESP_OK;
+    return SP_PARSE_OK;
 }
 
 static int parse_array(struct sp_resp_reply *p, struct sp_resp_cur *c, char *err, size_t errlen)
@@ -171,7 +171,7 @@ static int parse_array(struct sp_resp_reply *p, struct sp_resp_cur *c, char *err
     long long v;
     int rc = number(p, c, &v, "invalid multibulk length", err, errlen);
 
-    if (rc != SP_RESP_OK)
+    if (rc != SP_PARSE_OK)
         return rc;
     if (v < -1 || v > RP_MAX_LENGTH)
         return fail(p, err, errlen, start, "invalid multibulk length");
@@ -189,7 +189,7 @@ static int parse_value(struct sp_resp_reply *p, struct sp_resp_cur *c, char *err
     unsigned char t;
 
     if (!sp_resp_cur_load(c))
-        return SP_RESP_AGAIN;
+        return SP_PARSE_AGAIN;
     t = c->w[0];
     if (p->pos == 0) {
         p->type = (enum sp_resp_type)t;
@@ -205,7 +205,7 @@ static int parse_value(struct sp_resp_reply *p, struct sp_resp_cur *c, char *err
     case '-':
         p->scan = p->pos + 1;
         p->state = RP_LINE;
-        return SP_RESP_OK;
+        return SP_PARSE_OK;
     case ':':
         return parse_integer(p, c, err, errlen);
     case '$':
@@ -236,11 +236,11 @@ static int parse_line(struct sp_resp_reply *p, struct sp_resp_cur *c, char *err,
         p->scan = c->pos;
         if (c->pos - p->pos - 1 > p->max_line)
             return fail(p, err, errlen, p->pos, "too long status line");
-        return SP_RESP_AGAIN;
+        return SP_PARSE_AGAIN;
     }
     p->scan = c->pos;                       /* resume at the CR if its LF is not here yet */
     if (c->pos + 1 >= c->total)
-        return SP_RESP_AGAIN;
+        return SP_PARSE_AGAIN;
     sp_resp_cur_skip(c, 1);
     if (sp_resp_cur_peek(c, &lf, 1) != 1 || lf != '\n')
         return fail(p, err, errlen, c->pos, "expected LF after CR");
@@ -261,7 +261,7 @@ static int parse_bulk_data(struct sp_resp_reply *p, struct sp_resp_cur *c,
     unsigned char crlf[2];
 
     if (c->total < p->scan)
-        return SP_RESP_AGAIN;
+        return SP_PARSE_AGAIN;
     if (c->pos < p->scan - 2)
         sp_resp_cur_skip(c, p->scan - 2 - c->pos);
     *c->examined += 2;
@@ -375,14 +375,14 @@ int sp_resp_reply_parse(struct sp_resp_reply *p, struct evbuffer *in, char *err,
         start_reply(p);
     }
     if (p->state == RP_VALUE && p->pos == 0 && frame_simple(p, in))
-        return SP_RESP_OK;
+        return SP_PARSE_OK;
     if (p->state == RP_BULK_DATA && evbuffer_get_length(in) < p->scan)
-        return SP_RESP_AGAIN;
+        return SP_PARSE_AGAIN;
     sp_resp_cur_init(&c, in, p->pos, &p->examined);
     do {
         rc = step(p, &c, err, errlen);
-    } while (rc == SP_RESP_OK && p->state != RP_DONE);
-    if (rc == SP_RESP_OK)
+    } while (rc == SP_PARSE_OK && p->state != RP_DONE);
+    if (rc == SP_PARSE_OK)
         p->len = p->pos;
     return rc;
 }

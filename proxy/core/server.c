@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "core.h"
-#include "log.h"
+#include "report/log.h"
 
 enum sconn_end {
     SCONN_EOF,

@@ -10,10 +10,11 @@
  *     (evbuffer_remove_buffer / evbuffer_drain) before asking for the next request.
  *   - sp_resp_reply frames the next server reply (`+ - : $ *`, arrays nested to any depth).
  *
- * Both return SP_RESP_OK (a whole message is framed), SP_RESP_AGAIN (need more bytes; state is
- * kept, so call again when more data was appended - bytes already examined are not examined
- * again, and the body of a bulk is never examined at all) or SP_RESP_ERROR (framing is lost: the
- * caller must close the connection; the message names the problem and the byte offset).
+ * Both return an enum sp_parse (core/parse.h): SP_PARSE_OK (a whole message is framed),
+ * SP_PARSE_AGAIN (need more bytes; state is kept, so call again when more data was appended -
+ * bytes already examined are not examined again, and the body of a bulk is never examined at
+ * all) or SP_PARSE_ERROR (framing is lost: the caller must close the connection; the message
+ * names the problem and the byte offset).
  *
  * Byte offsets in error messages count from the first byte the parser saw after init/reset,
  * i.e. from the start of the connection's stream, provided each framed message was removed from
@@ -28,15 +29,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/parse.h"
+
 struct evbuffer;
 struct sp_command;
 
-/* Three-state result of every parser call. */
-enum sp_resp_status {
-    SP_RESP_ERROR = -1,  /* framing lost; message in err */
-    SP_RESP_OK = 0,      /* one message framed */
-    SP_RESP_AGAIN = 1,   /* incomplete; call again after more bytes arrive */
-};
 
 /* Default limits (as Redis: proto-max-bulk-len 512 MiB, PROTO_INLINE_MAX_SIZE 64 KiB). */
 #define SP_RESP_MAX_ARGS       (1024u * 1024u)          /* args in one multibulk request */
@@ -55,7 +52,7 @@ struct sp_resp_arg {
 
 /*
  * A request parser, one per client connection.  Fields above the line are results, valid after
- * SP_RESP_OK until the next call; fields below are private parser state.
+ * SP_PARSE_OK until the next call; fields below are private parser state.
  */
 struct sp_resp_request {
     size_t len;                     /* total bytes of the request, incl. the final CRLF / LF */
@@ -91,14 +88,14 @@ void sp_resp_request_free(struct sp_resp_request *r);
 
 /*
  * Frames the request at the head of `in`.
- * Returns SP_RESP_OK: r->len, argc, argv, cmd, is_inline describe the request; the caller must
+ * Returns SP_PARSE_OK: r->len, argc, argv, cmd, is_inline describe the request; the caller must
  *   remove exactly r->len bytes from the head of `in` before calling again (the next call starts
  *   a new request).
- * Returns SP_RESP_AGAIN: incomplete; progress is kept.  `in` is never modified.
- * Returns SP_RESP_ERROR: framing lost (bad multibulk or bulk header, missing CRLF after a bulk,
+ * Returns SP_PARSE_AGAIN: incomplete; progress is kept.  `in` is never modified.
+ * Returns SP_PARSE_ERROR: framing lost (bad multibulk or bulk header, missing CRLF after a bulk,
  *   a limit exceeded, out of memory); a NUL-terminated message like
  *   "Protocol error: invalid bulk length at byte 17" is written into err (errlen bytes, may be
- *   0).  Further calls return SP_RESP_ERROR again until sp_resp_request_reset.
+ *   0).  Further calls return SP_PARSE_ERROR again until sp_resp_request_reset.
  * An unknown command is NOT an error: framing is intact and r->cmd is NULL.
  * Steady state allocates nothing; argv grows (doubling) only when a request has more arguments
  * than any earlier one, to at most twice the arguments actually received (a "*1000000" header
@@ -140,7 +137,7 @@ struct sp_resp_elem {
 };
 
 /*
- * A reply parser, one per server connection.  Results are valid after SP_RESP_OK until the next
+ * A reply parser, one per server connection.  Results are valid after SP_PARSE_OK until the next
  * call.  Nested arrays are framed with O(1) state whatever their depth.
  */
 struct sp_resp_reply {

@@ -19,14 +19,14 @@
 
 #include "conf.h"
 #include "daemon.h"
-#include "log.h"
+#include "report/log.h"
 #include "options.h"
 #include "placement.h"
-#include "proxy.h"
+#include "core/proxy.h"
 #include "registry.h"
 #include "signals.h"
-#include "stats.h"
-#include "stats_listener.h"
+#include "report/stats.h"
+#include "report/stats_listener.h"
 #include "version.h"
 
 /* The "service" field of the stats JSON: nutcracker's, so monitoring that matches on it keeps

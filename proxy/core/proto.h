@@ -22,13 +22,8 @@
 #include <event2/buffer.h>
 
 #include "conf.h"
+#include "parse.h"
 
-/* Result of a parse step: a whole message, more bytes needed, or framing lost. */
-enum sp_parse {
-    SP_PARSE_OK = 0,
-    SP_PARSE_AGAIN = 1,
-    SP_PARSE_ERROR = 2,
-};
 
 /* What the core does with a parsed request. */
 enum sp_msg_kind {
@@ -42,7 +37,7 @@ enum sp_msg_kind {
 #define SP_MSG_NOREPLY 0x2u /* the server sends no reply (memcached noreply) */
 
 /* A key inside a request, as a byte range from the first byte of the request. */
-struct sp_key {
+struct sp_key_span {
     size_t off;
     size_t len;
 };
@@ -54,7 +49,7 @@ struct sp_msg {
     unsigned flags;            /* SP_MSG_* */
     uint32_t cmd;              /* protocol's command id, handed back to split / merge */
     size_t nkeys;              /* FORWARD: >= 1; MULTI: >= 1 */
-    const struct sp_key *keys; /* owned by the parse state */
+    const struct sp_key_span *keys; /* owned by the parse state */
     const void *priv;          /* the protocol's own view of the request (for split) */
 };
 

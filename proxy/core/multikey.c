@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "core.h"
-#include "log.h"
+#include "report/log.h"
 
 #define NO_FRAG UINT32_MAX
 

@@ -218,13 +218,13 @@ int sp_resp_cur_number(struct sp_resp_cur *c, long long *value)
         if (k > 0 && line[k - 1] == '\r')
             k--;                            /* its LF may be in the next read */
         if (k > 0 && !number_prefix_ok(line + 1, k - 1))
-            return SP_RESP_ERROR;
-        return avail >= SP_RESP_SHORT_LINE ? SP_RESP_ERROR : SP_RESP_AGAIN;
+            return SP_PARSE_ERROR;
+        return avail >= SP_RESP_SHORT_LINE ? SP_PARSE_ERROR : SP_PARSE_AGAIN;
     }
     if (sp_resp_strict_ll(line + 1, n - 3, value) < 0)
-        return SP_RESP_ERROR;
+        return SP_PARSE_ERROR;
     sp_resp_cur_skip(c, n);
-    return SP_RESP_OK;
+    return SP_PARSE_OK;
 }
 
 int sp_resp_fail(char *err, size_t errlen, uint64_t offset, const char *fmt, ...)
@@ -233,15 +233,15 @@ int sp_resp_fail(char *err, size_t errlen, uint64_t offset, const char *fmt, ...
     int n;
 
     if (errlen == 0)
-        return SP_RESP_ERROR;
+        return SP_PARSE_ERROR;
     n = snprintf(err, errlen, "Protocol error: ");
     if (n < 0 || (size_t)n >= errlen)
-        return SP_RESP_ERROR;
+        return SP_PARSE_ERROR;
     va_start(ap, fmt);
     n += vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
     va_end(ap);
     if (n < 0 || (size_t)n >= errlen)
-        return SP_RESP_ERROR;
+        return SP_PARSE_ERROR;
     snprintf(err + n, errlen - (size_t)n, " at byte %llu", (unsigned long long)offset);
-    return SP_RESP_ERROR;
+    return SP_PARSE_ERROR;
 }

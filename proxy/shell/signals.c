@@ -12,7 +12,7 @@
 
 #include <event2/event.h>
 
-#include "log.h"
+#include "report/log.h"
 
 enum sp_sig_action {
     SIG_ACT_LOG,       /* log only */

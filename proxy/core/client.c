@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "core.h"
-#include "log.h"
+#include "report/log.h"
 
 static void client_on_read(void *arg);
 static void client_on_drained(void *arg);

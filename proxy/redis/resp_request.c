@@ -137,8 +137,8 @@ static void lookup_command(struct sp_resp_request *r, struct sp_resp_cur *c, siz
 }
 
 /*
- * Parses a "<type>N\r\n" header at c->pos.  Returns SP_RESP_OK with *value and c->pos past the
- * CRLF, SP_RESP_AGAIN, or SP_RESP_ERROR (message `bad` at the header's offset).  Bytes that
+ * Parses a "<type>N\r\n" header at c->pos.  Returns SP_PARSE_OK with *value and c->pos past the
+ * CRLF, SP_PARSE_AGAIN, or SP_PARSE_ERROR (message `bad` at the header's offset).  Bytes that
  * cannot start a number fail at once, so a header never waits for more than 20 digits.
  */
 static int header(struct sp_resp_request *r, struct sp_resp_cur *c, unsigned char type,
@@ -148,7 +148,7 @@ static int header(struct sp_resp_request *r, struct sp_resp_cur *c, unsigned cha
     int rc;
 
     if (!sp_resp_cur_load(c))
-        return SP_RESP_AGAIN;
+        return SP_PARSE_AGAIN;
     first = c->w[0];
     if (first != type) {
         /* Redis' wording; only a bulk header can be anything but what we dispatched on. */
@@ -160,7 +160,7 @@ static int header(struct sp_resp_request *r, struct sp_resp_cur *c, unsigned cha
                             (char)type, (unsigned)first);
     }
     rc = sp_resp_cur_number(c, value);
-    if (rc == SP_RESP_ERROR)
+    if (rc == SP_PARSE_ERROR)
         return fail(r, err, errlen, c->pos, bad);
     return rc;
 }
@@ -170,12 +170,12 @@ static int parse_count(struct sp_resp_request *r, struct sp_resp_cur *c, char *e
     long long n;
     int rc = header(r, c, '*', &n, "invalid multibulk length", err, errlen);
 
-    if (rc != SP_RESP_OK)
+    if (rc != SP_PARSE_OK)
         return rc;
     r->pos = c->pos;
     if (n <= 0) {               /* "*0" and "*-1": an empty request, ignored as Redis does */
         r->state = RQ_DONE;
-        return SP_RESP_OK;
+        return SP_PARSE_OK;
     }
     if ((unsigned long long)n > r->max_args) {
         r->state = RQ_FAILED;
@@ -185,7 +185,7 @@ static int parse_count(struct sp_resp_request *r, struct sp_resp_cur *c, char *e
     }
     r->expect = (size_t)n;
     r->state = RQ_BULK_HDR;
-    return SP_RESP_OK;
+    return SP_PARSE_OK;
 }
 
 static int parse_bulk_header(struct sp_resp_request *r, struct sp_resp_cur *c,
@@ -195,7 +195,7 @@ static int parse_bulk_header(struct sp_resp_request *r, struct sp_resp_cur *c,
     long long n;
     int rc = header(r, c, '$', &n, "invalid bulk length", err, errlen);
 
-    if (rc != SP_RESP_OK)
+    if (rc != SP_PARSE_OK)
         return rc;
     if (n < 0)
         return fail(r, err, errlen, hdr, "invalid bulk length");
@@ -213,7 +213,7 @@ static int parse_bulk_header(struct sp_resp_request *r, struct sp_resp_cur *c,
     r->argv[r->argc].len = (size_t)n;
     r->pos = c->pos;
     r->state = RQ_BULK_DATA;
-    return SP_RESP_OK;
+    return SP_PARSE_OK;
 }
 
 static int parse_bulk_data(struct sp_resp_request *r, struct sp_resp_cur *c,
@@ -224,7 +224,7 @@ static int parse_bulk_data(struct sp_resp_request *r, struct sp_resp_cur *c,
     unsigned char crlf[2];
 
     if (c->total < end + 2)
-        return SP_RESP_AGAIN;
+        return SP_PARSE_AGAIN;
     if (r->argc == 0)
         lookup_command(r, c, a->len);
     sp_resp_cur_skip(c, end - c->pos);
@@ -237,7 +237,7 @@ static int parse_bulk_data(struct sp_resp_request *r, struct sp_resp_cur *c,
     r->argc++;
     r->pos = c->pos;
     r->state = r->argc == r->expect ? RQ_DONE : RQ_BULK_HDR;
-    return SP_RESP_OK;
+    return SP_PARSE_OK;
 }
 
 static int is_inline_space(unsigned char ch)
@@ -259,7 +259,7 @@ static int add_inline_arg(struct sp_resp_request *r, size_t off, size_t len, cha
     r->argv[r->argc].off = off;
     r->argv[r->argc].len = len;
     r->argc++;
-    return SP_RESP_OK;
+    return SP_PARSE_OK;
 }
 
 /*
@@ -284,8 +284,8 @@ static int split_inline(struct sp_resp_request *r, struct sp_resp_cur *c, size_t
                 start = c->pos + i;
                 in_arg = 1;
             } else if (blank && in_arg) {
-                if (add_inline_arg(r, start, c->pos + i - start, err, errlen) != SP_RESP_OK)
-                    return SP_RESP_ERROR;
+                if (add_inline_arg(r, start, c->pos + i - start, err, errlen) != SP_PARSE_OK)
+                    return SP_PARSE_ERROR;
                 in_arg = 0;
             }
         }
@@ -294,7 +294,7 @@ static int split_inline(struct sp_resp_request *r, struct sp_resp_cur *c, size_t
     }
     if (in_arg)
         return add_inline_arg(r, start, eol - start, err, errlen);
-    return SP_RESP_OK;
+    return SP_PARSE_OK;
 }
 
 static int parse_inline(struct sp_resp_request *r, struct sp_resp_cur *c, char *err, size_t errlen)
@@ -307,13 +307,13 @@ static int parse_inline(struct sp_resp_request *r, struct sp_resp_cur *c, char *
         r->pos = c->pos;
         if (c->pos > r->max_inline)
             return fail(r, err, errlen, 0, "too big inline request");
-        return SP_RESP_AGAIN;
+        return SP_PARSE_AGAIN;
     }
     eol = c->pos;                   /* the LF; an optional CR before it is a blank */
     r->len = eol + 1;
     r->is_inline = 1;
     rc = split_inline(r, c, eol, err, errlen);
-    if (rc != SP_RESP_OK)
+    if (rc != SP_PARSE_OK)
         return rc;
     if (r->argc > 0) {
         c->pos = r->argv[0].off;
@@ -322,7 +322,7 @@ static int parse_inline(struct sp_resp_request *r, struct sp_resp_cur *c, char *
     }
     r->pos = r->len;
     r->state = RQ_DONE;
-    return SP_RESP_OK;
+    return SP_PARSE_OK;
 }
 
 static int step(struct sp_resp_request *r, struct sp_resp_cur *c, char *err, size_t errlen)
@@ -330,9 +330,9 @@ static int step(struct sp_resp_request *r, struct sp_resp_cur *c, char *err, siz
     switch (r->state) {
     case RQ_START:
         if (!sp_resp_cur_load(c))
-            return SP_RESP_AGAIN;
+            return SP_PARSE_AGAIN;
         r->state = c->w[0] == '*' ? RQ_MB_COUNT : RQ_INLINE;
-        return SP_RESP_OK;
+        return SP_PARSE_OK;
     case RQ_MB_COUNT:
         return parse_count(r, c, err, errlen);
     case RQ_BULK_HDR:
@@ -361,12 +361,12 @@ int sp_resp_request_parse(struct sp_resp_request *r, struct evbuffer *in,
     /* Waiting for a bulk body: one length check, no chain walk. */
     if (r->state == RQ_BULK_DATA &&
         evbuffer_get_length(in) < r->argv[r->argc].off + r->argv[r->argc].len + 2)
-        return SP_RESP_AGAIN;
+        return SP_PARSE_AGAIN;
     sp_resp_cur_init(&c, in, r->pos, &r->examined);
     do {
         rc = step(r, &c, err, errlen);
-    } while (rc == SP_RESP_OK && r->state != RQ_DONE);
-    if (rc == SP_RESP_OK && !r->is_inline)
+    } while (rc == SP_PARSE_OK && r->state != RQ_DONE);
+    if (rc == SP_PARSE_OK && !r->is_inline)
         r->len = r->pos;
     return rc;
 }

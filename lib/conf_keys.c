@@ -1,0 +1,70 @@
+/*
+ * The pool keys the loader knows: the one list (name and what each takes), and lookups in it.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "conf_int.h"
+
+/* Indexed by enum cf_key: the one list of keys, with what each takes (for messages). */
+static const struct {
+    const char *name;
+    const char *expect;
+} cf_keys[CF_KEY_COUNT] = {
+    [CF_KEY_LISTEN] = { "listen", "'host:port', or '/path/to/socket' optionally followed by a "
+                                  "space and octal permissions such as 0666" },
+    [CF_KEY_HASH] = { "hash", "a hash function name, default " SP_CONF_DEFAULT_HASH },
+    [CF_KEY_HASH_TAG] = { "hash_tag", "exactly two characters, e.g. \"{}\"" },
+    [CF_KEY_DISTRIBUTION] = { "distribution",
+                              "a distribution name, default " SP_CONF_DEFAULT_DIST },
+    [CF_KEY_TIMEOUT] = { "timeout", "milliseconds, an integer 0..2147483647" },
+    [CF_KEY_BACKLOG] = { "backlog", "an integer 0..2147483647" },
+    [CF_KEY_CLIENT_CONNECTIONS] = { "client_connections",
+                                    "an integer 0..2147483647 (0: no limit)" },
+    [CF_KEY_REDIS] = { "redis", "true or false" },
+    [CF_KEY_REDIS_AUTH] = { "redis_auth", "a non-empty password" },
+    [CF_KEY_REDIS_DB] = { "redis_db", "an integer 0..2147483647" },
+    [CF_KEY_PRECONNECT] = { "preconnect", "true or false" },
+    [CF_KEY_AUTO_EJECT_HOSTS] = { "auto_eject_hosts", "true or false" },
+    [CF_KEY_SERVER_CONNECTIONS] = { "server_connections", "an integer 1..2147483647" },
+    [CF_KEY_SERVER_RETRY_TIMEOUT] = { "server_retry_timeout",
+                                      "milliseconds, an integer 0..2147483647" },
+    [CF_KEY_SERVER_FAILURE_LIMIT] = { "server_failure_limit", "an integer 0..2147483647" },
+    [CF_KEY_SERVERS] = { "servers", "a list of " CF_SERVER_FORM " lines, each after '- '" },
+    [CF_KEY_TCPKEEPALIVE] = { "tcpkeepalive", "true or false" },
+};
+
+const char *cf_key_name(enum cf_key k)
+{
+    return (unsigned)k < CF_KEY_COUNT ? cf_keys[k].name : "?";
+}
+
+const char *cf_key_expect(enum cf_key k)
+{
+    return (unsigned)k < CF_KEY_COUNT ? cf_keys[k].expect : "?";
+}
+
+void cf_key_list(char *buf, size_t size)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    for (unsigned k = 0; k < CF_KEY_COUNT && o < size; k++) {
+        int n = snprintf(buf + o, size - o, "%s%s", k ? ", " : "", cf_keys[k].name);
+        if (n < 0)
+            break;
+        o += (size_t)n;
+    }
+}
+
+enum cf_key cf_key_lookup(const char *s, size_t n)
+{
+    for (unsigned k = 0; k < CF_KEY_COUNT; k++) {
+        if (strlen(cf_keys[k].name) == n && memcmp(cf_keys[k].name, s, n) == 0)
+            return (enum cf_key)k;
+    }
+    return CF_KEY_COUNT;
+}
