@@ -22,6 +22,7 @@ proxy_libspproxy_la_SOURCES = \
 	proxy/core/addr.c \
 	proxy/core/pool.c \
 	proxy/core/clock.c \
+	proxy/core/assert.c \
 	proxy/core/keybytes.c \
 	proxy/core/conn.c proxy/core/conn.h \
 	proxy/core/client.c \
@@ -37,6 +38,7 @@ proxy_libspproxy_la_SOURCES += \
 	proxy/redis/resp_scan.h \
 	proxy/redis/resp_scan.c \
 	proxy/redis/resp_request.c \
+	proxy/redis/resp_inline.c proxy/redis/resp_inline.h \
 	proxy/redis/resp_reply.c \
 	proxy/redis/resp_args.c \
 	proxy/redis/commands.h \

@@ -94,11 +94,35 @@ static void client_resume(struct sp_client *cl)
         client_process(cl);
 }
 
-/* Pauses or resumes the client by its own backlog (hysteresis: resume below half). */
+/* What an answered request gives back to the in-flight count (see SP_REQ_COST). */
+static size_t req_cost(const struct sp_req *req)
+{
+    return req->len > 0 ? req->len + SP_REQ_COST : 0;
+}
+
+/* A request's reply is complete: it no longer counts as in flight. */
+static void client_answered(struct sp_client *cl, const struct sp_req *req)
+{
+    size_t cost = req_cost(req);
+
+    SP_ASSERT(cl->busy->inflight >= cost);
+    cl->busy->inflight -= cost;
+}
+
+size_t sp_client_backlog(const struct sp_client *cl)
+{
+    return sp_conn_out_len(&cl->conn) + (cl->busy != NULL ? cl->busy->held : 0);
+}
+
+/*
+ * Pauses or resumes the client by its own backlog (hysteresis: resume below half).  Replies the
+ * proxy makes itself count like any other: a client that pipelines PINGs and never reads stops
+ * being read at the watermark, as one that sends GETs does.
+ */
 static void client_check_backlog(struct sp_client *cl)
 {
     size_t hwm = cl->pool->proxy->hwm;
-    size_t out = sp_conn_out_len(&cl->conn);
+    size_t out = sp_client_backlog(cl);
     size_t inflight = cl->busy != NULL ? cl->busy->inflight : 0;
 
     if (!cl->paused && (inflight > hwm || out > hwm)) {
@@ -125,6 +149,12 @@ static void client_flush(struct sp_client *cl)
 
     while ((req = TAILQ_FIRST(&cl->busy->reqs)) != NULL && req->done) {
         TAILQ_REMOVE(&cl->busy->reqs, req, cq);
+        if (req->held) {
+            size_t cost = evbuffer_get_length(req->reply) + SP_HELD_REPLY_COST;
+
+            SP_ASSERT(cl->busy->held >= cost);
+            cl->busy->held -= cost;
+        }
         evbuffer_add_buffer(out, req->reply);
         if (req->close_after) {
             cl->closing = true;
@@ -143,11 +173,14 @@ void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req)
         sp_req_put(proxy, req);
         return;
     }
-    cl->busy->inflight -= req->len;
+    client_answered(cl, req);
     if (req == TAILQ_FIRST(&cl->busy->reqs)) {
         client_flush(cl);
-        client_check_backlog(cl);
+    } else {
+        req->held = true;
+        cl->busy->held += evbuffer_get_length(req->reply) + SP_HELD_REPLY_COST;
     }
+    client_check_backlog(cl);
 }
 
 void sp_client_req_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbuffer *src,
@@ -165,7 +198,7 @@ void sp_client_req_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbu
     /* Nothing before it is waiting: no buffer of its own (a malloc and a copy per reply). */
     TAILQ_REMOVE(&cl->busy->reqs, req, cq);
     evbuffer_remove_buffer(src, cl->conn.out, len);
-    cl->busy->inflight -= req->len;
+    client_answered(cl, req);
     sp_req_put(proxy, req);
     client_flush(cl); /* replies already complete behind it, and the write */
     client_check_backlog(cl);
@@ -203,7 +236,7 @@ int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *se
     evbuffer_remove_buffer(in, out, len);
     sp_conn_flush_later(&sc->conn);
     req->len = len;
-    cl->busy->inflight += len;
+    cl->busy->inflight += req_cost(req);
     sp_sconn_enqueue(sc, req);
     if (req->done) {
         sp_client_req_done(proxy, req); /* noreply */
@@ -252,7 +285,7 @@ static void client_local(struct sp_client *cl, const struct sp_msg *msg, struct 
         cl->closing = true; /* nothing after QUIT or lost framing is read */
         sp_conn_set_reading(&cl->conn, false);
     } else if (TAILQ_EMPTY(&cl->busy->reqs)) {
-        evbuffer_add_buffer(cl->conn.out, local);
+        sp_buf_move(cl->conn.out, local);
         sp_conn_flush_later(&cl->conn);
         return;
     }
@@ -309,6 +342,7 @@ static void client_process(struct sp_client *cl)
     while (client_can_read(cl) && evbuffer_get_length(in) > 0) {
         struct sp_msg msg;
         struct sp_req *req;
+        struct evbuffer *src;
         enum sp_parse rc;
 
         pc.consumed = cl->consumed;
@@ -328,6 +362,7 @@ static void client_process(struct sp_client *cl)
         cl->consumed += msg.len;
         if (msg.kind == SP_MSG_LOCAL) {
             client_local(cl, &msg, in, local);
+            client_check_backlog(cl);
             continue;
         }
         req = sp_req_get(proxy);
@@ -339,10 +374,17 @@ static void client_process(struct sp_client *cl)
         req->cmd = msg.cmd;
         req->noreply = (msg.flags & SP_MSG_NOREPLY) != 0;
         TAILQ_INSERT_TAIL(&cl->busy->reqs, req, cq);
+        src = in;
+        if (msg.body != NULL) {
+            /* Rewritten by the protocol: forward its bytes, not the client's. */
+            evbuffer_drain(in, msg.len);
+            src = msg.body;
+            msg.len = evbuffer_get_length(src);
+        }
         if (msg.kind == SP_MSG_MULTI && msg.nkeys > 1)
-            sp_multikey_forward(cl, req, &msg, in);
+            sp_multikey_forward(cl, req, &msg, src);
         else
-            client_forward(cl, req, &msg, in);
+            client_forward(cl, req, &msg, src);
         client_check_backlog(cl);
     }
     cl->in_process = false;

@@ -78,6 +78,21 @@ void sp_conn_shed(struct sp_conn *c)
     }
 }
 
+/* Replies up to this size are copied, not moved, by sp_buf_move. */
+#define SP_BUF_COPY_MAX 512
+
+int sp_buf_move(struct evbuffer *dst, struct evbuffer *src)
+{
+    unsigned char tmp[SP_BUF_COPY_MAX];
+    size_t n = evbuffer_get_length(src);
+
+    if (n > sizeof(tmp))
+        return evbuffer_add_buffer(dst, src);
+    if (evbuffer_copyout(src, tmp, n) != (ev_ssize_t)n || evbuffer_add(dst, tmp, n) < 0)
+        return -1;
+    return evbuffer_drain(src, n);
+}
+
 /* ---- the flusher ---- */
 
 static void flusher_cb(evutil_socket_t fd, short what, void *arg)

@@ -127,6 +127,14 @@ size_t sp_conn_out_len(const struct sp_conn *c);
  */
 void sp_conn_shed(struct sp_conn *c);
 
+/*
+ * Moves all of `src` to the end of `dst`.  A few bytes are copied into dst's last chain instead
+ * of moving src's chain along: every chain costs at least libevent's minimum chain size, so a
+ * buffer made of one chain per tiny reply would cost ~1 KiB per "+PONG".  Returns 0 or -1 (out
+ * of memory; src is then left as it was).
+ */
+int sp_buf_move(struct evbuffer *dst, struct evbuffer *src);
+
 /* Schedules a write of `out` at the end of this loop iteration. */
 void sp_conn_flush_later(struct sp_conn *c);
 

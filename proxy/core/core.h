@@ -45,6 +45,28 @@ TAILQ_HEAD(sp_client_q, sp_client);
 TAILQ_HEAD(sp_sconn_q, sp_sconn);
 TAILQ_HEAD(sp_busy_q, sp_client_busy);
 
+/*
+ * Cheap checks of the data path's invariants, on in release builds too: a broken invariant
+ * (a queue count gone negative, a request on the wrong queue) would otherwise corrupt memory or
+ * hang clients far from its cause.  Logs the condition and where, then aborts.
+ */
+#define SP_ASSERT(cond) \
+    do { \
+        if (!(cond)) \
+            sp_assert_fail(#cond, __FILE__, __LINE__); \
+    } while (0)
+
+void sp_assert_fail(const char *cond, const char *file, int line) __attribute__((noreturn));
+
+/*
+ * What a request costs beyond its bytes while in flight (its struct sp_req), and what a reply
+ * held in its own buffer behind an unanswered request costs beyond its bytes (the buffer and a
+ * chain of libevent's minimum size).  Back-pressure counts them, so a pipeline of tiny requests
+ * or tiny replies is limited by the memory it takes, not only by its bytes.
+ */
+#define SP_REQ_COST 256
+#define SP_HELD_REPLY_COST 1280
+
 /* Free requests kept for reuse per proxy; beyond this they are freed (bounded memory). */
 #define SP_REQ_FREE_MAX 4096
 /* ... and what is kept once no client is connected any more (release when idle). */
@@ -52,9 +74,11 @@ TAILQ_HEAD(sp_busy_q, sp_client_busy);
 /* A server connection stops reading while a client's unwritten output exceeds this many high
    watermarks (replies to requests already sent can only be held back, not refused). */
 #define SP_STALL_FACTOR 4
-/* A client whose unread replies keep a shared server connection from reading for longer than the
-   pool's `timeout` (or this many msec when it has none) is closed: the other clients on that
-   connection must not wait for it without bound, nor time out because of it. */
+/* A request waiting on a shared server connection may be held up by slow readers (clients whose
+   unread replies are over the limit, for whom the connection stops reading) for at most the
+   pool's `timeout` (or this many msec when it has none) in all: when the oldest waiting request
+   has been held up that long, over however many stalls by however many slow readers, the client
+   stalling the connection then is closed, whoever it is. */
 #define SP_STALL_LIMIT_MS 10000
 
 struct sp_req {
@@ -65,9 +89,11 @@ struct sp_req {
     struct sp_sconn *sconn;       /* connection it waits on, or NULL */
     struct evbuffer *reply;       /* reply bytes until written out; kept across reuse */
     uint64_t deadline;            /* usec (event_base clock) when the server must have replied */
+    uint64_t stall_base;          /* its connection's stall clock when it was queued there */
     size_t len;                   /* request bytes sent (stats, back-pressure) */
     uint32_t cmd;                 /* protocol command id (split / merge) */
     bool done;                    /* reply is complete */
+    bool held;                    /* done behind an unanswered request: counted in busy->held */
     bool close_after;             /* close the client once this reply is written */
     bool noreply;                 /* the server will not answer */
     const char *err;              /* fragment: why it could not be sent (static string) */
@@ -98,6 +124,7 @@ struct sp_sconn {
     struct sp_busy_q waiters;     /* clients paused because this connection's output is full */
     struct sp_client *stalled_by; /* not reading: that client's output is over the limit */
     uint64_t stalled_at;          /* usec (event_base clock) when that stall began */
+    uint64_t stalled_total;       /* usec this connection spent stalled, stalls that ended */
     TAILQ_ENTRY(sp_sconn) slink;  /* stalled_by->stalled */
     void *pstate;                 /* protocol reply parser state */
 };
@@ -180,7 +207,11 @@ struct sp_client_busy {
     struct sp_sconn *blocked_on;  /* paused by that connection's back-pressure */
     TAILQ_ENTRY(sp_client_busy) wlink; /* blocked_on->waiters, or the proxy's cache */
     struct sp_sconn_q stalled;    /* server connections waiting for this output to drain */
-    size_t inflight;              /* request bytes forwarded and not yet answered */
+    size_t inflight;              /* requests forwarded and not yet answered: their bytes plus
+                                     SP_REQ_COST each */
+    size_t held;                  /* replies complete but queued behind an unanswered request:
+                                     their bytes plus SP_HELD_REPLY_COST each (they count as
+                                     output for back-pressure) */
 };
 
 struct sp_client {
@@ -271,6 +302,9 @@ void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req);
 void sp_client_req_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbuffer *src,
                          size_t len);
 
+/* Reply bytes the client has not taken yet: its output plus replies held in its queue. */
+size_t sp_client_backlog(const struct sp_client *cl);
+
 /* Re-enables reading of a client paused by server back-pressure (called by server.c). */
 void sp_client_unblock(struct sp_client *cl);
 
@@ -345,6 +379,23 @@ void sp_pool_server_ok(struct sp_server *server);
  * copy in proxy->keybuf.  Returns NULL when out of memory.
  */
 const void *sp_key_bytes(struct sp_proxy *proxy, struct evbuffer *buf, size_t off, size_t len);
+
+/* A walk over the keys of one request, in increasing offset order (the buffer unchanged). */
+struct sp_key_walk {
+    struct evbuffer *buf;
+    struct evbuffer_ptr ptr;      /* at offset `at` */
+    size_t at;
+    bool valid;
+};
+
+void sp_key_walk_init(struct sp_key_walk *w, struct evbuffer *buf);
+
+/*
+ * As sp_key_bytes, moving forward from the previous key: a request's keys cost one pass over
+ * its chains, not one per key.  An offset below the previous one starts over from the head.
+ */
+const void *sp_key_walk_bytes(struct sp_proxy *proxy, struct sp_key_walk *w, size_t off,
+                              size_t len);
 
 /* ---- forwarding (client.c / multikey.c) ---- */
 

@@ -29,8 +29,10 @@ static int locate_keys(struct sp_pool *pool, const struct sp_msg *msg, struct ev
                        const unsigned char *flat, const char **reason)
 {
     struct sp_proxy *proxy = pool->proxy;
+    struct sp_key_walk walk;
     int same = 1;
 
+    sp_key_walk_init(&walk, in);
     if (msg->nkeys > proxy->key_srv_cap) {
         int *k = realloc(proxy->key_srv, msg->nkeys * sizeof(*k));
 
@@ -43,8 +45,8 @@ static int locate_keys(struct sp_pool *pool, const struct sp_msg *msg, struct ev
     }
     for (size_t i = 0; i < msg->nkeys; i++) {
         const void *key = flat != NULL ? flat + msg->keys[i].off
-                                       : sp_key_bytes(proxy, in, msg->keys[i].off,
-                                                      msg->keys[i].len);
+                                       : sp_key_walk_bytes(proxy, &walk, msg->keys[i].off,
+                                                           msg->keys[i].len);
         struct sp_server *s;
 
         if (key == NULL) {
@@ -164,7 +166,7 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
         return;
     }
     req->len = msg->len;
-    cl->busy->inflight += msg->len;
+    cl->busy->inflight += msg->len + SP_REQ_COST;
     pool->st->fragments += req->nfrags;
 
     /* Connections are settled: now move the bytes.  Nothing below runs another callback. */

@@ -49,7 +49,12 @@ struct sp_msg {
     unsigned flags;            /* SP_MSG_* */
     uint32_t cmd;              /* protocol's command id, handed back to split / merge */
     size_t nkeys;              /* FORWARD: >= 1; MULTI: >= 1 */
-    const struct sp_key_span *keys; /* owned by the parse state */
+    const struct sp_key_span *keys; /* owned by the parse state; offsets into `body` if set */
+    struct evbuffer *body;     /* NULL: forward the msg->len bytes at the head of the input as
+                                  they are.  Else the protocol rewrote the request (e.g. a Redis
+                                  inline command as RESP): the core drops the len input bytes and
+                                  forwards all of `body` (owned by the parse state) instead, so
+                                  the server gets exactly what the proxy parsed and routed by */
     const void *priv;          /* the protocol's own view of the request (for split) */
 };
 

@@ -199,7 +199,13 @@ struct sp_sconn *sp_server_conn(struct sp_server *server, unsigned affinity,
     return sconn_open(server, slot, reason);
 }
 
-/* How long one client may keep this connection from reading, in usec. */
+/* The connection's stall clock: usec spent stalled so far (it runs only while stalled). */
+static uint64_t sconn_stall_clock(const struct sp_sconn *sc, uint64_t now)
+{
+    return sc->stalled_total + (sc->stalled_by != NULL ? now - sc->stalled_at : 0);
+}
+
+/* How long slow readers may hold up a request on this connection, in all, in usec. */
 static uint64_t sconn_stall_limit(const struct sp_sconn *sc)
 {
     int timeout = sc->server->pool->conf->timeout;
@@ -229,6 +235,7 @@ void sp_sconn_enqueue(struct sp_sconn *sc, struct sp_req *req)
         req->done = true;
         return;
     }
+    req->stall_base = sconn_stall_clock(sc, sp_loop_usec(sconn_proxy(sc)->base));
     TAILQ_INSERT_TAIL(&sc->sent, req, sq);
     sc->nsent++;
     sc->unsent_count++;
@@ -309,6 +316,7 @@ static void sconn_unstall(struct sp_sconn *sc)
     uint64_t now = sp_loop_usec(sconn_proxy(sc)->base);
     struct sp_req *req;
 
+    sc->stalled_total += now - sc->stalled_at;
     sc->stalled_by = NULL;
     if (sc->server->pool->conf->timeout > 0 && !TAILQ_EMPTY(&sc->sent)) {
         TAILQ_FOREACH(req, &sc->sent, sq)
@@ -319,6 +327,38 @@ static void sconn_unstall(struct sp_sconn *sc)
         evtimer_del(sc->timer);
     }
     sp_conn_set_reading(&sc->conn, true);
+}
+
+/*
+ * Usec until the oldest waiting request has been held up by stalls for the whole limit (0: it
+ * has); the whole limit when no request waits.
+ */
+static uint64_t sconn_stall_left(const struct sp_sconn *sc, uint64_t now)
+{
+    const struct sp_req *oldest = TAILQ_FIRST(&sc->sent);
+    uint64_t limit = sconn_stall_limit(sc);
+    uint64_t held;
+
+    if (oldest == NULL)
+        return limit;
+    held = sconn_stall_clock(sc, now) - oldest->stall_base;
+    return held < limit ? limit - held : 0;
+}
+
+/*
+ * Stops reading for slow reader `cl`.  The timer then tracks how long the oldest waiting request
+ * may still be held up: what earlier stalls took from it is not given back, so N slow readers in
+ * turn hold a request up for the limit in all, not N times it.
+ */
+static void sconn_stall(struct sp_sconn *sc, struct sp_client *cl)
+{
+    uint64_t now = sp_loop_usec(sconn_proxy(sc)->base);
+
+    sc->stalled_by = cl;
+    sc->stalled_at = now;
+    TAILQ_INSERT_TAIL(&cl->busy->stalled, sc, slink);
+    sp_conn_set_reading(&sc->conn, false);
+    sconn_timer_in(sc, sconn_stall_left(sc, now)); /* request deadlines wait meanwhile */
 }
 
 /*
@@ -344,13 +384,8 @@ static void sconn_deliver(struct sp_sconn *sc, struct sp_req *req, struct evbuff
         sp_client_req_reply(proxy, req, in, len);
     }
     if (cl != NULL && sc->stalled_by == NULL &&
-        sp_conn_out_len(&cl->conn) > SP_STALL_FACTOR * proxy->hwm) {
-        sc->stalled_by = cl;
-        sc->stalled_at = sp_loop_usec(proxy->base);
-        TAILQ_INSERT_TAIL(&cl->busy->stalled, sc, slink);
-        sp_conn_set_reading(&sc->conn, false);
-        sconn_timer_in(sc, sconn_stall_limit(sc)); /* request deadlines wait meanwhile */
-    }
+        sp_client_backlog(cl) > SP_STALL_FACTOR * proxy->hwm)
+        sconn_stall(sc, cl);
 }
 
 void sp_sconn_resume_stalled(struct sp_client *cl)
@@ -449,16 +484,20 @@ static void sconn_on_end(void *arg, enum sp_conn_end how, int err)
 }
 
 /*
- * A client has kept this connection from reading for the whole stall limit: it is closed, so the
- * other clients' replies flow again (they would otherwise wait for it, or time out).
+ * Slow readers have kept this connection from reading for the whole stall limit: the one doing
+ * it now is closed, so the other clients' replies flow again (they would otherwise wait for it,
+ * or time out).
  */
 static void sconn_drop_staller(struct sp_sconn *sc)
 {
     struct sp_client *cl = sc->stalled_by;
+    uint64_t now = sp_loop_usec(sconn_proxy(sc)->base);
 
     sp_log_warn("pool '%s': closing a client that left %zu reply bytes unread for %llu ms, "
-                "holding up server '%s'", cl->pool->conf->name, sp_conn_out_len(&cl->conn),
-                (unsigned long long)(sconn_stall_limit(sc) / 1000), sc->server->conf->name);
+                "holding up server '%s' (slow readers held its oldest request up %llu ms in all)",
+                cl->pool->conf->name, sp_client_backlog(cl),
+                (unsigned long long)((now - sc->stalled_at) / 1000), sc->server->conf->name,
+                (unsigned long long)(sconn_stall_limit(sc) / 1000));
     cl->pool->st->client_err++;
     sp_client_close(cl); /* resumes this connection, which may close in turn: not used after */
 }
@@ -473,12 +512,12 @@ static void sconn_timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     /* 1 ms slack below: the timer and the cached clock round differently. */
     if (sc->stalled_by != NULL) {
-        uint64_t end = sc->stalled_at + sconn_stall_limit(sc);
+        uint64_t left = sconn_stall_left(sc, now);
 
-        if (end <= now + 1000)
+        if (left <= 1000)
             sconn_drop_staller(sc);
         else
-            sconn_timer_in(sc, end - now);
+            sconn_timer_in(sc, left);
         return;
     }
     if (oldest == NULL || sc->server->pool->conf->timeout <= 0)

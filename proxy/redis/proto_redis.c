@@ -298,6 +298,7 @@ static enum sp_parse redis_parse_request(struct sp_proto_client *cl, struct evbu
     struct redis_client *st = cl->state;
     const struct sp_resp_request *r = &st->req;
     char err[SP_RESP_ERRLEN];
+    struct evbuffer *args; /* where the arguments are: the input, or an inline rewrite */
     int rc;
 
     /* A block between requests may have served another client last: start on this stream. */
@@ -310,16 +311,18 @@ static enum sp_parse redis_parse_request(struct sp_proto_client *cl, struct evbu
         evbuffer_add_printf(local, "-ERR %s\r\n", err);
         return SP_PARSE_ERROR;
     }
+    args = sp_resp_request_args(r, in);
     memset(msg, 0, sizeof(*msg));
     msg->len = r->len;
     msg->kind = SP_MSG_LOCAL;
     msg->priv = r;
+    msg->body = r->is_inline ? r->body : NULL;
     if (r->argc == 0)
         return SP_PARSE_OK; /* an empty request: nothing to answer, as Redis */
     if (r->cmd == NULL) {
         char name[128];
 
-        arg_text(in, &r->argv[0], name, sizeof(name), false);
+        arg_text(args, &r->argv[0], name, sizeof(name), false);
         evbuffer_add_printf(local, "-ERR unknown command '%s'\r\n", name);
         return SP_PARSE_OK;
     }
@@ -331,11 +334,11 @@ static enum sp_parse redis_parse_request(struct sp_proto_client *cl, struct evbu
     if (!sp_command_arity_ok(r->cmd, r->argc)) {
         char name[64];
 
-        arg_text(in, &r->argv[0], name, sizeof(name), true);
+        arg_text(args, &r->argv[0], name, sizeof(name), true);
         evbuffer_add_printf(local, "-ERR wrong number of arguments for '%s' command\r\n", name);
         return SP_PARSE_OK;
     }
-    route(cl, in, msg, local);
+    route(cl, args, msg, local);
     return SP_PARSE_OK;
 }
 
@@ -481,26 +484,18 @@ static int redis_split(const struct sp_msg *msg, struct evbuffer *req, const voi
     size_t step = cmd->route == SP_ROUTE_MSET ? 2 : 1;
     size_t consumed;
 
-    if (flat != NULL && !r->is_inline) {
+    /* An inline request arrives here rewritten (msg->body): always a multibulk. */
+    if (flat != NULL) {
         for (uint32_t f = 0; f < nfrags; f++) {
             if (split_flat_frag(r, flat, frag_of_key, step, f, out[f]) < 0)
                 return -1;
         }
         return 0;
     }
-
     for (uint32_t f = 0; f < nfrags; f++) {
         if (sp_resp_write_array(out[f], 1 + frag_keys(frag_of_key, msg->nkeys, f) * step) < 0 ||
             sp_resp_write_arg(out[f], req, 0, &r->argv[0]) < 0)
             return -1;
-    }
-    if (r->is_inline) {
-        /* An inline line has no bulk headers to move along: write each argument as a bulk. */
-        for (size_t i = 1; i < r->argc; i++) {
-            if (sp_resp_write_arg(out[frag_of_key[(i - 1) / step]], req, 0, &r->argv[i]) < 0)
-                return -1;
-        }
-        return 0; /* `req` untouched: with `flat` the caller's input itself */
     }
     /* Move each "$len\r\n<bytes>\r\n" as it stands: values are never copied. */
     consumed = r->argv[0].off + r->argv[0].len + 2;

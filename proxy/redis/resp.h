@@ -61,6 +61,9 @@ struct sp_resp_request {
     struct sp_resp_arg *argv;       /* argc entries; owned by the parser, reused */
     const struct sp_command *cmd;   /* command table entry of argv[0]; NULL if unknown / argc 0 */
     int is_inline;                  /* 1 if the request was an inline line */
+    struct evbuffer *body;          /* inline: the request rewritten as a RESP multibulk (what
+                                       the server gets); argv offsets refer to it, not to the
+                                       input (see sp_resp_request_args) */
 
     /* limits, set to the SP_RESP_MAX_* defaults by init; may be lowered by the caller */
     size_t max_args;
@@ -76,6 +79,8 @@ struct sp_resp_request {
     size_t pos;                     /* request-relative offset where parsing resumes */
     size_t expect;                  /* multibulk: announced argument count */
     size_t argv_cap;
+    unsigned char *line;            /* inline: the line, decoded in place */
+    size_t line_cap;
     uint64_t stream_off;            /* stream offset of this request's first byte */
     const struct sp_command *last_cmd;  /* the previous request's command: tried first */
 };
@@ -99,11 +104,19 @@ void sp_resp_request_free(struct sp_resp_request *r);
  * An unknown command is NOT an error: framing is intact and r->cmd is NULL.
  * Steady state allocates nothing; argv grows (doubling) only when a request has more arguments
  * than any earlier one, to at most twice the arguments actually received (a "*1000000" header
- * alone allocates nothing).  Inline lines split on blanks (space, tab, CR, VT, FF); unlike Redis,
- * quotes are not interpreted (arguments must be slices of the buffer).
+ * alone allocates nothing).  Inline lines are read exactly as Redis reads them (quotes, escapes:
+ * resp_inline.c) and rewritten as RESP in r->body; a line Redis would not read the same way (an
+ * unbalanced quote, a NUL byte before the LF) is an ERROR.
  */
 int sp_resp_request_parse(struct sp_resp_request *r, struct evbuffer *in,
                           char *err, size_t errlen);
+
+/*
+ * The buffer the framed request's arguments (argv offsets) refer to, and whose r->body length
+ * (inline) or r->len first bytes (multibulk) are the request to forward: r->body for an inline
+ * request, else `in` itself.
+ */
+struct evbuffer *sp_resp_request_args(const struct sp_resp_request *r, struct evbuffer *in);
 
 /* Forgets any partial request and resets the stream offset to 0; keeps argv's memory and limits. */
 void sp_resp_request_reset(struct sp_resp_request *r);

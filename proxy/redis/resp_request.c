@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "resp.h"
+#include "resp_inline.h"
 #include "resp_scan.h"
 
 enum rq_state {
@@ -37,6 +38,12 @@ void sp_resp_request_init(struct sp_resp_request *r)
 
 void sp_resp_request_free(struct sp_resp_request *r)
 {
+    if (r->body != NULL)
+        evbuffer_free(r->body);
+    r->body = NULL;
+    free(r->line);
+    r->line = NULL;
+    r->line_cap = 0;
     free(r->argv);
     r->argv = NULL;
     r->argv_cap = 0;
@@ -58,6 +65,11 @@ void sp_resp_request_reset(struct sp_resp_request *r)
 {
     start_request(r);
     r->stream_off = 0;
+}
+
+struct evbuffer *sp_resp_request_args(const struct sp_resp_request *r, struct evbuffer *in)
+{
+    return r->is_inline ? r->body : in;
 }
 
 int sp_resp_request_pending(const struct sp_resp_request *r)
@@ -108,6 +120,19 @@ static int reserve_arg(struct sp_resp_request *r, size_t bound)
     return 0;
 }
 
+/* Sets r->cmd from a command name (NULL when unknown). */
+static void lookup_name(struct sp_resp_request *r, const unsigned char *name, size_t len)
+{
+    /* Pipelines mostly repeat one command: one short compare instead of a binary search. */
+    if (r->last_cmd != NULL && sp_command_is(r->last_cmd, name, len)) {
+        r->cmd = r->last_cmd;
+        return;
+    }
+    r->cmd = sp_command_lookup(name, len);
+    if (r->cmd != NULL)
+        r->last_cmd = r->cmd;
+}
+
 /*
  * Sets r->cmd from argv[0], which starts at c->pos: a short peek (in place when contiguous),
  * pos unchanged.  Unknown or overlong names leave NULL.
@@ -126,14 +151,7 @@ static void lookup_command(struct sp_resp_request *r, struct sp_resp_cur *c, siz
         name = buf;
     else
         return;
-    /* Pipelines mostly repeat one command: one short compare instead of a binary search. */
-    if (r->last_cmd != NULL && sp_command_is(r->last_cmd, name, len)) {
-        r->cmd = r->last_cmd;
-        return;
-    }
-    r->cmd = sp_command_lookup(name, len);
-    if (r->cmd != NULL)
-        r->last_cmd = r->cmd;
+    lookup_name(r, name, len);
 }
 
 /*
@@ -240,60 +258,103 @@ static int parse_bulk_data(struct sp_resp_request *r, struct sp_resp_cur *c,
     return SP_PARSE_OK;
 }
 
-static int is_inline_space(unsigned char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
-}
+/* Inline line buffers above this size are freed after use (a 64 KiB line is rare). */
+#define RQ_LINE_KEEP 4096
 
-/* Appends the inline argument [off, off+len); the argument limit holds for inline lines too. */
-static int add_inline_arg(struct sp_resp_request *r, size_t off, size_t len, char *err,
-                          size_t errlen)
+/* Collects one decoded inline argument; the argument limit holds for inline lines too. */
+static int add_inline_arg(void *ctx, size_t off, size_t len)
 {
-    if (r->argc >= r->max_args) {
-        r->state = RQ_FAILED;
-        return sp_resp_fail(err, errlen, at(r, off), "too many inline arguments (limit %zu)",
-                            r->max_args);
-    }
-    if (reserve_arg(r, r->max_inline) < 0)
-        return fail(r, err, errlen, 0, "out of memory for inline arguments");
+    struct sp_resp_request *r = ctx;
+
+    if (r->argc >= r->max_args)
+        return -1;
+    if (reserve_arg(r, r->max_args) < 0)
+        return -2;
     r->argv[r->argc].off = off;
     r->argv[r->argc].len = len;
     r->argc++;
-    return SP_PARSE_OK;
+    return SP_INLINE_OK;
+}
+
+/* Copies the line [0, n) out of the input into r->line.  Returns 0 or -1 (out of memory). */
+static int copy_line(struct sp_resp_request *r, struct evbuffer *in, size_t n)
+{
+    if (n > r->line_cap) {
+        unsigned char *l = realloc(r->line, n);
+
+        if (l == NULL)
+            return -1;
+        r->line = l;
+        r->line_cap = n;
+    }
+    return n == 0 || evbuffer_copyout(in, r->line, n) == (ev_ssize_t)n ? 0 : -1;
 }
 
 /*
- * Splits the complete inline line [0, eol) into arguments at runs of blanks (as Redis' inline
- * parser does, minus its quoting: quotes are ordinary bytes here).  Walks the chains once.
+ * Writes the decoded arguments into r->body as a RESP multibulk, the request the server will
+ * get, and points argv there.  Returns 0 or -1 (out of memory).
  */
+static int build_body(struct sp_resp_request *r)
+{
+    char hdr[SP_RESP_HEADER_MAX];
+    size_t off;
+
+    if (r->body == NULL && (r->body = evbuffer_new()) == NULL)
+        return -1;
+    evbuffer_drain(r->body, evbuffer_get_length(r->body));
+    off = sp_resp_format_header(hdr, '*', (long long)r->argc);
+    if (evbuffer_add(r->body, hdr, off) < 0)
+        return -1;
+    for (size_t i = 0; i < r->argc; i++) {
+        struct sp_resp_arg *a = &r->argv[i];
+        size_t h = sp_resp_format_header(hdr, '$', (long long)a->len);
+
+        if (evbuffer_add(r->body, hdr, h) < 0 ||
+            (a->len > 0 && evbuffer_add(r->body, r->line + a->off, a->len) < 0) ||
+            evbuffer_add(r->body, "\r\n", 2) < 0)
+            return -1;
+        a->off = off + h;
+        off += h + a->len + 2;
+    }
+    return 0;
+}
+
+/* Splits the complete line [0, eol) as Redis does (resp_inline.c) and rewrites it as RESP. */
 static int split_inline(struct sp_resp_request *r, struct sp_resp_cur *c, size_t eol,
                         char *err, size_t errlen)
 {
-    size_t start = 0;
-    int in_arg = 0;
+    size_t n = eol, bad = 0;
+    int rc;
 
-    c->pos = 0;
-    c->wlen = 0;
-    while (c->pos < eol && sp_resp_cur_load(c)) {
-        size_t n = c->wlen < eol - c->pos ? c->wlen : eol - c->pos;
-
-        for (size_t i = 0; i < n; i++) {
-            int blank = is_inline_space(c->w[i]);
-
-            if (!blank && !in_arg) {
-                start = c->pos + i;
-                in_arg = 1;
-            } else if (blank && in_arg) {
-                if (add_inline_arg(r, start, c->pos + i - start, err, errlen) != SP_PARSE_OK)
-                    return SP_PARSE_ERROR;
-                in_arg = 0;
-            }
-        }
-        *c->examined += n;
-        sp_resp_cur_skip(c, n);
+    if (copy_line(r, c->buf, n) < 0)
+        return fail(r, err, errlen, 0, "out of memory for an inline request");
+    *c->examined += n;
+    if (n > 0 && r->line[n - 1] == '\r')
+        n--; /* the CR of the CRLF; any other CR is a blank */
+    rc = sp_resp_inline_split(r->line, n, add_inline_arg, r, &bad);
+    switch (rc) {
+    case SP_INLINE_OK:
+        break;
+    case SP_INLINE_NUL:
+        return fail(r, err, errlen, bad, "NUL byte in an inline request");
+    case SP_INLINE_QUOTES:
+        return fail(r, err, errlen, bad, "unbalanced quotes in request");
+    case -1:
+        r->state = RQ_FAILED;
+        return sp_resp_fail(err, errlen, at(r, bad), "too many inline arguments (limit %zu)",
+                            r->max_args);
+    default:
+        return fail(r, err, errlen, bad, "out of memory for inline arguments");
     }
-    if (in_arg)
-        return add_inline_arg(r, start, eol - start, err, errlen);
+    if (r->argc > 0)
+        lookup_name(r, r->line + r->argv[0].off, r->argv[0].len);
+    if (build_body(r) < 0)
+        return fail(r, err, errlen, 0, "out of memory for an inline request");
+    if (r->line_cap > RQ_LINE_KEEP) {
+        free(r->line);
+        r->line = NULL;
+        r->line_cap = 0;
+    }
     return SP_PARSE_OK;
 }
 
@@ -309,17 +370,12 @@ static int parse_inline(struct sp_resp_request *r, struct sp_resp_cur *c, char *
             return fail(r, err, errlen, 0, "too big inline request");
         return SP_PARSE_AGAIN;
     }
-    eol = c->pos;                   /* the LF; an optional CR before it is a blank */
+    eol = c->pos;
     r->len = eol + 1;
     r->is_inline = 1;
     rc = split_inline(r, c, eol, err, errlen);
     if (rc != SP_PARSE_OK)
         return rc;
-    if (r->argc > 0) {
-        c->pos = r->argv[0].off;
-        c->wlen = 0;
-        lookup_command(r, c, r->argv[0].len);
-    }
     r->pos = r->len;
     r->state = RQ_DONE;
     return SP_PARSE_OK;

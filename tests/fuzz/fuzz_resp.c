@@ -38,17 +38,20 @@ static void mix(struct outcome *o, const void *p, size_t n)
 
 static void request_done(struct sp_resp_request *r, struct evbuffer *b, struct outcome *o)
 {
+    struct evbuffer *args = sp_resp_request_args(r, b);
+    size_t bound = r->is_inline ? evbuffer_get_length(args) : r->len;
+
     CHECK(r->len > 0 && r->len <= evbuffer_get_length(b));
     CHECK(r->argc <= r->max_args);
     CHECK(r->argc == 0 || r->argv != NULL);
     for (size_t i = 0; i < r->argc; i++) {
-        CHECK(r->argv[i].off + r->argv[i].len <= r->len);
+        CHECK(r->argv[i].off + r->argv[i].len <= bound);
         CHECK(i == 0 || r->argv[i].off >= r->argv[i - 1].off + r->argv[i - 1].len);
         mix(o, &r->argv[i], sizeof(r->argv[i]));
     }
     if (r->argc > 0 && r->cmd != NULL) {
         char name[SP_RESP_ERRLEN];
-        long n = sp_resp_arg_copy(b, 0, &r->argv[0], name, sizeof(name));
+        long n = sp_resp_arg_copy(args, 0, &r->argv[0], name, sizeof(name));
 
         CHECK(n == (long)r->argv[0].len);
     }

@@ -61,6 +61,12 @@ static const char *fx_parse(struct fixture *f, const char *req, enum sp_parse wa
     if (want == SP_PARSE_OK) {
         ck_assert_uint_eq(f->msg.len, strlen(req));
         f->cl.consumed += f->msg.len; /* as the core does when it removes the request */
+        if (f->msg.body != NULL) {
+            /* Rewritten (inline): the core forwards the body in place of the input bytes. */
+            evbuffer_drain(f->in, f->msg.len);
+            f->msg.len = evbuffer_get_length(f->msg.body);
+            evbuffer_prepend_buffer(f->in, f->msg.body);
+        }
     }
     n = evbuffer_copyout(f->local, out, sizeof(out) - 1);
     out[n] = '\0';
@@ -126,6 +132,7 @@ END_TEST
 START_TEST(routing_keys)
 {
     struct fixture f;
+    char *body;
 
     fx_init(&f, NULL, 0);
     fx_parse(&f, "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$1\r\nv\r\n", SP_PARSE_OK);
@@ -133,13 +140,18 @@ START_TEST(routing_keys)
     ck_assert_uint_eq(f.msg.nkeys, 1);
     ck_assert_uint_eq(f.msg.keys[0].off, 17);
     ck_assert_uint_eq(f.msg.keys[0].len, 3);
+    /* Inline requests are rewritten as RESP: key offsets point into the rewrite. */
     fx_parse(&f, "EVAL s 2 k1 k2 a\r\n", SP_PARSE_OK);
     ck_assert_int_eq(f.msg.kind, SP_MSG_FORWARD);
-    ck_assert_uint_eq(f.msg.keys[0].off, 9);
-    fx_parse(&f, "MSET a 1 bb 2 c 3\r\n", SP_PARSE_OK);
+    body = drain_str(f.in);
+    ck_assert_str_eq(body, "*6\r\n$4\r\nEVAL\r\n$1\r\ns\r\n$1\r\n2\r\n$2\r\nk1\r\n"
+                           "$2\r\nk2\r\n$1\r\na\r\n");
+    free(body);
+    ck_assert_uint_eq(f.msg.keys[0].off, 32);
+    fx_parse(&f, "MSET a 1 \"b\\x62\" 2 c 3\r\n", SP_PARSE_OK);
     ck_assert_int_eq(f.msg.kind, SP_MSG_MULTI);
     ck_assert_uint_eq(f.msg.nkeys, 3);
-    ck_assert_uint_eq(f.msg.keys[1].off, 9);
+    ck_assert_uint_eq(f.msg.keys[1].off, 32);
     ck_assert_uint_eq(f.msg.keys[1].len, 2);
     fx_fini(&f);
 }

@@ -47,23 +47,50 @@ static void req_destroy(void *p)
     free(p);
 }
 
-/* "REQ len=.. argc=.. inline=.. cmd=.. [arg]..." read back through sp_resp_arg_copy. */
+/* An inline request's rewrite is one multibulk holding exactly its arguments. */
+static void check_rewrite(const struct sp_resp_request *r, struct evbuffer *body)
+{
+    struct sp_resp_request again;
+    char err[SP_RESP_ERRLEN];
+
+    sp_resp_request_init(&again);
+    ck_assert_int_eq(sp_resp_request_parse(&again, body, err, sizeof(err)), SP_PARSE_OK);
+    ck_assert_uint_eq(again.len, evbuffer_get_length(body));
+    ck_assert_int_eq(again.is_inline, 0);
+    ck_assert_uint_eq(again.argc, r->argc);
+    for (size_t i = 0; i < r->argc; i++) {
+        ck_assert_uint_eq(again.argv[i].off, r->argv[i].off);
+        ck_assert_uint_eq(again.argv[i].len, r->argv[i].len);
+    }
+    sp_resp_request_free(&again);
+}
+
+/*
+ * "REQ len=.. argc=.. inline=.. cmd=.. [arg]..." read back through sp_resp_arg_copy from where
+ * the arguments are (the input, or an inline request's RESP rewrite, which must frame as the
+ * same arguments).
+ */
 static void describe_request(const struct sp_resp_request *r, struct evbuffer *buf, struct tx *t)
 {
+    struct evbuffer *args = sp_resp_request_args(r, buf);
+    size_t bound = r->is_inline ? evbuffer_get_length(args) : r->len;
+
     tx_printf(t, "REQ len=%zu argc=%zu inline=%d cmd=%s", r->len, r->argc, r->is_inline,
               r->cmd ? r->cmd->name : "-");
     for (size_t i = 0; i < r->argc; i++) {
         char *a = malloc(r->argv[i].len + 1);
 
         ck_assert_ptr_nonnull(a);
-        ck_assert_int_eq(sp_resp_arg_copy(buf, 0, &r->argv[i], a, r->argv[i].len),
+        ck_assert_int_eq(sp_resp_arg_copy(args, 0, &r->argv[i], a, r->argv[i].len),
                          (long)r->argv[i].len);
-        ck_assert_uint_le(r->argv[i].off + r->argv[i].len, r->len);
+        ck_assert_uint_le(r->argv[i].off + r->argv[i].len, bound);
         tx_printf(t, " [");
         tx_escape(t, a, r->argv[i].len);
         tx_printf(t, "]");
         free(a);
     }
+    if (r->is_inline)
+        check_rewrite(r, args);
     tx_printf(t, "\n");
 }
 
@@ -139,8 +166,7 @@ static const struct {
     { S("GET foo\n"), "REQ len=8 argc=2 inline=1 cmd=GET [GET] [foo]\nEND left=0\n" },
     { S("\n"), "REQ len=1 argc=0 inline=1 cmd=-\nEND left=0\n" },
     { S("  \t \r\n"), "REQ len=6 argc=0 inline=1 cmd=-\nEND left=0\n" },
-    { S("set \"a b\" c\r\n"),
-      "REQ len=13 argc=4 inline=1 cmd=SET [set] [\"a] [b\"] [c]\nEND left=0\n" },
+    { S("set \"a b\" c\r\n"), "REQ len=13 argc=3 inline=1 cmd=SET [set] [a b] [c]\nEND left=0\n" },
     { S("*1\r\n$0\r\n\r\n"), "REQ len=10 argc=1 inline=0 cmd=- []\nEND left=0\n" },
     { S("*2\r\n$3\r\nGET\r\n"), "END left=13\n" },
     { S("*2\r\n$3\r\nGET\r\n$3\r\nfo"), "END left=19\n" },
@@ -160,6 +186,54 @@ START_TEST(test_forms)
 {
     check_all_splits(&req_feeder, forms[_i].in, forms[_i].len, forms[_i].want, 20,
                      "request form");
+}
+END_TEST
+
+/*
+ * Inline lines read as Redis 7 reads them (sdssplitargs): quotes, escapes, blanks; each case
+ * was also sent to a real redis-server (tests/integration/test_abuse.py compares the two).
+ */
+static const struct {
+    const char *in;
+    size_t len;
+    const char *want;
+} inline_forms[] = {
+    { S("SET \"\\x76\\x31\" x\r\n"), "REQ len=18 argc=3 inline=1 cmd=SET [SET] [v1] [x]\n" },
+    { S("GET 'it\\'s'\r\n"), "REQ len=13 argc=2 inline=1 cmd=GET [GET] [it's]\n" },
+    { S("GET \"a\\\"b\"\r\n"), "REQ len=12 argc=2 inline=1 cmd=GET [GET] [a\"b]\n" },
+    { S("GET \"\\n\\r\\t\\b\\a\\z\"\r\n"),
+      "REQ len=20 argc=2 inline=1 cmd=GET [GET] [\\x0a\\x0d\\x09\\x08\\x07z]\n" },
+    { S("GET \"\\x4\"\r\n"), "REQ len=11 argc=2 inline=1 cmd=GET [GET] [x4]\n" },
+    { S("GET \"\\xZZ\"\r\n"), "REQ len=12 argc=2 inline=1 cmd=GET [GET] [xZZ]\n" },
+    { S("GET a\"b c\"\r\n"), "REQ len=12 argc=2 inline=1 cmd=GET [GET] [ab c]\n" },
+    { S("GET ''\r\n"), "REQ len=8 argc=2 inline=1 cmd=GET [GET] []\n" },
+    { S("GET '\\x41'\r\n"), "REQ len=12 argc=2 inline=1 cmd=GET [GET] [\\x5cx41]\n" },
+    { S("GET \"\\\\\"\r\n"), "REQ len=10 argc=2 inline=1 cmd=GET [GET] [\\x5c]\n" },
+    { S("PING\vx\r\n"), "REQ len=8 argc=1 inline=1 cmd=- [PING\\x0bx]\n" },
+    { S("\v\f GET\tk  \r\n"), "REQ len=12 argc=2 inline=1 cmd=GET [GET] [k]\n" },
+    { S("GET k \r\r\n"), "REQ len=9 argc=2 inline=1 cmd=GET [GET] [k]\n" },
+    { S("GET a\rb\r\n"), "REQ len=9 argc=3 inline=1 cmd=GET [GET] [a] [b]\n" },
+    { S("GET \"a b\"\"\r\n"), "ERR Protocol error: unbalanced quotes in request at byte 9\n" },
+    { S("GET a\"b c\"d\r\n"), "ERR Protocol error: unbalanced quotes in request at byte 10\n" },
+    { S("GET \"foo\r\n"), "ERR Protocol error: unbalanced quotes in request at byte 8\n" },
+    { S("GET \"ab\\\"\r\n"), "ERR Protocol error: unbalanced quotes in request at byte 9\n" },
+    { S("GET 'a''b'\r\n"), "ERR Protocol error: unbalanced quotes in request at byte 7\n" },
+    { S("GET fo\0o\r\n"), "ERR Protocol error: NUL byte in an inline request at byte 6\n" },
+    { S("\0GET k\r\n"), "ERR Protocol error: NUL byte in an inline request at byte 0\n" },
+};
+
+START_TEST(test_inline_as_redis)
+{
+    char want[256];
+
+    /* A framed line is followed by END left=0; an error leaves the line unconsumed. */
+    if (strncmp(inline_forms[_i].want, "ERR", 3) == 0)
+        snprintf(want, sizeof(want), "%sEND left=%zu\n", inline_forms[_i].want,
+                 inline_forms[_i].len);
+    else
+        snprintf(want, sizeof(want), "%sEND left=0\n", inline_forms[_i].want);
+    check_all_splits(&req_feeder, inline_forms[_i].in, inline_forms[_i].len, want, 20,
+                     "inline form");
 }
 END_TEST
 
@@ -599,6 +673,8 @@ static Suite *resp_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_pipeline_every_split);
     tcase_add_loop_test(tc, test_forms, 0, (int)(sizeof(forms) / sizeof(forms[0])));
+    tcase_add_loop_test(tc, test_inline_as_redis, 0,
+                        (int)(sizeof(inline_forms) / sizeof(inline_forms[0])));
     tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(errors) / sizeof(errors[0])));
     tcase_add_test(tc, test_error_is_sticky);
     tcase_add_test(tc, test_limits);

@@ -1,0 +1,110 @@
+"""Fake backends for the abuse suite: a TCP server on 127.0.0.1 whose replies a test scripts.
+
+    fake = FakeBackend(lambda conn, request: b"+OK\\r\\n")     # one reply per request
+    ...
+    fake.stop()
+
+The handler gets each RESP request the proxy sends (as a list of bytes arguments) and returns
+the bytes to answer with (b"" answers nothing; None closes the connection).  Requests are framed
+with a strict multibulk reader, so a test also sees exactly what the proxy forwarded.
+"""
+
+import socket
+import threading
+
+HOST = "127.0.0.1"
+
+
+class FakeBackend:
+    def __init__(self, handler, port=0):
+        self.handler = handler
+        self.requests = []          # every request received, in order (lists of bytes)
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((HOST, port))
+        self._sock.listen(64)
+        self.port = self._sock.getsockname()[1]
+        self._stopping = False
+        self._conns = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self):
+        return "%s:%d" % (HOST, self.port)
+
+    def _accept(self):
+        while not self._stopping:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+                self._conns.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        buf = bytearray()
+        try:
+            while True:
+                req = _take_request(buf)
+                if req is None:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                    continue
+                with self._lock:
+                    self.requests.append(req)
+                out = self.handler(conn, req)
+                if out is None:
+                    conn.close()
+                    return
+                if out:
+                    conn.sendall(out)
+        except OSError:
+            return
+
+    def stop(self):
+        self._stopping = True
+        self._sock.close()
+        with self._lock:
+            for c in self._conns:
+                try:
+                    c.close()
+                except OSError:
+                    pass
+
+
+def _take_request(buf):
+    """Removes one multibulk request from the head of buf; None when incomplete."""
+    if not buf:
+        return None
+    if buf[:1] != b"*":
+        raise AssertionError("the proxy forwarded a non-RESP request: %r" % bytes(buf[:80]))
+    pos = 0
+    eol = buf.find(b"\r\n", pos)
+    if eol < 0:
+        return None
+    n = int(buf[1:eol])
+    pos = eol + 2
+    args = []
+    for _ in range(n):
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        if buf[pos:pos + 1] != b"$":
+            raise AssertionError("bad bulk header in %r" % bytes(buf[:80]))
+        ln = int(buf[pos + 1:eol])
+        start = eol + 2
+        if len(buf) < start + ln + 2:
+            return None
+        if buf[start + ln:start + ln + 2] != b"\r\n":
+            raise AssertionError("bulk not followed by CRLF in %r" % bytes(buf[:80]))
+        args.append(bytes(buf[start:start + ln]))
+        pos = start + ln + 2
+    del buf[:pos]
+    return args
