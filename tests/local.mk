@@ -21,4 +21,5 @@ include $(srcdir)/tests/unit/local.mk
 include $(srcdir)/tests/plugins/local.mk
 include $(srcdir)/tests/oracle.mk
 include $(srcdir)/tests/integration/local.mk
+include $(srcdir)/tests/abuse/local.mk
 include $(srcdir)/tests/fuzz/local.mk

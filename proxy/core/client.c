@@ -232,7 +232,7 @@ int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *se
         sp_req_fail(pool, req, reason);
         return -1;
     }
-    out = sc->conn.out;
+    out = sp_sconn_out(sc);
     evbuffer_remove_buffer(in, out, len);
     sp_conn_flush_later(&sc->conn);
     req->len = len;

@@ -67,6 +67,9 @@ void sp_assert_fail(const char *cond, const char *file, int line) __attribute__(
 #define SP_REQ_COST 256
 #define SP_HELD_REPLY_COST 1280
 
+/* Room for an error reason the data path formats itself (a server name and a server's text). */
+#define SP_REASON_MAX 512
+
 /* Free requests kept for reuse per proxy; beyond this they are freed (bounded memory). */
 #define SP_REQ_FREE_MAX 4096
 /* ... and what is kept once no client is connected any more (release when idle). */
@@ -118,6 +121,9 @@ struct sp_sconn {
     struct sp_req_q sent;         /* awaiting a reply, in send order */
     size_t nsent;
     unsigned nswallow;            /* hello replies (AUTH, SELECT) still to discard */
+    struct evbuffer *held_out;    /* requests queued while the hello is unanswered: nothing is
+                                     sent before the server accepted AUTH and SELECT (NULL when
+                                     there is no hello, or once it was accepted) */
     size_t unsent_count;          /* requests appended since the output last drained */
     size_t unsent_bytes;
     bool connected;
@@ -340,8 +346,14 @@ struct sp_sconn *sp_server_conn(struct sp_server *server, unsigned affinity,
                                 const char **reason);
 
 /*
- * Records that `req` (its `len` bytes already appended to the connection's output) waits for a
- * reply on `sc`: queues it, updates stats and arms the timeout.
+ * Where requests for `sc` are appended: its output, or, until the server accepted the
+ * connection's AUTH / SELECT, a buffer that holds them back.
+ */
+struct evbuffer *sp_sconn_out(struct sp_sconn *sc);
+
+/*
+ * Records that `req` (its `len` bytes already appended to sp_sconn_out) waits for a reply on
+ * `sc`: queues it, updates stats and arms the timeout.
  */
 void sp_sconn_enqueue(struct sp_sconn *sc, struct sp_req *req);
 

@@ -173,7 +173,7 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
     for (uint32_t f = 0; f < req->nfrags; f++) {
         struct sp_req *frag = req->frags[f];
 
-        out[f] = frag->sconn != NULL ? frag->sconn->conn.out : proxy->discard;
+        out[f] = frag->sconn != NULL ? sp_sconn_out(frag->sconn) : proxy->discard;
         frag->len = evbuffer_get_length(out[f]); /* before; made a length below */
     }
     if (split_bytes(pool, msg, in, flat, req->frag_of_key, req->nfrags, out) < 0) {

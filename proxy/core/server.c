@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,8 @@ static void sconn_destroy(struct sp_sconn *sc)
         TAILQ_REMOVE(&sc->stalled_by->busy->stalled, sc, slink);
     if (sc->timer != NULL)
         event_free(sc->timer);
+    if (sc->held_out != NULL)
+        evbuffer_free(sc->held_out);
     sp_conn_fini(&sc->conn);
     proto->server_fini(sc->pstate);
     free(sc);
@@ -170,6 +173,11 @@ static struct sp_sconn *sconn_open(struct sp_server *server, unsigned slot, cons
         return NULL;
     }
     sc->nswallow = proto->server_hello(pool->conf, sc->conn.out);
+    if (sc->nswallow > 0 && (sc->held_out = evbuffer_new()) == NULL) {
+        sconn_destroy(sc);
+        *reason = strerror(ENOMEM);
+        return NULL;
+    }
     proxy->gst->total_connections++;
     if (sp_conn_connect(&sc->conn, (struct sockaddr *)&server->addr, server->addrlen) < 0) {
         err = errno;
@@ -184,6 +192,11 @@ static struct sp_sconn *sconn_open(struct sp_server *server, unsigned slot, cons
     proxy->gst->curr_connections++;
     sconn_sockopts(sc);
     return sc;
+}
+
+struct evbuffer *sp_sconn_out(struct sp_sconn *sc)
+{
+    return sc->held_out != NULL ? sc->held_out : sc->conn.out;
 }
 
 struct sp_sconn *sp_server_conn(struct sp_server *server, unsigned affinity,
@@ -399,6 +412,39 @@ void sp_sconn_resume_stalled(struct sp_client *cl)
     }
 }
 
+/*
+ * One reply to the connection setup (AUTH, SELECT).  An error closes the connection: a request
+ * must never run on a connection whose AUTH or SELECT failed (it would read or write another
+ * database, e.g. another tenant's db 0), and none has been sent (they wait in held_out).  After
+ * the last reply the held requests go out.  Returns 0, or -1 when the connection was closed.
+ */
+static int sconn_hello_reply(struct sp_sconn *sc, struct evbuffer *in, const struct sp_reply *rep)
+{
+    char why[SP_REASON_MAX];
+    char text[120];
+    size_t n;
+
+    if (rep->is_error) {
+        n = evbuffer_copyout(in, text, rep->len < sizeof(text) ? rep->len : sizeof(text) - 1);
+        while (n > 0 && (text[n - 1] == '\r' || text[n - 1] == '\n'))
+            n--;
+        text[n] = '\0';
+        snprintf(why, sizeof(why), "server '%s' refused the connection setup (AUTH/SELECT): %s",
+                 sc->server->conf->name, text[0] == '-' ? text + 1 : text);
+        sp_log_error("pool '%s': %s", sc->server->pool->conf->name, why);
+        sconn_close(sc, SCONN_ERR, why);
+        return -1;
+    }
+    evbuffer_drain(in, rep->len);
+    if (--sc->nswallow == 0 && sc->held_out != NULL) {
+        evbuffer_add_buffer(sc->conn.out, sc->held_out);
+        evbuffer_free(sc->held_out);
+        sc->held_out = NULL;
+        sp_conn_flush_later(&sc->conn);
+    }
+    return 0;
+}
+
 /* Matches every complete reply in the input to its request, until a client stalls us. */
 static void sconn_process(struct sp_sconn *sc)
 {
@@ -418,18 +464,19 @@ static void sconn_process(struct sp_sconn *sc)
         if (rc == SP_PARSE_AGAIN)
             break;
         if (rc == SP_PARSE_ERROR) {
+            sp_log_warn("pool '%s': server '%s' sent a reply that cannot be framed; closing its "
+                        "connection", server->pool->conf->name, server->conf->name);
             sconn_close(sc, SCONN_ERR, "Protocol error from server");
             return;
         }
         if (sc->nswallow > 0) {
-            if (rep.is_error)
-                sp_log_warn("server '%s' refused the connection setup (AUTH/SELECT)",
-                            server->conf->name);
-            evbuffer_drain(in, rep.len);
-            sc->nswallow--;
+            if (sconn_hello_reply(sc, in, &rep) < 0)
+                return; /* refused: closed */
             continue;
         }
         if (TAILQ_EMPTY(&sc->sent)) {
+            sp_log_warn("pool '%s': server '%s' sent a reply nobody asked for; closing its "
+                        "connection", server->pool->conf->name, server->conf->name);
             sconn_close(sc, SCONN_ERR, "Unexpected reply from server");
             return;
         }
@@ -453,6 +500,8 @@ static void sconn_on_drained(void *arg)
     struct sp_sconn *sc = arg;
     struct sp_server_stats *st = sc->server->st;
 
+    if (sc->held_out != NULL)
+        return; /* only the hello went: the requests wait for its replies */
     /* Output fully written: everything queued so far is on the wire. */
     st->in_queue -= (int64_t)sc->unsent_count;
     st->in_queue_bytes -= (int64_t)sc->unsent_bytes;
