@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "conf_int.h"
 
@@ -186,6 +187,23 @@ static int tcp_addr(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key ke
 }
 
 /* listen: "host:port" or "/path [octal-perm]". */
+/*
+ * A unix socket path must fit a sockaddr_un (107 bytes and the NUL on Linux): longer ones load
+ * in nutcracker and then fail at bind or connect; here -t says so.  0, or -1 with the error set.
+ */
+static int check_unix_path(struct cf_ctx *cx, struct sp_conf_pool *pool, const char *key,
+                           const struct cf_scalar *v, size_t pathlen)
+{
+    struct sockaddr_un un;
+    struct cf_show s;
+
+    if (pathlen < sizeof(un.sun_path))
+        return 0;
+    return cf_error(cx, v->mark, pool->name, key,
+                    "unix socket path %s is %zu bytes long; the system allows at most %zu",
+                    cf_show(&s, v->s, pathlen), pathlen, sizeof(un.sun_path) - 1);
+}
+
 static int value_listen(struct cf_ctx *cx, struct sp_conf_pool *pool, const struct cf_scalar *v)
 {
     const enum cf_key key = CF_KEY_LISTEN;
@@ -215,6 +233,8 @@ static int value_listen(struct cf_ctx *cx, struct sp_conf_pool *pool, const stru
                                 cf_show(&s, perm, v->len - pathlen - 1));
             addr->perm = (unsigned)p;
         }
+        if (check_unix_path(cx, pool, cf_key_name(key), v, pathlen) != 0)
+            return -1;
         addr->is_unix = true;
         addr->host = dup_n(v->s, pathlen);
         addr->text = dup_n(v->s, pathlen);
@@ -345,6 +365,8 @@ int cf_value_server(struct cf_ctx *cx, struct sp_conf_pool *pool, const struct c
                             "%s: a socket path cannot contain ':', nutcracker refuses it "
                             "(expected %s)",
                             cf_show(&s, v->s, v->len), form);
+        if (check_unix_path(cx, pool, key, v, restlen) != 0)
+            return -1;
         out->addr.is_unix = true;
         out->addr.host = dup_n(v->s, restlen);
         out->addr.text = dup_n(v->s, restlen);

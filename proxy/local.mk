@@ -19,6 +19,7 @@ proxy_libspproxy_la_SOURCES = \
 	proxy/core/proxy.h proxy/core/proto.h proxy/core/core.h \
 	proxy/core/proxy.c \
 	proxy/core/listener.c \
+	proxy/core/accept.c proxy/core/accept.h \
 	proxy/core/addr.c \
 	proxy/core/pool.c \
 	proxy/core/clock.c \

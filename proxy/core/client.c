@@ -523,6 +523,35 @@ static void client_on_end(void *arg, enum sp_conn_end how, int err)
     client_free(cl);
 }
 
+/*
+ * Over client_connections: the new connection gets the protocol's error (as Redis: "max number
+ * of clients reached") and is closed; the log gets at most one line a second about it.
+ */
+static void client_refuse(struct sp_pool *pool, evutil_socket_t fd)
+{
+    struct evbuffer *msg = pool->proxy->scratch;
+    unsigned char junk[512];
+    char reply[128];
+    unsigned dropped = 0;
+    ev_ssize_t n;
+
+    evbuffer_drain(msg, evbuffer_get_length(msg));
+    pool->proto->error_reply(msg, "max number of clients reached");
+    n = evbuffer_remove(msg, reply, sizeof(reply));
+    evbuffer_drain(msg, evbuffer_get_length(msg));
+    /* What the client sent already would make close() reset the connection, and the reset can
+       overtake the error: take it first. */
+    while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+        ;
+    if (n > 0)
+        (void)send(fd, reply, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    evutil_closesocket(fd);
+    if (sp_log_limit_pass(&pool->refuse_log, sp_loop_usec(pool->proxy->base), 1000, &dropped))
+        sp_log_warn("pool '%s': client_connections limit %d reached: connection refused "
+                    "(%u more refused since the last report)", pool->conf->name,
+                    pool->conf->client_connections, dropped);
+}
+
 void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *arg)
 {
@@ -537,9 +566,7 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     (void)socklen;
     if (pool->conf->client_connections > 0 &&
         pool->nclients >= (size_t)pool->conf->client_connections) {
-        sp_log_warn("pool '%s': client_connections limit %d reached, closing new connection",
-                    pool->conf->name, pool->conf->client_connections);
-        evutil_closesocket(fd);
+        client_refuse(pool, fd);
         return;
     }
     cl = calloc(1, sizeof(*cl));

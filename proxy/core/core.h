@@ -19,11 +19,13 @@
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "accept.h"
 #include "conf.h"
 #include "conn.h"
 #include "placement.h"
@@ -141,7 +143,9 @@ struct sp_server {
     unsigned idx;
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    struct sp_sconn **conns;      /* pool->conf->server_connections slots, NULL when closed */
+    struct sp_sconn **conns;      /* slots in use so far (of server_connections, grown on
+                                     demand: nothing per possible connection up front) */
+    unsigned nconns;              /* slots in `conns`; NULL entries are closed */
     uint32_t failure_count;       /* consecutive failures (auto_eject_hosts) */
     int64_t next_retry;           /* usec (wall clock): ejected until then; 0 = not ejected */
     struct sp_server_stats *st;   /* the shared stats, or own_st when there are none */
@@ -154,7 +158,8 @@ struct sp_pool {
     unsigned idx;
     const struct sp_proto *proto;
     struct evconnlistener *listener;
-    struct event *accept_pause;   /* re-enables the listener after running out of descriptors */
+    struct sp_accept_guard accept_guard; /* accept failures: pause, rate-limited log */
+    struct sp_log_limit refuse_log; /* over client_connections: one log line a second */
     struct sp_server *servers;
     size_t nservers;
     struct sp_placer *placer;
@@ -165,7 +170,9 @@ struct sp_pool {
     size_t nclients;
     struct sp_pool_stats *st;     /* the shared stats, or own_st when there are none */
     struct sp_pool_stats own_st;
-    char *unix_path;              /* unix listen socket to remove at teardown */
+    char *unix_path;              /* unix listen socket to remove at teardown ... */
+    dev_t unix_dev;               /* ... if it is still the one we made */
+    ino_t unix_ino;
 };
 
 struct sp_proxy {

@@ -8,38 +8,75 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core.h"
 #include "report/log.h"
 
-/* The listener's back-off is over: accept again. */
-static void pool_accept_resume(evutil_socket_t fd, short what, void *arg)
-{
-    struct sp_pool *pool = arg;
-
-    (void)fd;
-    (void)what;
-    evconnlistener_enable(pool->listener);
-}
-
-/*
- * accept() failed.  Out of descriptors, the pending connection would wake us at once again and
- * spin: stop accepting for a moment instead (nutcracker spins here).
- */
 static void pool_accept_error(struct evconnlistener *lev, void *arg)
 {
     struct sp_pool *pool = arg;
-    int err = EVUTIL_SOCKET_ERROR();
-    struct timeval pause = { 0, 100 * 1000 };
 
-    sp_log_error("pool '%s': accept on %s failed: %s", pool->conf->name,
-                 pool->conf->listen.text, strerror(err));
-    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        evconnlistener_disable(lev);
-        evtimer_add(pool->accept_pause, &pause);
+    (void)lev;
+    sp_accept_guard_error(&pool->accept_guard);
+}
+
+/* Is a process listening on unix socket `path` (a connect succeeds, or its backlog is full)? */
+static bool unix_socket_live(const struct sockaddr_storage *ss, socklen_t len)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    bool live;
+
+    if (fd < 0)
+        return false;
+    live = connect(fd, (const struct sockaddr *)ss, len) == 0 || errno == EAGAIN;
+    close(fd);
+    return live;
+}
+
+/*
+ * Makes way for a unix listen socket at `path`: a socket file that nobody listens on any more
+ * (left by a crash) is removed; a live one, or a file that is not a socket, is an error: taking
+ * it over would leave the other process unreachable.  Returns 0 or -1 with err set.
+ */
+static int unix_make_way(const char *path, const struct sockaddr_storage *ss, socklen_t len,
+                         char *err, size_t errlen)
+{
+    struct stat sb;
+
+    if (lstat(path, &sb) < 0)
+        return 0;
+    if (!S_ISSOCK(sb.st_mode)) {
+        snprintf(err, errlen, "listen on %s: the path exists and is not a socket", path);
+        return -1;
     }
+    if (unix_socket_live(ss, len)) {
+        snprintf(err, errlen, "listen on %s: another process is listening on that socket "
+                 "(another shardproxy?); not taking it over", path);
+        return -1;
+    }
+    unlink(path);
+    return 0;
+}
+
+/* Binds and listens; a unix socket file is created with the pool's permissions at once (under
+   a umask, so it is never reachable with looser ones). */
+static struct evconnlistener *listen_bind(struct sp_pool *pool, const struct sockaddr_storage *ss,
+                                          socklen_t len, unsigned flags)
+{
+    const struct sp_conf_addr *addr = &pool->conf->listen;
+    mode_t old = 0;
+    struct evconnlistener *lev;
+
+    if (addr->is_unix && addr->perm != 0)
+        old = umask((mode_t)(0777 & ~addr->perm));
+    lev = evconnlistener_new_bind(pool->proxy->base, sp_client_accept, pool, flags,
+                                  pool->conf->backlog, (const struct sockaddr *)ss, (int)len);
+    if (addr->is_unix && addr->perm != 0)
+        umask(old);
+    return lev;
 }
 
 int sp_listener_open(struct sp_pool *pool, char *err, size_t errlen)
@@ -48,21 +85,18 @@ int sp_listener_open(struct sp_pool *pool, char *err, size_t errlen)
     struct sockaddr_storage ss;
     socklen_t sslen;
     unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
+    char what[128];
+    struct stat sb;
 
     if (sp_addr_resolve(addr, &ss, &sslen, err, errlen) < 0)
         return -1;
     if (addr->is_unix) {
-        /* A socket file left by an earlier run would make bind fail. */
-        struct stat sb;
-
-        if (stat(addr->host, &sb) == 0 && S_ISSOCK(sb.st_mode))
-            unlink(addr->host);
+        if (unix_make_way(addr->host, &ss, sslen, err, errlen) < 0)
+            return -1;
     } else {
         flags |= LEV_OPT_REUSEABLE;
     }
-    pool->listener = evconnlistener_new_bind(pool->proxy->base, sp_client_accept, pool, flags,
-                                             pool->conf->backlog, (struct sockaddr *)&ss,
-                                             (int)sslen);
+    pool->listener = listen_bind(pool, &ss, sslen, flags);
     if (pool->listener == NULL) {
         snprintf(err, errlen, "listen on %s failed: %s", addr->text, strerror(errno));
         return -1;
@@ -70,40 +104,40 @@ int sp_listener_open(struct sp_pool *pool, char *err, size_t errlen)
     /* nutcracker counts its listening sockets as connections too (monitoring compares). */
     pool->proxy->gst->total_connections++;
     pool->proxy->gst->curr_connections++;
-    pool->accept_pause = evtimer_new(pool->proxy->base, pool_accept_resume, pool);
-    if (pool->accept_pause == NULL) {
+    snprintf(what, sizeof(what), "pool '%s' (%s)", pool->conf->name, addr->text);
+    if (sp_accept_guard_init(&pool->accept_guard, pool->proxy->base, pool->listener, what) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     evconnlistener_set_error_cb(pool->listener, pool_accept_error);
     if (addr->is_unix) {
         pool->unix_path = strdup(addr->host);
-        if (pool->unix_path == NULL) {
-            snprintf(err, errlen, "out of memory");
+        if (pool->unix_path == NULL || lstat(addr->host, &sb) < 0) {
+            snprintf(err, errlen, "listen on %s: %s", addr->text,
+                     pool->unix_path == NULL ? "out of memory" : strerror(errno));
             return -1;
         }
-        if (addr->perm != 0 && chmod(addr->host, (mode_t)addr->perm) < 0) {
-            snprintf(err, errlen, "chmod %o %s failed: %s", addr->perm, addr->host,
-                     strerror(errno));
-            return -1;
-        }
+        pool->unix_dev = sb.st_dev;
+        pool->unix_ino = sb.st_ino;
     }
     return 0;
 }
 
 void sp_listener_close(struct sp_pool *pool)
 {
-    if (pool->accept_pause != NULL) {
-        event_free(pool->accept_pause);
-        pool->accept_pause = NULL;
-    }
+    struct stat sb;
+
+    sp_accept_guard_fini(&pool->accept_guard);
     if (pool->listener != NULL) {
         evconnlistener_free(pool->listener);
         pool->listener = NULL;
         pool->proxy->gst->curr_connections--;
     }
     if (pool->unix_path != NULL) {
-        unlink(pool->unix_path);
+        /* Only our own socket file: another process may have one there by now. */
+        if (lstat(pool->unix_path, &sb) == 0 && sb.st_dev == pool->unix_dev &&
+            sb.st_ino == pool->unix_ino)
+            unlink(pool->unix_path);
         free(pool->unix_path);
         pool->unix_path = NULL;
     }

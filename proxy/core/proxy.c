@@ -11,6 +11,53 @@
 #include "core.h"
 #include "report/log.h"
 
+/* sp_proxy_check for one pool; err without the file name. */
+static int pool_check(const struct sp_conf_pool *cp, const struct sp_registry *reg, char *err,
+                      size_t errlen)
+{
+    struct sockaddr_storage ss;
+    struct sp_placer *placer;
+    socklen_t len;
+    char why[256];
+
+    if (!cp->redis) {
+        snprintf(err, errlen, "pool '%s': the memcached protocol is not supported yet", cp->name);
+        return -1;
+    }
+    if (sp_addr_resolve(&cp->listen, &ss, &len, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "pool '%s': listen: %s", cp->name, why);
+        return -1;
+    }
+    for (size_t i = 0; i < cp->nservers; i++) {
+        if (sp_addr_resolve(&cp->servers[i].addr, &ss, &len, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "pool '%s': server '%s': %s", cp->name, cp->servers[i].name,
+                     why);
+            return -1;
+        }
+    }
+    placer = sp_placer_new(reg, cp, NULL, why, sizeof(why));
+    if (placer == NULL) {
+        snprintf(err, errlen, "pool '%s': %s", cp->name, why);
+        return -1;
+    }
+    sp_placer_free(placer);
+    return 0;
+}
+
+int sp_proxy_check(const struct sp_conf *conf, const struct sp_registry *reg, char *err,
+                   size_t errlen)
+{
+    char why[512];
+
+    for (size_t i = 0; i < conf->npools; i++) {
+        if (pool_check(&conf->pools[i], reg, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "%s: %s", conf->path, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int pool_init(struct sp_proxy *proxy, struct sp_pool *pool, unsigned idx, char *err,
                      size_t errlen)
 {
@@ -23,10 +70,8 @@ static int pool_init(struct sp_proxy *proxy, struct sp_pool *pool, unsigned idx,
     pool->proto = &sp_proto_redis;
     TAILQ_INIT(&pool->clients);
     pool->st = proxy->stats != NULL ? sp_stats_pool(proxy->stats, idx) : &pool->own_st;
-    if (!cp->redis) {
-        snprintf(err, errlen, "pool '%s': the memcached protocol is not supported yet", cp->name);
+    if (pool_check(cp, proxy->reg, err, errlen) < 0)
         return -1;
-    }
     pool->nservers = cp->nservers;
     pool->servers = calloc(cp->nservers, sizeof(*pool->servers));
     pool->live = calloc(cp->nservers, sizeof(*pool->live));
@@ -41,12 +86,6 @@ static int pool_init(struct sp_proxy *proxy, struct sp_pool *pool, unsigned idx,
         s->conf = &cp->servers[i];
         s->idx = (unsigned)i;
         s->st = proxy->stats != NULL ? sp_stats_server(proxy->stats, idx, i) : &s->own_st;
-        s->conns = calloc((size_t)(cp->server_connections > 0 ? cp->server_connections : 1),
-                          sizeof(*s->conns));
-        if (s->conns == NULL) {
-            snprintf(err, errlen, "pool '%s': out of memory", cp->name);
-            return -1;
-        }
         if (sp_addr_resolve(&s->conf->addr, &s->addr, &s->addrlen, why, sizeof(why)) < 0) {
             snprintf(err, errlen, "pool '%s': server '%s': %s", cp->name, s->conf->name, why);
             return -1;
@@ -73,10 +112,8 @@ static void pool_fini(struct sp_pool *pool)
     sp_listener_close(pool);
     while ((cl = TAILQ_FIRST(&pool->clients)) != NULL)
         sp_client_close(cl);
-    for (size_t i = 0; pool->servers != NULL && i < pool->nservers; i++) {
-        if (pool->servers[i].conns != NULL)
-            sp_server_close_all(&pool->servers[i]);
-    }
+    for (size_t i = 0; pool->servers != NULL && i < pool->nservers; i++)
+        sp_server_close_all(&pool->servers[i]);
     for (size_t i = 0; pool->servers != NULL && i < pool->nservers; i++)
         free(pool->servers[i].conns);
     free(pool->servers);

@@ -43,6 +43,15 @@ struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *con
                               const struct sp_proxy_options *opt, char *err, size_t errlen);
 
 /*
+ * Checks what sp_proxy_new would find wrong in `conf` itself, without binding or connecting:
+ * every address resolves (unix socket paths fit), every pool's placer builds, every protocol is
+ * supported.  For -t and before a config is put in service.  Returns 0, or -1 with err naming
+ * the file, the pool and the problem.
+ */
+int sp_proxy_check(const struct sp_conf *conf, const struct sp_registry *reg, char *err,
+                   size_t errlen);
+
+/*
  * Closes every listener, client and server connection and frees the proxy; a unix listen socket
  * file is removed.  Pending replies are dropped.  NULL is a no-op.
  */

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -199,16 +200,44 @@ struct evbuffer *sp_sconn_out(struct sp_sconn *sc)
     return sc->held_out != NULL ? sc->held_out : sc->conn.out;
 }
 
+/*
+ * Makes room for slot `slot` in server->conns.  The table grows with the slots clients use (at
+ * most one per client descriptor), never to server_connections at once: that may be 2^31.
+ * Returns 0 or -1 (out of memory).
+ */
+static int server_reserve_slot(struct sp_server *server, unsigned slot)
+{
+    unsigned limit = (unsigned)server->pool->conf->server_connections;
+    unsigned cap = server->nconns ? server->nconns : 1;
+    struct sp_sconn **c;
+
+    if (slot < server->nconns)
+        return 0;
+    while (cap <= slot)
+        cap = cap > UINT_MAX / 2 ? UINT_MAX : cap * 2;
+    if (limit > 0 && cap > limit)
+        cap = limit;
+    c = realloc(server->conns, (size_t)cap * sizeof(*c));
+    if (c == NULL)
+        return -1;
+    memset(c + server->nconns, 0, (size_t)(cap - server->nconns) * sizeof(*c));
+    server->conns = c;
+    server->nconns = cap;
+    return 0;
+}
+
 struct sp_sconn *sp_server_conn(struct sp_server *server, unsigned affinity,
                                 const char **reason)
 {
     unsigned n = (unsigned)server->pool->conf->server_connections;
     unsigned slot = n > 1 ? affinity % n : 0;
-    struct sp_sconn *sc;
 
-    sc = server->conns[slot];
-    if (sc != NULL)
-        return sc;
+    if (server_reserve_slot(server, slot) < 0) {
+        *reason = strerror(ENOMEM);
+        return NULL;
+    }
+    if (server->conns[slot] != NULL)
+        return server->conns[slot];
     return sconn_open(server, slot, reason);
 }
 
@@ -285,15 +314,16 @@ void sp_sconn_unblock_client(struct sp_client *cl)
 
 void sp_server_close_all(struct sp_server *server)
 {
-    unsigned n = (unsigned)server->pool->conf->server_connections;
-
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < server->nconns; i++) {
         struct sp_sconn *sc = server->conns[i];
 
         if (sc == NULL)
             continue;
         sconn_close(sc, SCONN_ERR, "Proxy shutting down");
     }
+    free(server->conns);
+    server->conns = NULL;
+    server->nconns = 0;
 }
 
 /* Dequeues the request a reply belongs to and accounts for it. */

@@ -227,3 +227,16 @@ void sp_log_safe(const char *msg)
     buf[len++] = '\n';
     write_all(sp_logger.fd, buf, len);
 }
+
+bool sp_log_limit_pass(struct sp_log_limit *l, uint64_t now_usec, unsigned interval_ms,
+                       unsigned *dropped)
+{
+    if (now_usec < l->next_usec) {
+        l->dropped++;
+        return false;
+    }
+    *dropped = l->dropped;
+    l->dropped = 0;
+    l->next_usec = now_usec + (uint64_t)interval_ms * 1000;
+    return true;
+}

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Levels as nutcracker's nc_log.h: 0 is the quietest, 11 the chattiest. */
 #define SP_LOG_LEVELS(X) \
@@ -98,6 +99,23 @@ int sp_log_fd(void);
     } while (0)
 
 /* Always written, whatever the level (start and stop banners, -t results). */
+/*
+ * A message that can come in floods (accept failures, refused connections): at most one line
+ * per interval; the next line says how many were dropped meanwhile.  One per message source.
+ */
+struct sp_log_limit {
+    uint64_t next_usec;    /* monotonic usec before which lines are dropped */
+    unsigned dropped;      /* lines dropped since the last one written */
+};
+
+/*
+ * Whether a line may be written now (`now_usec` monotonic, e.g. the loop's clock): true at most
+ * once per `interval_ms`; *dropped then gets how many were dropped before it (and the count
+ * starts over).
+ */
+bool sp_log_limit_pass(struct sp_log_limit *l, uint64_t now_usec, unsigned interval_ms,
+                       unsigned *dropped);
+
 #define sp_log_always(...) sp_log_write(__FILE__, __LINE__, __VA_ARGS__)
 #define sp_log_error(...) sp_log(SP_LOG_ERR, __VA_ARGS__)
 #define sp_log_warn(...) sp_log(SP_LOG_WARN, __VA_ARGS__)

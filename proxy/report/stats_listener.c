@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "core/accept.h"
 #include "log.h"
 #include "stats.h"
 
@@ -30,6 +31,7 @@ struct sp_stats_listener {
     struct event_base *base;
     struct sp_stats *stats;
     struct evconnlistener *listener;
+    struct sp_accept_guard accept_guard; /* out of descriptors: pause, do not spin */
     struct event *timer;
     char *snapshot;  /* latest JSON document */
     size_t snapshot_len;
@@ -122,6 +124,14 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     }
 }
 
+static void on_accept_error(struct evconnlistener *listener, void *arg)
+{
+    struct sp_stats_listener *srv = arg;
+
+    (void)listener;
+    sp_accept_guard_error(&srv->accept_guard);
+}
+
 int sp_stats_listener_refresh(struct sp_stats_listener *srv)
 {
     size_t len;
@@ -191,6 +201,11 @@ struct sp_stats_listener *sp_stats_listener_new(struct event_base *base, struct 
     srv->listener = listen_on(srv, addr, port, err, errlen);
     if (srv->listener == NULL)
         goto err;
+    if (sp_accept_guard_init(&srv->accept_guard, base, srv->listener, "stats server") < 0) {
+        snprintf(err, errlen, "stats server: out of memory");
+        goto err;
+    }
+    evconnlistener_set_error_cb(srv->listener, on_accept_error);
     srv->timer = event_new(base, -1, EV_PERSIST, on_timer, srv);
     if (srv->timer == NULL || event_add(srv->timer, &tv) < 0) {
         snprintf(err, errlen, "stats server: cannot schedule the refresh timer");
@@ -210,6 +225,7 @@ void sp_stats_listener_free(struct sp_stats_listener *srv)
         reply_free(srv->replies);
     if (srv->timer != NULL)
         event_free(srv->timer);
+    sp_accept_guard_fini(&srv->accept_guard);
     if (srv->listener != NULL)
         evconnlistener_free(srv->listener);
     free(srv->snapshot);

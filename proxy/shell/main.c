@@ -56,27 +56,6 @@ static void print_version(void)
             methods != NULL && methods[0] != NULL ? methods[0] : "unknown");
 }
 
-/*
- * Builds (and drops) every pool's placer, so a distribution that refuses a pool's servers is
- * reported by -t and before daemonizing, not later by the data path.  Returns 0 or -1 with err
- * naming the pool.
- */
-static int check_placement(const struct sp_registry *reg, const struct sp_conf *conf, char *err,
-                           size_t errlen)
-{
-    char why[512];
-
-    for (size_t i = 0; i < conf->npools; i++) {
-        struct sp_placer *placer = sp_placer_new(reg, &conf->pools[i], NULL, why, sizeof(why));
-        if (placer == NULL) {
-            snprintf(err, errlen, "%s: pool '%s': %s", conf->path, conf->pools[i].name, why);
-            return -1;
-        }
-        sp_placer_free(placer);
-    }
-    return 0;
-}
-
 /* Is `p` the hash or distribution of some pool?  (The others are unloaded once the config is in.) */
 static int plugin_in_use(const struct sp_plugin *p, void *ctx)
 {
@@ -115,7 +94,8 @@ static int load_setup(const struct sp_options *opts, struct sp_registry **reg_ou
     sp_registry_names(reg, SP_PLUGIN_DIST, dists, cap);
     if (sp_conf_load(opts->conf_file, hashes, dists, conf_out, err, errlen) < 0)
         goto err;
-    if (check_placement(reg, *conf_out, err, errlen) < 0) {
+    /* What starting would find wrong in the config itself (-t says it too). */
+    if (sp_proxy_check(*conf_out, reg, err, errlen) < 0) {
         sp_conf_free(*conf_out);
         *conf_out = NULL;
         goto err;
