@@ -23,6 +23,7 @@ proxy_libspproxy_la_SOURCES = \
 	proxy/core/addr.c \
 	proxy/core/pool.c \
 	proxy/core/clock.c \
+	proxy/core/trim.c \
 	proxy/core/assert.c \
 	proxy/core/keybytes.c \
 	proxy/core/conn.c proxy/core/conn.h \

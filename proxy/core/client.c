@@ -360,6 +360,7 @@ static void client_process(struct sp_client *cl)
             break;
         }
         cl->consumed += msg.len;
+        proxy->activity++;
         if (msg.kind == SP_MSG_LOCAL) {
             client_local(cl, &msg, in, local);
             client_check_backlog(cl);

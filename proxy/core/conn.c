@@ -120,6 +120,17 @@ int sp_flusher_init(struct sp_flusher *fl, struct event_base *base)
     return fl->ev != NULL ? 0 : -1;
 }
 
+void sp_flusher_trim(struct sp_flusher *fl)
+{
+    while (fl->nspare > 0)
+        evbuffer_free(fl->spare[--fl->nspare]);
+    if (fl->nbatch == 0) {
+        free(fl->batch);
+        fl->batch = NULL;
+        fl->batch_cap = 0;
+    }
+}
+
 void sp_flusher_fini(struct sp_flusher *fl)
 {
     if (fl->ev != NULL)

@@ -97,6 +97,9 @@ int sp_flusher_init(struct sp_flusher *fl, struct event_base *base);
 /* Frees the event, the batch and the spare buffers; every conn must be finalised. */
 void sp_flusher_fini(struct sp_flusher *fl);
 
+/* Frees the spare buffers and an empty batch array (memory kept from a burst). */
+void sp_flusher_trim(struct sp_flusher *fl);
+
 /*
  * Sets up `c`, embedded in `owner`, around a connected non-blocking socket `fd` (accepted: no
  * buffers yet) and starts reading; or, with fd -1, prepares it for sp_conn_connect (buffers

@@ -204,6 +204,10 @@ struct sp_proxy {
     size_t nfree_busy;
     struct sp_parser_block *free_parsers; /* protocol parser blocks for reuse (client.c) */
     size_t nfree_parsers;
+    uint64_t activity;            /* requests parsed so far (trim.c looks for quiet spells) */
+    uint64_t trim_seen;           /* `activity` at the trim timer's last look */
+    bool trimmed;                 /* memory was given back since the last activity */
+    struct event *trim_timer;
 };
 
 /*
@@ -268,6 +272,14 @@ int sp_listener_open(struct sp_pool *pool, char *err, size_t errlen);
 
 /* Closes the pool's listener (a unix socket file is removed); safe when it has none. */
 void sp_listener_close(struct sp_pool *pool);
+
+/* ---- trim.c ---- */
+
+/* Starts the timer that gives memory back once the proxy is quiet.  Returns 0 or -1 (OOM). */
+int sp_trim_start(struct sp_proxy *proxy);
+
+/* Stops it (teardown). */
+void sp_trim_stop(struct sp_proxy *proxy);
 
 /* ---- clock.c (usec) ---- */
 

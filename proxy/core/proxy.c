@@ -183,6 +183,11 @@ struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *con
             return NULL;
         }
     }
+    if (sp_trim_start(proxy) < 0) {
+        snprintf(err, errlen, "out of memory");
+        sp_proxy_free(proxy);
+        return NULL;
+    }
     for (size_t p = 0; p < proxy->npools; p++)
         pool_preconnect(&proxy->pools[p]);
     return proxy;
@@ -193,6 +198,7 @@ void sp_proxy_free(struct sp_proxy *proxy)
     if (proxy == NULL)
         return;
     proxy->stopping = true;
+    sp_trim_stop(proxy);
     for (size_t p = 0; p < proxy->npools; p++)
         pool_fini(&proxy->pools[p]);
     free(proxy->pools);

@@ -12,6 +12,9 @@
 
 #include "core.h"
 
+/* Split arrays kept with a free request up to this many keys (beyond: freed when put back). */
+#define SP_REQ_KEEP_KEYS 1024
+
 struct sp_req *sp_req_get(struct sp_proxy *proxy)
 {
     struct sp_req *req = TAILQ_FIRST(&proxy->free_reqs);
@@ -53,6 +56,14 @@ void sp_req_put(struct sp_proxy *proxy, struct sp_req *req)
     if (proxy->nfree >= SP_REQ_FREE_MAX) {
         req_destroy(req);
         return;
+    }
+    /* Arrays sized for a huge multi-key request are not kept for the next, small one. */
+    if (kcap > SP_REQ_KEEP_KEYS) {
+        free(fok);
+        free(parts);
+        fok = NULL;
+        parts = NULL;
+        kcap = 0;
     }
     /* A reply left behind (a swallowed one) must not leak into the next use. */
     if (evbuffer_get_length(reply) > 0)

@@ -302,8 +302,14 @@ static enum sp_parse redis_parse_request(struct sp_proto_client *cl, struct evbu
     int rc;
 
     /* A block between requests may have served another client last: start on this stream. */
-    if (!sp_resp_request_pending(&st->req))
+    if (!sp_resp_request_pending(&st->req)) {
         sp_resp_request_restart(&st->req, cl->consumed);
+        if (st->keys_cap > SP_RESP_KEEP_ELEMS) {
+            free(st->keys);
+            st->keys = NULL;
+            st->keys_cap = 0;
+        }
+    }
     rc = sp_resp_request_parse(&st->req, in, err, sizeof(err));
     if (rc == SP_PARSE_AGAIN)
         return SP_PARSE_AGAIN;
@@ -373,6 +379,12 @@ static enum sp_parse redis_parse_reply(void *state, struct evbuffer *in, bool wa
     struct redis_server *st = state;
     char err[SP_RESP_ERRLEN];
     int rc;
+
+    if (st->parts_cap > SP_RESP_KEEP_ELEMS) {
+        free(st->parts); /* the previous reply's, handed over already */
+        st->parts = NULL;
+        st->parts_cap = 0;
+    }
 
     st->rep.want_elems = want_parts;
     rc = sp_resp_reply_parse(&st->rep, in, err, sizeof(err));

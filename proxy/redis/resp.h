@@ -41,6 +41,10 @@ struct sp_command;
 #define SP_RESP_MAX_INLINE     (64u * 1024u)            /* bytes in one inline line, w/o EOL */
 #define SP_RESP_MAX_REPLY_LINE (1024u * 1024u)          /* bytes in a + - : reply line */
 
+/* Argument and element arrays kept between messages up to this many entries (beyond: freed
+   once the message is done, so one huge request does not pin its memory for good). */
+#define SP_RESP_KEEP_ELEMS 4096
+
 /* Recommended size of caller error buffers: every message fits. */
 #define SP_RESP_ERRLEN 128
 

@@ -373,6 +373,9 @@ int sp_resp_reply_parse(struct sp_resp_reply *p, struct evbuffer *in, char *err,
     if (p->state == RP_DONE) {
         p->stream_off += p->len;
         start_reply(p);
+        /* Element bounds kept for a huge array are not kept for the next, small reply. */
+        if (p->elems_cap > SP_RESP_KEEP_ELEMS)
+            sp_resp_reply_free(p);
     }
     if (p->state == RP_VALUE && p->pos == 0 && frame_simple(p, in))
         return SP_PARSE_OK;

@@ -52,6 +52,12 @@ void sp_resp_request_free(struct sp_resp_request *r)
 
 static void start_request(struct sp_resp_request *r)
 {
+    /* An argument array sized for a huge request is not kept for the next, small one. */
+    if (r->argv_cap > SP_RESP_KEEP_ELEMS) {
+        free(r->argv);
+        r->argv = NULL;
+        r->argv_cap = 0;
+    }
     r->len = 0;
     r->argc = 0;
     r->cmd = NULL;

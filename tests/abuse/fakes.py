@@ -9,21 +9,28 @@ the bytes to answer with (b"" answers nothing; None closes the connection).  Req
 with a strict multibulk reader, so a test also sees exactly what the proxy forwarded.
 """
 
+import os
 import socket
+import sys
 import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+
+import harness  # noqa: E402
 
 HOST = "127.0.0.1"
 
 
 class FakeBackend:
-    def __init__(self, handler, port=0):
+    def __init__(self, handler, port=None):
         self.handler = handler
         self.requests = []          # every request received, in order (lists of bytes)
         self.connections = 0
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((HOST, port))
+        # A port from the harness: bind(0) could take one another test has picked (harness).
+        self._sock.bind((HOST, port or harness.free_port()))
         self._sock.listen(64)
         self.port = self._sock.getsockname()[1]
         self._stopping = False
@@ -70,6 +77,13 @@ class FakeBackend:
 
     def stop(self):
         self._stopping = True
+        # shutdown() wakes the thread blocked in accept(); a bare close() would not, and the
+        # thread would go on accepting on whatever socket gets the descriptor number next.
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._thread.join(5)
         self._sock.close()
         with self._lock:
             for c in self._conns:

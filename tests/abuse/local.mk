@@ -6,6 +6,7 @@ ABUSE_TESTS = \
 	tests/abuse/test_floods.py \
 	tests/abuse/test_slow_readers.py \
 	tests/abuse/test_backends.py \
-	tests/abuse/test_limits.py
+	tests/abuse/test_limits.py \
+	tests/abuse/test_memory.py
 TESTS += $(ABUSE_TESTS)
 EXTRA_DIST += $(ABUSE_TESTS) tests/abuse/fakes.py

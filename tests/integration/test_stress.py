@@ -28,6 +28,7 @@ SEED = int(os.environ.get("SP_STRESS_SEED") or random.SystemRandom().randrange(1
 SECONDS = float(os.environ.get("SP_STRESS_SECONDS", "18"))
 NCLIENTS = 40
 NSLOW = 4                  # clients with big values that read slowly
+RSS_SLACK_KIB = 12 * 1024  # over the starting RSS once the load is over and the proxy quiet
 NBACKENDS = 3
 KEYS_PER_GEN = 8           # a client's keys; a new set after each abrupt disconnect
 NGENS = 64
@@ -510,6 +511,7 @@ class StressTest(harness.TestCase):
         where = placement(p.conf_path, "alpha", flat, self.tmpdir)
         owner = {k: addr[where[k]] for k in flat}
         victim = rnd.randrange(NBACKENDS)
+        rss_start = harness.rss_kib(p.pid)
         start = time.monotonic()
         sh = Shared(p.port("alpha"), keys, owner, victim, start + SECONDS)
         clients = [Client(sh, i) for i in range(NCLIENTS)]
@@ -562,6 +564,10 @@ class StressTest(harness.TestCase):
                     doc["curr_connections"] == 1 + sum(s["server_connections"] for s in servers)
                     and all(s["in_queue"] == 0 and s["out_queue"] == 0 for s in servers))
         harness.wait_until(lambda: settled(p.stats()), 10, "stats to settle (seed %d)" % SEED)
+        # Once quiet, the memory the faulty load took is given back (nearly all of it).
+        harness.wait_until(lambda: harness.rss_kib(p.pid) <= rss_start + RSS_SLACK_KIB, 10,
+                           "RSS to come back near %d KiB (now %d KiB; seed %d)"
+                           % (rss_start, harness.rss_kib(p.pid), SEED))
         # A clean exit (under the sanitizers: no leak, no bad access at teardown either).
         self.assertEqual(p.stop(), 0, "seed %d\n%s" % (SEED, p.output()[-3000:]))
 
