@@ -3,7 +3,7 @@
  *
  * The core (pool, client, server, request, multikey) moves bytes, keeps queues, matches replies to
  * requests in order, times out, ejects, and never looks inside a message.  A protocol (RESP in
- * proto_redis.c, memcached text next) frames requests and replies, names the keys to route by,
+ * proto_redis.c, memcached in proto_memcache.c) frames requests and replies, names the keys to route by,
  * answers what the proxy answers itself, and splits / merges multi-key requests.
  *
  * Framing is resumable: parse functions look at the head of an input buffer, keep their progress
@@ -138,25 +138,32 @@ struct sp_proto {
      * appended to out[f] (keys in their original order).  When `flat` is not NULL it points at
      * the request's bytes, contiguous (a small request): each fragment is then copied out of it
      * in one piece and `req` is left as it was.  Otherwise values are moved, not copied, and the
-     * request is consumed from `req` (the caller drops what is left of it).
+     * request is consumed from `req` (the caller drops what is left of it).  `memo` (empty) may
+     * be given whatever the merge will need that the replies do not say (memcached's multi-get
+     * keeps its keys there: servers answer only hits); the core hands it to the merge.
      * Returns 0, or -1 on failure (out of memory), with `req` in an unspecified state.
      */
     int (*split)(const struct sp_msg *msg, struct evbuffer *req, const void *flat,
-                 const uint32_t *frag_of_key, size_t nfrags, struct evbuffer *const *out);
+                 const uint32_t *frag_of_key, size_t nfrags, struct evbuffer *const *out,
+                 struct evbuffer *memo);
 
     /*
      * Appends the client's reply for a split request to `out`: rep[f] holds fragment f's whole
      * reply (drained); keys are in request order with key i answered by fragment frag_of_key[i].
      * Any error reply among the parts becomes the answer (the first in key order).  `parts`,
      * when not NULL, gives key i's element in rep[frag_of_key[i]] (as parse_reply's parts).
-     * rep[] may be left with bytes in them.
+     * `memo` holds what split left there (it may be consumed).  rep[] may be left with bytes in
+     * them.
      */
     void (*merge)(uint32_t cmd, const uint32_t *frag_of_key, size_t nkeys,
                   const struct sp_part *parts, struct evbuffer *const *rep, size_t nfrags,
-                  struct evbuffer *out);
+                  struct evbuffer *memo, struct evbuffer *out);
 };
 
 /* The RESP protocol (proto_redis.c). */
 extern const struct sp_proto sp_proto_redis;
+
+/* The memcached text and meta protocols (memcache/proto_memcache.c). */
+extern const struct sp_proto sp_proto_memcache;
 
 #endif /* SP_PROTO_H */

@@ -489,13 +489,15 @@ static int split_flat_frag(const struct sp_resp_request *r, const unsigned char 
 }
 
 static int redis_split(const struct sp_msg *msg, struct evbuffer *req, const void *flat,
-                       const uint32_t *frag_of_key, size_t nfrags, struct evbuffer *const *out)
+                       const uint32_t *frag_of_key, size_t nfrags, struct evbuffer *const *out,
+                       struct evbuffer *memo)
 {
     const struct sp_resp_request *r = msg->priv;
     const struct sp_command *cmd = sp_command_get((enum sp_cmd_id)msg->cmd);
     size_t step = cmd->route == SP_ROUTE_MSET ? 2 : 1;
     size_t consumed;
 
+    (void)memo; /* RESP replies answer every key: the merge needs nothing more */
     /* An inline request arrives here rewritten (msg->body): always a multibulk. */
     if (flat != NULL) {
         for (uint32_t f = 0; f < nfrags; f++) {
@@ -634,13 +636,14 @@ static void merge_mget(const uint32_t *frag_of_key, size_t nkeys, const struct s
 
 static void redis_merge(uint32_t cmd_id, const uint32_t *frag_of_key, size_t nkeys,
                         const struct sp_part *parts, struct evbuffer *const *rep, size_t nfrags,
-                        struct evbuffer *out)
+                        struct evbuffer *memo, struct evbuffer *out)
 {
     const struct sp_command *cmd = sp_command_get((enum sp_cmd_id)cmd_id);
     long bad = first_error(frag_of_key, nkeys, rep, nfrags);
     struct sp_resp_reply p;
     long long sum = 0;
 
+    (void)memo;
     if (bad >= 0) {
         if (evbuffer_get_length(rep[bad]) == 0)
             redis_error_reply(out, "no reply from server");
