@@ -40,5 +40,20 @@ for c in $(tail -n +2 "$data/placement/cases.tsv" | cut -f1); do
     cases=$((cases + 1))
 done
 [ "$cases" -eq 105 ] || { echo "FAIL: expected 105 placement cases, saw $cases"; fail=1; }
-echo "hash columns: $checked, placement cases: $cases"
+
+# memcached pools (redis: false), observed through nutcracker with memcached backends.
+mcases=0
+for c in $(tail -n +2 "$data/memcache/cases.tsv" | cut -f1); do
+    tail -n +2 "$data/memcache/$c.tsv" > "$tmp/want"
+    if ! "$oracle" place -c "$data/memcache/$c.yml" --hex "$data/memcache/keys.hex" > "$tmp/got"; then
+        echo "FAIL: place memcache/$c exited non-zero"; fail=1
+    elif ! cmp -s "$tmp/want" "$tmp/got"; then
+        echo "FAIL: memcache placement $c differs from nutcracker ($(diff "$tmp/want" "$tmp/got" | grep -c '^>') keys)"
+        fail=1
+    fi
+    [ "$(wc -l < "$tmp/want")" -eq 300 ] || { echo "FAIL: memcache/$c.tsv has not 300 rows"; fail=1; }
+    mcases=$((mcases + 1))
+done
+[ "$mcases" -eq 38 ] || { echo "FAIL: expected 38 memcache placement cases, saw $mcases"; fail=1; }
+echo "hash columns: $checked, placement cases: $cases, memcache placement cases: $mcases"
 exit $fail
