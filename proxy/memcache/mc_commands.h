@@ -55,11 +55,11 @@ enum sp_mc_kind {
     X(lru_crawler,    REFUSE,   0, -1, SP_MC_WHY_ALL) \
     X(ma,             META,     1, -1, NULL) \
     X(md,             META,     1, -1, NULL) \
-    X(me,             META,     1, -1, NULL) \
+    X(me,             META,     0, -1, NULL) \
     X(mg,             META,     1, -1, NULL) \
     X(misbehave,      REFUSE,   0, -1, SP_MC_WHY_ALL) \
     X(mn,             NOOP,     0, -1, NULL) \
-    X(ms,             META_SET, 2, -1, NULL) \
+    X(ms,             META_SET, 1, -1, NULL) \
     X(prepend,        STORE,    4,  5, NULL) \
     X(quit,           QUIT,     0, -1, NULL) \
     X(replace,        STORE,    4,  5, NULL) \

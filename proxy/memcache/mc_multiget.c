@@ -107,23 +107,43 @@ static size_t head_item(struct evbuffer *b, const unsigned char *key, size_t kle
     return (size_t)(lf - line) + 1 + v.bytes + 2;
 }
 
-/* Moves the items matching the memo's keys, in key order.  Returns 0, or -1 if a key's item
-   is not where it must be. */
-static int merge_by_keys(const uint32_t *frag_of_key, size_t nkeys, struct evbuffer *const *rep,
-                         struct evbuffer *memo, struct evbuffer *out)
+/* Does the item at the head of `b` answer key[0, klen) (its VALUE line names it)? */
+static int item_is(struct evbuffer *b, const unsigned char *key, size_t klen)
+{
+    unsigned char head[6 + SP_MC_KEY_MAX + 1];
+
+    return evbuffer_copyout(b, head, 6 + klen + 1) == (ev_ssize_t)(6 + klen + 1) &&
+           memcmp(head, "VALUE ", 6) == 0 && memcmp(head + 6, key, klen) == 0 &&
+           head[6 + klen] == ' ';
+}
+
+/*
+ * Moves the items answering the memo's keys, in key order.  With `parts` every key has its
+ * item, of known length (only its key is checked); without, each fragment's next item is read
+ * and taken when it is the key's.  Returns 0, or -1 when the memo or an item is not as asked.
+ */
+static int merge_by_keys(const uint32_t *frag_of_key, size_t nkeys, const struct sp_part *parts,
+                         struct evbuffer *const *rep, struct evbuffer *memo,
+                         struct evbuffer *out)
 {
     size_t have = evbuffer_get_length(memo), at = 0;
     const unsigned char *keys = evbuffer_pullup(memo, -1);
 
     for (size_t i = 0; i < nkeys; i++) {
+        struct evbuffer *b = rep[frag_of_key[i]];
         size_t klen, item;
 
         if (keys == NULL || at >= have || at + 1 + keys[at] > have)
             return -1;
         klen = keys[at];
-        item = head_item(rep[frag_of_key[i]], keys + at + 1, klen);
+        if (parts != NULL)
+            item = item_is(b, keys + at + 1, klen) ? parts[i].len : 0;
+        else
+            item = head_item(b, keys + at + 1, klen);
         at += 1 + klen;
-        if (item > 0 && evbuffer_remove_buffer(rep[frag_of_key[i]], out, item) != (int)item)
+        if (parts != NULL && item == 0)
+            return -1;
+        if (item > 0 && evbuffer_remove_buffer(b, out, item) != (int)item)
             return -1;
     }
     return 0;
@@ -134,7 +154,7 @@ void sp_mc_merge_values(const uint32_t *frag_of_key, size_t nkeys, const struct 
                         struct evbuffer *out)
 {
     long bad = first_error(frag_of_key, nkeys, rep, nfrags);
-    int rc = 0;
+    int rc;
 
     if (bad >= 0) {
         if (evbuffer_get_length(rep[bad]) == 0)
@@ -143,16 +163,7 @@ void sp_mc_merge_values(const uint32_t *frag_of_key, size_t nkeys, const struct 
             evbuffer_add_buffer(out, rep[bad]);
         return;
     }
-    if (parts != NULL) {
-        /* Every key was a hit: items tile each fragment's reply in its keys' order. */
-        for (size_t i = 0; i < nkeys && rc == 0; i++) {
-            if (evbuffer_remove_buffer(rep[frag_of_key[i]], out, parts[i].len) !=
-                (int)parts[i].len)
-                rc = -1;
-        }
-    } else {
-        rc = merge_by_keys(frag_of_key, nkeys, rep, memo, out);
-    }
+    rc = merge_by_keys(frag_of_key, nkeys, parts, rep, memo, out);
     for (size_t f = 0; f < nfrags && rc == 0; f++) {
         if (evbuffer_get_length(rep[f]) != 5)
             rc = -1; /* an item for no key, or out of order: the server did not answer this */

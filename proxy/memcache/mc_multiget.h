@@ -28,9 +28,9 @@ int sp_mc_split_lines(const struct sp_mc_request *r, const unsigned char *line,
  * Appends to `out` the client's reply to a split retrieval: every VALUE item in request-key
  * order (memcached answers only hits, so items are matched to the keys `memo` holds; a key
  * asked twice is answered twice, as memcached does) and one END.  With `parts` (every key of
- * every fragment answered) the items are moved by their bounds without being read again.  A
+ * every fragment answered) the items are moved by their bounds, only their keys checked.  A
  * fragment that failed makes its error the answer (the first in key order); a fragment reply
- * that does not match its keys gives SERVER_ERROR.
+ * that does not answer its keys gives SERVER_ERROR.
  */
 void sp_mc_merge_values(const uint32_t *frag_of_key, size_t nkeys, const struct sp_part *parts,
                         struct evbuffer *const *rep, size_t nfrags, struct evbuffer *memo,
