@@ -1,8 +1,10 @@
 /*
- * Drives the fuzz target without libFuzzer, so `make check` exercises it: each file named on the
+ * Drives a fuzz target without libFuzzer, so `make check` exercises it: each file named on the
  * command line is one input; with no arguments, a seeded run of mutated built-in seeds (the seed
- * is printed; SP_TEST_SEED reproduces it, SP_FUZZ_ROUNDS sets the count).  Exits non-zero only
- * through the target's abort().
+ * is printed; SP_TEST_SEED reproduces it, SP_FUZZ_ROUNDS sets the count), then every file of
+ * the target's committed corpus, $SP_SRCDIR/tests/fuzz/corpus/<name>/, when SP_SRCDIR is set
+ * (make check sets it).  Exits non-zero only through the target's abort(), or when a named file
+ * cannot be read.
  */
 #include "config.h"
 
@@ -12,17 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "fuzz_resp.h"
+#include <dirent.h>
+
+#include "fuzz_target.h"
 
 #define MAX_INPUT 4096
-
-static const char *const seeds[] = {
-    "*1\r\n$4\r\nPING\r\n", "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n", "GET foo bar\r\n", "PING\n",
-    "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nv\r\n\r\n\r\n", "*0\r\n*-1\r\n\r\n",
-    "*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n", "+OK\r\n", "-ERR x\r\n", ":-12\r\n",
-    "$3\r\nfoo\r\n$-1\r\n$0\r\n\r\n", "*2\r\n*1\r\n:1\r\n*-1\r\n", "*0\r\n",
-    "*3\r\n$1\r\na\r\n*2\r\n+x\r\n-y\r\n:5\r\n", "*1\r\n*1\r\n*1\r\n$2\r\nhi\r\n",
-};
 
 static uint64_t next(uint64_t *s)
 {
@@ -38,19 +34,18 @@ static uint64_t next(uint64_t *s)
 /* One random edit biased towards protocol bytes, so mutants stay near the grammar. */
 static size_t mutate(uint8_t *buf, size_t n, uint64_t *rng)
 {
-    static const char alphabet[] = "*$:+-\r\n0123456789 -1aZ\0";
     size_t at = n ? next(rng) % n : 0;
 
     switch (next(rng) % 5) {
     case 0:                                         /* replace */
         if (n)
-            buf[at] = (uint8_t)alphabet[next(rng) % (sizeof(alphabet) - 1)];
+            buf[at] = (uint8_t)sp_fuzz_alphabet[next(rng) % sp_fuzz_alphabet_len];
         return n;
     case 1:                                         /* insert */
         if (n + 1 > MAX_INPUT)
             return n;
         memmove(buf + at + 1, buf + at, n - at);
-        buf[at] = (uint8_t)alphabet[next(rng) % (sizeof(alphabet) - 1)];
+        buf[at] = (uint8_t)sp_fuzz_alphabet[next(rng) % sp_fuzz_alphabet_len];
         return n + 1;
     case 2:                                         /* delete */
         if (n == 0)
@@ -58,7 +53,7 @@ static size_t mutate(uint8_t *buf, size_t n, uint64_t *rng)
         memmove(buf + at, buf + at + 1, n - at - 1);
         return n - 1;
     case 3: {                                       /* append a seed */
-        const char *s = seeds[next(rng) % (sizeof(seeds) / sizeof(seeds[0]))];
+        const char *s = sp_fuzz_seeds[next(rng) % sp_fuzz_nseeds];
         size_t k = strlen(s);
 
         if (n + k > MAX_INPUT)
@@ -89,6 +84,29 @@ static int run_file(const char *path)
     return 0;
 }
 
+/* Runs every regular file of the target's corpus directory; returns how many. */
+static long run_corpus(const char *srcdir)
+{
+    char dir[4096], path[8192];
+    struct dirent *e;
+    long n = 0;
+    DIR *d;
+
+    snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s", srcdir, sp_fuzz_name);
+    d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (run_file(path) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     const char *env = getenv("SP_TEST_SEED"), *rounds_env = getenv("SP_FUZZ_ROUNDS");
@@ -111,7 +129,7 @@ int main(int argc, char **argv)
            (unsigned long long)seed, (unsigned long long)seed, rounds);
     fflush(stdout);
     for (long r = 0; r < rounds; r++) {
-        const char *s = seeds[next(&rng) % (sizeof(seeds) / sizeof(seeds[0]))];
+        const char *s = sp_fuzz_seeds[next(&rng) % sp_fuzz_nseeds];
         size_t n = 2 + strlen(s);
         int edits = (int)(next(&rng) % 8);
 
@@ -121,6 +139,11 @@ int main(int argc, char **argv)
         for (int e = 0; e < edits; e++)
             n = 2 + mutate(buf + 2, n - 2, &rng);
         LLVMFuzzerTestOneInput(buf, n);
+    }
+    if (getenv("SP_SRCDIR") != NULL) {
+        long n = run_corpus(getenv("SP_SRCDIR"));
+
+        printf("fuzz replay: %ld corpus inputs of tests/fuzz/corpus/%s\n", n, sp_fuzz_name);
     }
     printf("fuzz replay: %ld inputs, no disagreement\n", rounds);
     return 0;

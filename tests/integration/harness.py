@@ -1,6 +1,6 @@
 """Integration-test harness for shardproxy: real redis-server / memcached / nutcracker peers.
 
-Run tests with Debian's /usr/bin/python3 (python3-redis, python3-yaml).  Everything listens on
+Run tests with Debian's /usr/bin/python3 (python3-redis, python3-yaml, python3-pymemcache).  Everything listens on
 127.0.0.1 only, on free ports picked here, and every process started is stopped by PID when the
 test ends - also when it fails or raises - through unittest's addCleanup (or the context managers).
 
@@ -299,6 +299,23 @@ class Memcached(Server):
             argv += ["-u", "root"]  # memcached refuses to run as root without it
         super().__init__("memcached", argv + list(extra_args), workdir, port)
 
+    def client(self, **kw):
+        """A pymemcache client talking to this memcached directly (Debian's python3-pymemcache)."""
+        return memcache_client(self.port, **kw)
+
+    def raw(self):
+        from rawmc import RawMc
+        return RawMc(self.port)
+
+
+def memcache_client(port, **kw):
+    """pymemcache.Client on 127.0.0.1:port that waits for every reply unless told otherwise."""
+    from pymemcache.client.base import Client
+    kw.setdefault("default_noreply", False)
+    kw.setdefault("timeout", 10)
+    kw.setdefault("connect_timeout", 10)
+    return Client((HOST, port), **kw)
+
 
 def pool(servers, listen_port=None, **keys):
     """A pool's config dict: listen on a free 127.0.0.1 port, the given servers.  `servers`
@@ -413,6 +430,14 @@ class ProxyBase(Process):
     def redis_client(self, pool_name, **kw):
         import redis
         return redis.Redis(host=HOST, port=self.port(pool_name), socket_timeout=10, **kw)
+
+    def memcache_client(self, pool_name, **kw):
+        return memcache_client(self.port(pool_name), **kw)
+
+    def raw_mc(self, pool_name):
+        """A byte-exact memcached client (rawmc.RawMc) on the pool's port."""
+        from rawmc import RawMc
+        return RawMc(self.port(pool_name))
 
     def raw_stats(self):
         return read_stats(self.stats_port)
