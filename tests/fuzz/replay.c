@@ -18,7 +18,7 @@
 
 #include "fuzz_target.h"
 
-#define MAX_INPUT 4096
+#define REPLAY_MAX_INPUT 4096
 
 static uint64_t next(uint64_t *s)
 {
@@ -42,7 +42,7 @@ static size_t mutate(uint8_t *buf, size_t n, uint64_t *rng)
             buf[at] = (uint8_t)sp_fuzz_alphabet[next(rng) % sp_fuzz_alphabet_len];
         return n;
     case 1:                                         /* insert */
-        if (n + 1 > MAX_INPUT)
+        if (n + 1 > REPLAY_MAX_INPUT)
             return n;
         memmove(buf + at + 1, buf + at, n - at);
         buf[at] = (uint8_t)sp_fuzz_alphabet[next(rng) % sp_fuzz_alphabet_len];
@@ -56,7 +56,7 @@ static size_t mutate(uint8_t *buf, size_t n, uint64_t *rng)
         const char *s = sp_fuzz_seeds[next(rng) % sp_fuzz_nseeds];
         size_t k = strlen(s);
 
-        if (n + k > MAX_INPUT)
+        if (n + k > REPLAY_MAX_INPUT)
             return n;
         memcpy(buf + n, s, k);
         return n + k;
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
     uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) * 2654435761u;
     long rounds = rounds_env ? atol(rounds_env) : 200000;
     uint64_t rng;
-    static uint8_t buf[MAX_INPUT];
+    static uint8_t buf[REPLAY_MAX_INPUT];
 
     if (argc > 1) {
         int bad = 0;
