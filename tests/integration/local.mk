@@ -28,7 +28,8 @@ EXTRA_DIST += $(CORE_INTEGRATION_TESTS) tests/integration/rawresp.py
 # memcached pools (proxy/memcache) against real memcached and python3-pymemcache.
 MEMCACHE_INTEGRATION_TESTS = \
 	tests/integration/test_memcache.py \
-	tests/integration/test_routing_memcache.py
+	tests/integration/test_routing_memcache.py \
+	tests/integration/test_memcache_vs_nutcracker.py
 TESTS += $(MEMCACHE_INTEGRATION_TESTS)
 EXTRA_DIST += $(MEMCACHE_INTEGRATION_TESTS) tests/integration/rawmc.py
 
