@@ -278,6 +278,14 @@ class Conn(RawClient):
 
 
 class Client(threading.Thread):
+    """One RESP client's sessions.  The protocol lives in the class attributes and the methods
+    op(), flood(), soft_error(), terminator() and is_error() (test_stress_memcache.py overrides
+    them; the engine is the same)."""
+
+    model_class = None          # set below: Model
+    conn_class = None           # set below: Conn
+    quit_reply = b"+OK\r\n"     # what QUIT is answered with (None: nothing, just the close)
+
     def __init__(self, shared, idx):
         super().__init__(name="client-%d" % idx, daemon=True)
         self.sh = shared
@@ -294,7 +302,7 @@ class Client(threading.Thread):
     def new_gen(self, gen):
         self.gen = gen
         keys = self.sh.keys[self.idx][gen]
-        self.model = Model({k for k in keys if self.sh.owner[k] == self.sh.victim})
+        self.model = self.model_class({k for k in keys if self.sh.owner[k] == self.sh.victim})
         if self.sh.kill_started.is_set():
             self.model.forget_victim()  # requests of an abandoned session may still land
         self.killed_seen = self.sh.kill_started.is_set()
@@ -354,7 +362,7 @@ class Client(threading.Thread):
 
     def session(self):
         r = self.rnd
-        c = Conn(self.sh.port, self.slow)
+        c = self.conn_class(self.sh.port, self.slow)
         self.sh.add("sessions")
         try:
             for _ in range(r.randrange(1, 6)):
@@ -375,19 +383,12 @@ class Client(threading.Thread):
         else:
             ops = [self.op() for _ in range(self.depth())]
         if r.random() < 0.1:
-            raw, err = r.choice(SOFT_ERRORS)
-            bad = Op("BAD", raw=raw)
-            bad.want_err = err
+            bad = self.soft_error()
             ops.insert(r.randrange(len(ops) + 1), bad)
         cut = None                  # replies up to here; nothing after it is executed
         if ending in ("quit", "fatal"):
             cut = r.randrange(len(ops) + 1)
-            if ending == "quit":
-                term = Op("QUIT", raw=enc(b"QUIT"))
-            else:
-                term = Op("BAD", raw=r.choice(FATAL_ERRORS))
-                term.want_err = b"ERR Protocol error: "
-            ops.insert(cut, term)
+            ops.insert(cut, self.terminator(ending))
         stream = b"".join(op.raw for op in ops)
         bounds = sorted(r.sample(range(1, len(stream)), min(len(stream) - 1,
                                                            r.randrange(0, 12))))
@@ -402,6 +403,8 @@ class Client(threading.Thread):
             if self.slow and r.random() < 0.5:
                 time.sleep(r.uniform(0.1, 0.4))  # not reading: server connections stall
             nread = len(ops) if cut is None else cut + 1
+            if ending == "quit" and self.quit_reply is None:
+                nread -= 1
             if ending == "abrupt":
                 nread = r.randrange(len(ops) + 1)
             for i in range(nread):
@@ -422,6 +425,25 @@ class Client(threading.Thread):
             return True
         finally:
             sender.join(SOCK_TIMEOUT)
+
+    def soft_error(self):
+        """A request refused while the connection stays usable."""
+        raw, err = self.rnd.choice(SOFT_ERRORS)
+        bad = Op("BAD", raw=raw)
+        bad.want_err = err
+        return bad
+
+    def terminator(self, ending):
+        """The request that ends a session: "quit", or "fatal" (framing lost)."""
+        if ending == "quit":
+            return Op("QUIT", raw=enc(b"QUIT"))
+        term = Op("BAD", raw=self.rnd.choice(FATAL_ERRORS))
+        term.want_err = b"ERR Protocol error: "
+        return term
+
+    @staticmethod
+    def is_error(raw):
+        return raw.startswith(b"-")
 
     def send(self, c, chunks, may_fail, seed):
         r = random.Random(seed)  # not self.rnd: the streams stay the same on a replay
@@ -446,14 +468,14 @@ class Client(threading.Thread):
         self.batch_bytes += len(raw)
         del self.history[:-5]
         if op.name == "QUIT":
-            if raw != b"+OK\r\n":
+            if raw != self.quit_reply:
                 raise Mismatch("QUIT answered %r" % raw[:80])
             return
         try:
             self.model.check(op, raw)
         except Mismatch as e:
             raise Mismatch("%s: %s; reply %r" % (op, e, raw[:200])) from None
-        if raw.startswith(b"-") and op.name != "BAD":
+        if self.is_error(raw) and op.name != "BAD":
             self.sh.add("victim_errors")
 
     def abandon(self, c, sender):
@@ -480,6 +502,10 @@ class Client(threading.Thread):
                                         "  last replies:\n%s"
                                         % (self.idx, self.gen, self.slow, self.where,
                                            type(e).__name__, e, recent))
+
+
+Client.model_class = Model
+Client.conn_class = Conn
 
 
 def placement(conf_path, pool, keys, workdir):
