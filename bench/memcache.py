@@ -116,7 +116,8 @@ def children_cpu():
 
 
 def measure(setup, mcload, rounds, requests, log):
-    """results[test][target] = [(rps, proxy us/req or None, load us/req, backends us/req)]."""
+    """results[test][target] = [(rps, proxy us/req or None, load us/req, backends us/req,
+    proxy system us/req or None, backends system us/req)], one per round."""
     results = {}
     backends = [b.pid for b in setup.backends]
     for r in range(rounds):
@@ -124,17 +125,21 @@ def measure(setup, mcload, rounds, requests, log):
         for name, args, n in tests(requests):
             for target in order:
                 pid = setup.pids[target]
-                t0 = sum(cpu_split(pid)) if pid else 0
-                b0 = sum(sum(cpu_split(b)) for b in backends)
+                t0 = cpu_split(pid) if pid else (0, 0)
+                b0 = [cpu_split(b) for b in backends]
                 c0 = children_cpu()
                 rps = run_load(mcload, setup.ports[target], args, n)
+                t1 = cpu_split(pid) if pid else (0, 0)
+                b1 = [cpu_split(b) for b in backends]
                 per_req = TICK * 1e6 / n
-                cpu = (sum(cpu_split(pid)) - t0) * per_req if pid else None
-                back = (sum(sum(cpu_split(b)) for b in backends) - b0) * per_req
+                cpu = (sum(t1) - sum(t0)) * per_req if pid else None
+                cpu_sys = (t1[1] - t0[1]) * per_req if pid else None
+                back = sum(sum(y) - sum(x) for x, y in zip(b0, b1)) * per_req
+                back_sys = sum(y[1] - x[1] for x, y in zip(b0, b1)) * per_req
                 load = (children_cpu() - c0) * 1e6 / n
                 setup.check()
                 results.setdefault(name, {}).setdefault(target, []).append(
-                    (rps, cpu, load, back))
+                    (rps, cpu, load, back, cpu_sys, back_sys))
                 log("round %d %-8s %-10s %10.0f req/s  cpu us/req: proxy %s mcload %.2f "
                     "memcached %.2f" % (r + 1, name, target, rps,
                                         "%.2f" % cpu if cpu is not None else "-", load, back))
@@ -172,6 +177,21 @@ def report(results, rounds):
             median([x[2] for x in results[name]["shardproxy"]]),
             median([x[3] for x in results[name]["direct"]]),
             median([x[3] for x in results[name]["shardproxy"]])))
+
+    print()
+    print("Kernel (system) and user CPU per request, usec (median): the proxies, and the system "
+          "time memcached pays direct (one client-side read + write: a proxy's floor)")
+    hdr = "%-8s %8s %8s %8s %8s %11s" % ("test", "nc user", "nc sys", "sp user", "sp sys",
+                                        "memcd sys")
+    print(hdr)
+    print("-" * len(hdr))
+    for name in results:
+        def part(target, i):
+            return median([x[i] for x in results[name][target]])
+        print("%-8s %8.2f %8.2f %8.2f %8.2f %11.2f" % (
+            name, part("nutcracker", 1) - part("nutcracker", 4), part("nutcracker", 4),
+            part("shardproxy", 1) - part("shardproxy", 4), part("shardproxy", 4),
+            part("direct", 5)))
 
     def target(desc, value, ok):
         out.append((desc, value, "PASS" if ok else "MISS"))

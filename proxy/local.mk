@@ -54,6 +54,7 @@ proxy_libspproxy_la_SOURCES += \
 	proxy/memcache/mc.h \
 	proxy/memcache/mc_commands.h \
 	proxy/memcache/mc_commands.c \
+	proxy/memcache/mc_scan.c \
 	proxy/memcache/mc_request.c \
 	proxy/memcache/mc_check.c \
 	proxy/memcache/mc_reply.c \

@@ -166,6 +166,14 @@ struct sp_mc_value {
 int sp_mc_value_line(const unsigned char *line, size_t n, size_t max_value,
                      struct sp_mc_value *v);
 
+/* ---- reading a buffer in place (mc_scan.c) ---- */
+
+/* Offset of the first LF in [from, to) of `in` (to <= its length), or -1. */
+long sp_mc_find_lf(struct evbuffer *in, size_t from, size_t to);
+
+/* Copies n bytes at offset `off` of `in` into dst.  Returns 0, or -1 when `in` is too short. */
+int sp_mc_copy_at(struct evbuffer *in, size_t off, void *dst, size_t n);
+
 /*
  * Strict unsigned decimal (digits only, at least one, no sign) up to `max`.  Returns 0 and sets
  * *out, else -1.  The proxy accepts a subset of what memcached does, never more.

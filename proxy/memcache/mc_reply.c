@@ -163,29 +163,25 @@ static enum sp_parse next_line(struct sp_mc_reply *p, struct evbuffer *in, size_
 {
     size_t total = evbuffer_get_length(in);
     size_t to = total < p->pos + p->max_line ? total : p->pos + p->max_line;
-    struct evbuffer_ptr start, end, hit;
+    long lf;
     size_t n;
 
     if (p->scan < p->pos)
         p->scan = p->pos;
-    hit.pos = -1;
-    if (p->scan < to && evbuffer_ptr_set(in, &start, p->scan, EVBUFFER_PTR_SET) == 0 &&
-        evbuffer_ptr_set(in, &end, to, EVBUFFER_PTR_SET) == 0)
-        hit = evbuffer_search_range(in, "\n", 1, &start, &end);
-    if (hit.pos < 0) {
+    lf = sp_mc_find_lf(in, p->scan, to);
+    if (lf < 0) {
         p->examined += to > p->scan ? to - p->scan : 0;
         p->scan = to;
         if (to == p->pos + p->max_line)
             return fail(p, err, errlen, p->pos, "reply line too long");
         return SP_PARSE_AGAIN;
     }
-    p->examined += (size_t)hit.pos + 1 - p->scan;
-    *eol = (size_t)hit.pos;
+    p->examined += (size_t)lf + 1 - p->scan;
+    *eol = (size_t)lf;
     n = *eol - p->pos;
     if (n > HEAD_MAX)
         n = HEAD_MAX;
-    if (evbuffer_ptr_set(in, &start, p->pos, EVBUFFER_PTR_SET) < 0 ||
-        evbuffer_copyout_from(in, &start, head, n) != (ev_ssize_t)n)
+    if (sp_mc_copy_at(in, p->pos, head, n) < 0)
         return fail(p, err, errlen, p->pos, "short buffer");
     if (n > 0 && n == *eol - p->pos && head[n - 1] == '\r')
         n--;
@@ -197,13 +193,11 @@ static enum sp_parse next_line(struct sp_mc_reply *p, struct evbuffer *in, size_
 static enum sp_parse data_block(struct sp_mc_reply *p, struct evbuffer *in, char *err,
                                 size_t errlen)
 {
-    struct evbuffer_ptr at;
     char crlf[2];
 
     if (evbuffer_get_length(in) < p->need)
         return SP_PARSE_AGAIN;
-    if (evbuffer_ptr_set(in, &at, p->need - 2, EVBUFFER_PTR_SET) < 0 ||
-        evbuffer_copyout_from(in, &at, crlf, 2) != 2 || crlf[0] != '\r' || crlf[1] != '\n')
+    if (sp_mc_copy_at(in, p->need - 2, crlf, 2) < 0 || crlf[0] != '\r' || crlf[1] != '\n')
         return fail(p, err, errlen, p->need - 2, "data block not followed by CRLF");
     return SP_PARSE_OK;
 }

@@ -76,18 +76,6 @@ static enum sp_parse fail(struct sp_mc_request *r, char *err, size_t errlen, con
     return SP_PARSE_ERROR;
 }
 
-/* Offset of the first LF in [from, to) of `in`, or -1. */
-static long find_lf(struct evbuffer *in, size_t from, size_t to)
-{
-    struct evbuffer_ptr start, end, hit;
-
-    if (from >= to || evbuffer_ptr_set(in, &start, from, EVBUFFER_PTR_SET) < 0 ||
-        evbuffer_ptr_set(in, &end, to, EVBUFFER_PTR_SET) < 0)
-        return -1;
-    hit = evbuffer_search_range(in, "\n", 1, &start, &end);
-    return hit.pos < 0 ? -1 : (long)hit.pos;
-}
-
 /* Only retrieval lines may be longer than max_line (memcached's rule, by the line's start). */
 static size_t line_limit(const struct sp_mc_request *r, struct evbuffer *in)
 {
@@ -154,7 +142,7 @@ static enum sp_parse frame_line(struct sp_mc_request *r, struct evbuffer *in, ch
     size_t total = evbuffer_get_length(in);
     size_t limit = line_limit(r, in);
     size_t to = total < limit ? total : limit;
-    long lf = find_lf(in, r->scan, to);
+    long lf = sp_mc_find_lf(in, r->scan, to);
     const unsigned char *line;
     size_t n;
 
@@ -200,13 +188,11 @@ static enum sp_parse frame_line(struct sp_mc_request *r, struct evbuffer *in, ch
 /* Waits for the data block (RQ_DATA) and checks its CRLF. */
 static enum sp_parse frame_data(struct sp_mc_request *r, struct evbuffer *in)
 {
-    struct evbuffer_ptr at;
     char crlf[2];
 
     if (evbuffer_get_length(in) < r->len)
         return SP_PARSE_AGAIN;
-    if (evbuffer_ptr_set(in, &at, r->len - 2, EVBUFFER_PTR_SET) < 0 ||
-        evbuffer_copyout_from(in, &at, crlf, 2) != 2 || crlf[0] != '\r' || crlf[1] != '\n') {
+    if (sp_mc_copy_at(in, r->len - 2, crlf, 2) < 0 || crlf[0] != '\r' || crlf[1] != '\n') {
         /* memcached takes the declared length all the same and says so: framing goes on. */
         if (r->err == NULL)
             r->err = "CLIENT_ERROR bad data chunk";
