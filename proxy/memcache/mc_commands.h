@@ -1,8 +1,8 @@
 /*
  * The memcached command table: what the proxy knows about every text and meta command it
  * forwards, answers itself or refuses.  SP_MC_COMMAND_LIST is the ONE list; the enum, the table
- * and the lookup are generated from it, so adding a command is one line.  docs/commands/memcached.md
- * describes the routing in prose.
+ * and the lookup are generated from it, so adding a command is one line.
+ * docs/commands-memcached.md describes the routing in prose (a unit test keeps them in step).
  */
 #ifndef SP_MC_COMMANDS_H
 #define SP_MC_COMMANDS_H

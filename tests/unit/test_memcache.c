@@ -42,6 +42,35 @@ START_TEST(table_sorted_and_found)
 }
 END_TEST
 
+/* docs/commands-memcached.md names every command with its kind: "| `name` | kind |". */
+START_TEST(table_documented)
+{
+    const char *src = getenv("SP_SRCDIR");
+    char path[4096], *doc;
+    FILE *f;
+    long n;
+
+    ck_assert_msg(src != NULL, "SP_SRCDIR is not set (make check sets it)");
+    snprintf(path, sizeof(path), "%s/docs/commands-memcached.md", src);
+    f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    doc = calloc(1, (size_t)n + 1);
+    ck_assert_uint_eq(fread(doc, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    for (size_t i = 0; i < sp_mc_command_count(); i++) {
+        const struct sp_mc_command *c = sp_mc_command_get((unsigned)i);
+        char row[64];
+
+        snprintf(row, sizeof(row), "| `%s` | %s |", c->name, sp_mc_kind_name(c->kind));
+        ck_assert_msg(strstr(doc, row) != NULL, "%s does not list %s", path, row);
+    }
+    free(doc);
+}
+END_TEST
+
 START_TEST(numbers_strict)
 {
     uint64_t v;
@@ -419,6 +448,7 @@ static Suite *suite(void)
 
     tcase_set_timeout(t, 120);
     tcase_add_test(t, table_sorted_and_found);
+    tcase_add_test(t, table_documented);
     tcase_add_test(t, numbers_strict);
     tcase_add_test(t, request_storage);
     tcase_add_test(t, request_storage_refused);
