@@ -58,6 +58,9 @@ struct sp_msg {
     const void *priv;          /* the protocol's own view of the request (for split) */
 };
 
+/* The command id parse_reply is given for a reply no request awaits (connection setup). */
+#define SP_CMD_NONE UINT32_MAX
+
 /* A byte range inside a reply: `len` bytes from `off` bytes after its first byte. */
 struct sp_part {
     size_t off;
@@ -67,6 +70,9 @@ struct sp_part {
 /* One parsed reply. */
 struct sp_reply {
     size_t len;                 /* bytes of the reply at the head of the input */
+    size_t extra;               /* bytes right after them that answer the proxy, not the client
+                                   (memcached's MN behind a quiet request): consumed with the
+                                   reply, never delivered */
     bool is_error;              /* an error reply (counts as a failed part of a multi-key
                                    request) */
     size_t nparts;              /* want_parts: the top-level elements of an aggregate reply */
@@ -116,12 +122,14 @@ struct sp_proto {
 
     /*
      * Frames the reply at the head of `in` (same contract as parse_request, no side effects).
-     * With want_parts (the reply answers a fragment of a split request) rep->parts also gives
-     * its elements' bounds, so a merge need not frame them again; want_parts must not change
-     * while one reply is AGAIN.
+     * `cmd` is the command id (sp_msg.cmd) of the request it answers, or SP_CMD_NONE for a
+     * connection setup reply: a protocol whose replies depend on the request (memcached's quiet
+     * mode) frames by it.  With want_parts (the reply answers a fragment of a split request)
+     * rep->parts also gives its elements' bounds, so a merge need not frame them again.  Neither
+     * cmd nor want_parts changes while one reply is AGAIN.
      */
-    enum sp_parse (*parse_reply)(void *state, struct evbuffer *in, bool want_parts,
-                                 struct sp_reply *rep);
+    enum sp_parse (*parse_reply)(void *state, struct evbuffer *in, uint32_t cmd,
+                                 bool want_parts, struct sp_reply *rep);
 
     /* Appends an error reply carrying `reason` (e.g. "Connection refused") to `out`. */
     void (*error_reply)(struct evbuffer *out, const char *reason);

@@ -200,8 +200,8 @@ static int export_parts(struct mc_server *st, struct sp_reply *rep)
     return 0;
 }
 
-static enum sp_parse mc_parse_reply(void *state, struct evbuffer *in, bool want_parts,
-                                    struct sp_reply *rep)
+static enum sp_parse mc_parse_reply(void *state, struct evbuffer *in, uint32_t cmd,
+                                    bool want_parts, struct sp_reply *rep)
 {
     struct mc_server *st = state;
     char err[SP_MC_ERRLEN];
@@ -211,7 +211,9 @@ static enum sp_parse mc_parse_reply(void *state, struct evbuffer *in, bool want_
     rc = sp_mc_reply_parse(&st->rep, in, err, sizeof(err));
     if (rc != SP_PARSE_OK)
         return rc;
+    (void)cmd;
     rep->len = st->rep.len;
+    rep->extra = 0;
     rep->is_error = st->rep.is_error != 0;
     rep->nparts = 0;
     rep->parts = NULL;

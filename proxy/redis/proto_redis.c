@@ -373,13 +373,14 @@ static int export_parts(struct redis_server *st, struct sp_reply *rep)
     return 0;
 }
 
-static enum sp_parse redis_parse_reply(void *state, struct evbuffer *in, bool want_parts,
-                                       struct sp_reply *rep)
+static enum sp_parse redis_parse_reply(void *state, struct evbuffer *in, uint32_t cmd,
+                                       bool want_parts, struct sp_reply *rep)
 {
     struct redis_server *st = state;
     char err[SP_RESP_ERRLEN];
     int rc;
 
+    (void)cmd; /* a RESP reply says what it is */
     if (st->parts_cap > SP_RESP_KEEP_ELEMS) {
         free(st->parts); /* the previous reply's, handed over already */
         st->parts = NULL;
@@ -393,6 +394,7 @@ static enum sp_parse redis_parse_reply(void *state, struct evbuffer *in, bool wa
     if (rc == SP_PARSE_ERROR)
         return SP_PARSE_ERROR;
     rep->len = st->rep.len;
+    rep->extra = 0;
     rep->is_error = st->rep.is_error != 0;
     rep->nparts = 0;
     rep->parts = NULL;

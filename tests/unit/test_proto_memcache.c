@@ -230,7 +230,7 @@ static char *merge(const char *req, const uint32_t *fok, const char *r0, const c
 
         P->server_init(st);
         evbuffer_add(rep[i], text[i], strlen(text[i]));
-        ck_assert_int_eq(P->parse_reply(st, rep[i], true, &r), SP_PARSE_OK);
+        ck_assert_int_eq(P->parse_reply(st, rep[i], SP_CMD_NONE, true, &r), SP_PARSE_OK);
         ck_assert_uint_eq(r.len, strlen(text[i]));
         /* as the core's record_parts: element k of fragment i is its k-th key's */
         for (size_t j = 0; j < nkeys && all; j++) {
@@ -316,13 +316,13 @@ START_TEST(reply_parts_and_errors)
 
     P->server_init(st);
     evbuffer_add_printf(b, VA VB "END\r\nSERVER_ERROR busy\r\n");
-    ck_assert_int_eq(P->parse_reply(st, b, true, &r), SP_PARSE_OK);
+    ck_assert_int_eq(P->parse_reply(st, b, SP_CMD_NONE, true, &r), SP_PARSE_OK);
     ck_assert_uint_eq(r.nparts, 2);
     ck_assert_uint_eq(r.parts[1].off, strlen(VA));
     ck_assert_uint_eq(r.parts[1].len, strlen(VB));
     ck_assert(!r.is_error);
     evbuffer_drain(b, r.len);
-    ck_assert_int_eq(P->parse_reply(st, b, false, &r), SP_PARSE_OK);
+    ck_assert_int_eq(P->parse_reply(st, b, SP_CMD_NONE, false, &r), SP_PARSE_OK);
     ck_assert(r.is_error);
     ck_assert_uint_eq(r.nparts, 0);
     P->server_fini(st);

@@ -268,7 +268,7 @@ static bool key_parts(const char *const r[2], const uint32_t *fok, size_t nkeys,
         size_t k = 0;
 
         evbuffer_add(b, r[f], strlen(r[f]));
-        ck_assert_int_eq(P->parse_reply(st, b, true, &rep), SP_PARSE_OK);
+        ck_assert_int_eq(P->parse_reply(st, b, SP_CMD_NONE, true, &rep), SP_PARSE_OK);
         ck_assert_uint_eq(rep.len, strlen(r[f]));
         for (size_t i = 0; i < nkeys; i++) {
             if (fok[i] != f)
@@ -406,9 +406,9 @@ START_TEST(reply_parts_resumable)
 
         P->server_init(st);
         evbuffer_add(b, r, cut);
-        ck_assert_int_eq(P->parse_reply(st, b, true, &rep), SP_PARSE_AGAIN);
+        ck_assert_int_eq(P->parse_reply(st, b, SP_CMD_NONE, true, &rep), SP_PARSE_AGAIN);
         evbuffer_add(b, r + cut, len - cut);
-        ck_assert_int_eq(P->parse_reply(st, b, true, &rep), SP_PARSE_OK);
+        ck_assert_int_eq(P->parse_reply(st, b, SP_CMD_NONE, true, &rep), SP_PARSE_OK);
         ck_assert_uint_eq(rep.len, len);
         ck_assert_uint_eq(rep.nparts, 4);
         for (size_t i = 0; i < 4; i++) {
@@ -419,7 +419,7 @@ START_TEST(reply_parts_resumable)
         /* Without want_parts the next reply has none. */
         evbuffer_drain(b, len);
         evbuffer_add(b, r, len);
-        ck_assert_int_eq(P->parse_reply(st, b, false, &rep), SP_PARSE_OK);
+        ck_assert_int_eq(P->parse_reply(st, b, SP_CMD_NONE, false, &rep), SP_PARSE_OK);
         ck_assert_uint_eq(rep.nparts, 0);
         P->server_fini(st);
         free(st);
