@@ -60,6 +60,7 @@ struct sp_mc_request {
     int has_data;                   /* a data block of data_len bytes + CRLF ends the message */
     size_t data_len;
     int noreply;                    /* the line asked for no reply (errors included) */
+    int quiet;                      /* a meta command with flag q: a reply may or may not come */
     const char *err;                /* NULL: forwardable; else the reply line (no CRLF) */
 
     /* limits, set by init; may be lowered by the caller */
@@ -151,6 +152,12 @@ enum sp_parse sp_mc_reply_parse(struct sp_mc_reply *p, struct evbuffer *in, char
 
 /* Forgets any partial reply; offsets restart at 0. */
 void sp_mc_reply_reset(struct sp_mc_reply *p);
+
+/*
+ * The caller consumed n more bytes right after the framed reply, which it read itself (the MN
+ * behind a quiet request): stream offsets in later messages count them.
+ */
+void sp_mc_reply_skip(struct sp_mc_reply *p, size_t n);
 
 /* The fields of a "VALUE <key> <flags> <bytes> [<cas>]" line. */
 struct sp_mc_value {

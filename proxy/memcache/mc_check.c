@@ -6,10 +6,10 @@
  * so a data block always reaches the server behind the line that announces it.
  *
  * On top of memcached's rules the proxy refuses what it cannot route safely: keys with control
- * bytes (the protocol forbids them; memcached takes them) and the meta flags b (base64 keys: the
- * proxy would hash the encoded form) and q (quiet replies: a reply that may not come cannot be
- * matched on a shared connection).  Those refusals swallow the data block, as memcached does
- * for refusals after it has read the length.
+ * bytes (the protocol forbids them; memcached takes them) and the meta flag b (base64 keys: the
+ * proxy would hash the encoded form, not the key).  Those refusals swallow the data block, as
+ * memcached does for refusals after it has read the length.  The meta flag q (quiet: a reply
+ * may or may not come) is noted for the adapter, which makes the reply's end certain.
  */
 #include "config.h"
 
@@ -142,8 +142,8 @@ static int check_meta_set(struct sp_mc_request *r, const unsigned char *line)
     return 1;
 }
 
-/* The meta flags the proxy cannot carry (b, q); `first` is the first flag token. */
-static const char *check_meta_flags(const struct sp_mc_request *r, const unsigned char *line,
+/* Reads the meta flags from tok[first]: notes q; refuses b, which the proxy cannot carry. */
+static const char *check_meta_flags(struct sp_mc_request *r, const unsigned char *line,
                                     size_t first)
 {
     for (size_t i = first; i < r->ntok; i++) {
@@ -152,7 +152,7 @@ static const char *check_meta_flags(const struct sp_mc_request *r, const unsigne
         if (f == 'b')
             return "CLIENT_ERROR base64 keys (meta flag b) are not supported by the proxy";
         if (f == 'q')
-            return "CLIENT_ERROR quiet mode (meta flag q) is not supported by the proxy";
+            r->quiet = 1;
     }
     return NULL;
 }

@@ -63,6 +63,11 @@ void sp_mc_reply_reset(struct sp_mc_reply *p)
     p->stream_off = 0;
 }
 
+void sp_mc_reply_skip(struct sp_mc_reply *p, size_t n)
+{
+    p->stream_off += n;
+}
+
 static enum sp_parse fail(struct sp_mc_reply *p, char *err, size_t errlen, size_t at,
                           const char *what)
 {

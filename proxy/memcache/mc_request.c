@@ -52,6 +52,7 @@ static void start_request(struct sp_mc_request *r)
     r->has_data = 0;
     r->data_len = 0;
     r->noreply = 0;
+    r->quiet = 0;
     r->err = NULL;
     r->state = RQ_LINE;
     r->scan = 0;

@@ -6,7 +6,12 @@
  * split by key (get, gets, gat, gats: merged back in the client's key order with one END), or
  * answer here (version, quit, mn, refused and malformed commands, with memcached's own words).
  * A refused request whose framing is intact is answered and the connection stays, as memcached
- * does; `noreply` silences the answer as it does on memcached.  docs/compat.md lists where this
+ * does; `noreply` silences the answer as it does on memcached.
+ *
+ * Quiet meta requests (flag q) are answered by the server only when there is something to say
+ * (a hit, a failure), which a connection shared by many clients cannot match to requests.  So
+ * each goes out followed by "mn": the server's MN then always closes its answer, and the reply
+ * parser, told the request is quiet, hands the client what came before the MN and drops the MN.  docs/compat.md lists where this
  * differs from nutcracker 0.5.0 (which closes the connection on most of these) and memcached.
  */
 #include "config.h"
@@ -19,17 +24,24 @@
 #include "mc.h"
 #include "mc_multiget.h"
 
+/* msg->cmd bit of a quiet meta request (forwarded with "mn" behind it); SP_CMD_NONE aside. */
+#define MC_CMD_QUIET 0x40000000u
+
 /* A request parser block (proto.h: lent to one client at a time). */
 struct mc_client {
     struct sp_mc_request req;
     struct sp_key_span *keys;
     size_t keys_cap;
+    struct evbuffer *body;      /* a quiet request as forwarded (msg->body), emptied by the core */
 };
 
 struct mc_server {
     struct sp_mc_reply rep;
     struct sp_part *parts;      /* rep.elems as the core sees them (want_parts) */
     size_t parts_cap;
+    int quiet_framed;           /* a quiet request's answer is framed; its MN is awaited */
+    size_t quiet_len;
+    int quiet_error;
 };
 
 static void mc_client_init(struct sp_proto_client *cl)
@@ -50,6 +62,9 @@ static void mc_parser_fini(void *state)
     free(st->keys);
     st->keys = NULL;
     st->keys_cap = 0;
+    if (st->body != NULL)
+        evbuffer_free(st->body);
+    st->body = NULL;
 }
 
 static bool mc_parser_idle(const void *state)
@@ -106,6 +121,22 @@ static int collect_keys(struct mc_client *st)
         st->keys[i].len = r->tok[r->first_key + i].len;
     }
     return 0;
+}
+
+/* st->body = the quiet request at the head of `in` (len bytes) and "mn".  Returns 0 or -1. */
+static int quiet_body(struct mc_client *st, struct evbuffer *in, size_t len)
+{
+    struct evbuffer_iovec v;
+
+    if (st->body == NULL && (st->body = evbuffer_new()) == NULL)
+        return -1;
+    evbuffer_drain(st->body, evbuffer_get_length(st->body));
+    if (evbuffer_reserve_space(st->body, (ev_ssize_t)(len + 4), &v, 1) != 1 ||
+        evbuffer_copyout(in, v.iov_base, len) != (ev_ssize_t)len)
+        return -1;
+    memcpy((char *)v.iov_base + len, "mn\r\n", 4);
+    v.iov_len = len + 4;
+    return evbuffer_commit_space(st->body, &v, 1);
 }
 
 /* Requests the proxy answers itself; the reply goes into `local`. */
@@ -165,9 +196,13 @@ static enum sp_parse mc_parse_request(struct sp_proto_client *cl, struct evbuffe
         local_command(r, msg, local);
         return SP_PARSE_OK;
     }
-    if (collect_keys(st) < 0) {
+    if (collect_keys(st) < 0 || (r->quiet && quiet_body(st, in, r->len) < 0)) {
         evbuffer_add_printf(local, "SERVER_ERROR out of memory\r\n");
         return SP_PARSE_OK;
+    }
+    if (r->quiet) {
+        msg->cmd |= MC_CMD_QUIET;
+        msg->body = st->body;
     }
     msg->kind = r->cmd->kind == SP_MC_GET || r->cmd->kind == SP_MC_GAT ? SP_MSG_MULTI
                                                                          : SP_MSG_FORWARD;
@@ -200,6 +235,43 @@ static int export_parts(struct mc_server *st, struct sp_reply *rep)
     return 0;
 }
 
+/*
+ * The answer to a quiet request: whatever the server says (maybe nothing), then the MN of the
+ * "mn" sent behind it.  The client gets what came before the MN.
+ */
+static enum sp_parse parse_quiet(struct mc_server *st, struct evbuffer *in, struct sp_reply *rep)
+{
+    char err[SP_MC_ERRLEN], mn[4];
+
+    if (!st->quiet_framed) {
+        enum sp_parse rc;
+
+        st->rep.want_elems = 0;
+        rc = sp_mc_reply_parse(&st->rep, in, err, sizeof(err));
+        if (rc != SP_PARSE_OK)
+            return rc;
+        st->quiet_framed = 1;
+        st->quiet_len = st->rep.len;
+        st->quiet_error = st->rep.is_error;
+        if (st->quiet_len == 4 && sp_mc_copy_at(in, 0, mn, 4) == 0 && memcmp(mn, "MN\r\n", 4) == 0)
+            st->quiet_len = 0; /* nothing to say: the MN alone */
+    }
+    if (st->quiet_len > 0) {
+        if (evbuffer_get_length(in) < st->quiet_len + 4)
+            return SP_PARSE_AGAIN;
+        if (sp_mc_copy_at(in, st->quiet_len, mn, 4) < 0 || memcmp(mn, "MN\r\n", 4) != 0)
+            return SP_PARSE_ERROR; /* the MN must follow: the stream is not what was asked */
+        sp_mc_reply_skip(&st->rep, 4);
+    }
+    st->quiet_framed = 0;
+    rep->len = st->quiet_len;
+    rep->extra = 4;
+    rep->is_error = st->quiet_error != 0 && st->quiet_len > 0;
+    rep->nparts = 0;
+    rep->parts = NULL;
+    return SP_PARSE_OK;
+}
+
 static enum sp_parse mc_parse_reply(void *state, struct evbuffer *in, uint32_t cmd,
                                     bool want_parts, struct sp_reply *rep)
 {
@@ -207,11 +279,12 @@ static enum sp_parse mc_parse_reply(void *state, struct evbuffer *in, uint32_t c
     char err[SP_MC_ERRLEN];
     enum sp_parse rc;
 
+    if (cmd != SP_CMD_NONE && (cmd & MC_CMD_QUIET))
+        return parse_quiet(st, in, rep);
     st->rep.want_elems = want_parts;
     rc = sp_mc_reply_parse(&st->rep, in, err, sizeof(err));
     if (rc != SP_PARSE_OK)
         return rc;
-    (void)cmd;
     rep->len = st->rep.len;
     rep->extra = 0;
     rep->is_error = st->rep.is_error != 0;
@@ -249,7 +322,7 @@ static void mc_merge(uint32_t cmd, const uint32_t *frag_of_key, size_t nkeys,
                      const struct sp_part *parts, struct evbuffer *const *rep, size_t nfrags,
                      struct evbuffer *memo, struct evbuffer *out)
 {
-    (void)cmd; /* only retrieval commands are split */
+    (void)cmd; /* only retrieval commands are split (never quiet) */
     sp_mc_merge_values(frag_of_key, nkeys, parts, rep, nfrags, memo, out);
 }
 

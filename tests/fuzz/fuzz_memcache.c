@@ -1,8 +1,9 @@
 /*
  * libFuzzer target for the memcached parsers: client requests through the adapter
  * (proto_memcache.c, which runs the framer and memcached's line rules) and server replies
- * through the reply framer.  Byte 0 picks the direction and the chain mode; byte 1 seeds the
- * split points; the rest is the stream.  The stream is parsed fed whole, in pseudo-random pieces
+ * through the reply framer, or as answers to quiet meta requests through the adapter.  Byte 0
+ * picks the direction (bit 0), the chain mode (bit 1) and quiet answers (bit 2); byte 1 seeds
+ * the split points; the rest is the stream.  The stream is parsed fed whole, in pseudo-random pieces
  * and (up to 512 bytes) a byte at a time: every way must frame the same messages with the same
  * results and the same local replies, and every framed message must keep the contract (lengths
  * within the buffer, keys inside the request and in order, VALUE items tiling their reply).
@@ -30,7 +31,7 @@ const char *const sp_fuzz_seeds[] = {
     "mg k v f t\r\n", "ms k 2 T0\r\nhi\r\n", "md k q\r\n", "mn\r\nversion\r\nquit\r\n",
     "set k 0 0 1\r\nxyz\r\n", "stats\r\nflush_all noreply\r\n", "VALUE a 0 1\r\nx\r\nEND\r\n",
     "STORED\r\nNOT_FOUND\r\n42\r\n", "VA 2 f1\r\nhi\r\nEN\r\nHD\r\n", "SERVER_ERROR oom\r\n",
-    "VALUE k 5 3 77\r\n\r\n\n\r\nEND\r\nERROR\r\n",
+    "VALUE k 5 3 77\r\n\r\n\n\r\nEND\r\nERROR\r\n", "MN\r\nVA 1\r\nx\r\nMN\r\nNF\r\nMN\r\n",
 };
 const size_t sp_fuzz_nseeds = sizeof(sp_fuzz_seeds) / sizeof(sp_fuzz_seeds[0]);
 const char sp_fuzz_alphabet[] = " \r\n0123456789-getsVALUEND\001\0";
@@ -110,6 +111,37 @@ static void add_piece(struct evbuffer *b, const uint8_t *d, size_t n, int separa
     }
 }
 
+/* Answers to quiet requests, through the adapter (reply data carries the command id). */
+static int quiet_step(void *srv, uint32_t cmd, struct evbuffer *b, struct outcome *o)
+{
+    struct sp_reply rep;
+    int rc = P->parse_reply(srv, b, cmd, false, &rep);
+
+    if (rc == SP_PARSE_OK) {
+        CHECK(rep.extra == 4 && rep.len + rep.extra <= evbuffer_get_length(b));
+        mix(o, &rep.len, sizeof(rep.len));
+        mix(o, &rep.is_error, sizeof(rep.is_error));
+        evbuffer_drain(b, rep.len + rep.extra);
+    }
+    return rc;
+}
+
+/* The command id of a quiet mg, as the adapter gives it. */
+static uint32_t quiet_cmd(struct sp_proto_client *cl)
+{
+    struct evbuffer *b = evbuffer_new(), *local = evbuffer_new();
+    struct sp_msg m;
+    uint32_t cmd;
+
+    evbuffer_add(b, "mg k v q\r\n", 10);
+    CHECK(P->parse_request(cl, b, &m, local) == SP_PARSE_OK && m.body != NULL);
+    cmd = m.cmd;
+    evbuffer_drain(m.body, evbuffer_get_length(m.body));
+    evbuffer_free(b);
+    evbuffer_free(local);
+    return cmd;
+}
+
 /* One parse step; returns its result and accounts for a framed message. */
 static int step_once(int reply, struct sp_proto_client *cl, struct sp_mc_reply *p,
                      struct evbuffer *b, struct evbuffer *local, struct outcome *o)
@@ -142,13 +174,16 @@ static int step_once(int reply, struct sp_proto_client *cl, struct sp_mc_reply *
     return rc;
 }
 
-static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, unsigned),
+/* mode 0: requests, 1: replies, 2: answers to quiet requests. */
+static void feed(int mode, const uint8_t *d, size_t n, size_t (*step)(size_t, unsigned),
                  unsigned seed, int separate, struct outcome *o)
 {
     struct evbuffer *b = evbuffer_new(), *local = evbuffer_new();
     struct sp_conf_pool pool;
     struct sp_proto_client cl;
     struct sp_mc_reply p;
+    void *srv = calloc(1, P->server_state_size);
+    uint32_t qcmd;
     size_t from = 0;
 
     memset(o, 0, sizeof(*o));
@@ -164,6 +199,9 @@ static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, u
     p.want_elems = 1;
     p.max_line = 256;
     p.max_value = 1024;
+    CHECK(srv != NULL);
+    P->server_init(srv);
+    qcmd = quiet_cmd(&cl);
     while (from < n && !o->failed) {
         size_t k = step(from, seed);
         int rc;
@@ -172,12 +210,15 @@ static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, u
             k = n - from;
         add_piece(b, d + from, k, separate);
         from += k;
-        while ((rc = step_once(reply, &cl, &p, b, local, o)) == SP_PARSE_OK)
+        while ((rc = mode == 2 ? quiet_step(srv, qcmd, b, o)
+                               : step_once(mode, &cl, &p, b, local, o)) == SP_PARSE_OK)
             o->messages++;
         o->failed = rc == SP_PARSE_ERROR;
     }
     P->parser_fini(cl.state);
     free(cl.state);
+    P->server_fini(srv);
+    free(srv);
     sp_mc_reply_free(&p);
     evbuffer_free(b);
     evbuffer_free(local);
@@ -210,7 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 2)
         return 0;
-    reply = data[0] & 1;
+    reply = (data[0] & 1) ? ((data[0] & 4) ? 2 : 1) : 0;
     separate = (data[0] >> 1) & 1;
     seed = data[1];
     data += 2;

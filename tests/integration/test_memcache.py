@@ -47,8 +47,9 @@ class MemcacheCase(harness.TestCase):
     def where(self, keys):
         return oracle_place(self.proxy.conf_path, keys, self.tmpdir)
 
-    def raw(self):
-        c = self.proxy.raw_mc("alpha")
+    def raw(self, server=None):
+        """A raw connection to the pool (or to `server` directly), closed when the test ends."""
+        c = server.raw() if server is not None else self.proxy.raw_mc("alpha")
         self.addCleanup(c.close)
         return c
 
@@ -124,7 +125,7 @@ class CommandsTest(MemcacheCase):
             self.mc.set(k, b"val-" + k, flags=7)
             ref.client().set(k, b"val-" + k, flags=7)
         asked = keys + [keys[0], keys[3], b"absent"] + keys[:5]
-        raw, direct = self.raw(), ref.raw()
+        raw, direct = self.raw(), self.raw(ref)
         for cmd in (b"get", b"gat 1000"):
             line = b"%s %s\r\n" % (cmd, b" ".join(asked))
             want = direct.call(line)
@@ -158,9 +159,27 @@ class CommandsTest(MemcacheCase):
             b"md m1\r\n", b"md m1\r\n", b"mg m1 v\r\n", b"mn\r\n", b"me nothere\r\n",
             b"ms m2 2 MA\r\nxx\r\n", b"mg m1 zz\r\n",
         ]
-        raw, direct = self.raw(), ref.raw()
+        raw, direct = self.raw(), self.raw(ref)
         for req in stream:
             self.assertEqual(raw.call(req), direct.call(req), req)
+        # quiet mode: only what is worth saying, then the client's own mn
+        keys = self.keys_on_every_server(b"q", 12)
+        quiet = [b"ms %s 2 q T0\r\nhi\r\n" % k for k in keys[::2]]
+        quiet += [b"mg %s v q k\r\n" % k for k in keys]
+        quiet += [b"md %s q\r\n" % k for k in keys[:6]] + [b"ma %s q\r\n" % keys[7]]
+        quiet += [b"mg %s v q\r\n" % k for k in keys] + [b"mg %s zz q\r\n" % keys[0]]
+        stream = b"".join(quiet) + b"mn\r\n"
+
+        def until_mn(c):
+            out = []
+            while not out or out[-1] != b"MN\r\n":
+                out.append(c.read_reply())
+            return out
+        raw.send(stream)
+        direct.send(stream)
+        want = until_mn(direct)
+        self.assertGreater(len(want), 8)
+        self.assertEqual(until_mn(raw), want)
 
     def test_local_answers(self):
         raw = self.raw()
@@ -196,7 +215,7 @@ class ErrorsTest(MemcacheCase):
 
     def test_errors_answered_as_memcached(self):
         ref = self.start_memcached()
-        raw, direct = self.raw(), ref.raw()
+        raw, direct = self.raw(), self.raw(ref)
         stream = b"".join(self.STREAM) + b"mn\r\n"
         raw.send(stream)
         direct.send(stream)

@@ -103,8 +103,8 @@ START_TEST(local_replies)
     check_local("get\r\n", "ERROR\r\n", 0);
     check_local("incr k x\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n", 0);
     check_local("incr k x noreply\r\n", "", 0);
-    check_local("mg k v q\r\n",
-                "CLIENT_ERROR quiet mode (meta flag q) is not supported by the proxy\r\n", 0);
+    check_local("mg k v b\r\n",
+                "CLIENT_ERROR base64 keys (meta flag b) are not supported by the proxy\r\n", 0);
 }
 END_TEST
 
@@ -183,6 +183,79 @@ static void split(const char *req, const uint32_t *fok, bool flat, char out_text
     }
     fx_fini(&f);
 }
+
+/* A quiet request goes out with "mn" behind it, and its cmd says so. */
+START_TEST(quiet_requests_forwarded_with_mn)
+{
+    static const char *const reqs[] = { "mg k v q\r\n", "ms k 2 q T0\r\nhi\r\n", "md k q\n" };
+
+    for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+        struct fixture f;
+        char body[64];
+        size_t n;
+
+        fx_init(&f);
+        ck_assert_str_eq(fx_parse(&f, reqs[i], SP_PARSE_OK), "");
+        ck_assert_int_eq(f.msg.kind, SP_MSG_FORWARD);
+        ck_assert_ptr_nonnull(f.msg.body);
+        ck_assert_uint_ne(f.msg.cmd, SP_CMD_NONE);
+        n = evbuffer_get_length(f.msg.body);
+        ck_assert_uint_lt(n, sizeof(body));
+        evbuffer_copyout(f.msg.body, body, n);
+        body[n] = '\0';
+        ck_assert_uint_eq(n, strlen(reqs[i]) + 4);
+        ck_assert_int_eq(memcmp(body, reqs[i], strlen(reqs[i])), 0);
+        ck_assert_str_eq(body + strlen(reqs[i]), "mn\r\n");
+        ck_assert_uint_eq(f.msg.keys[0].off, 3);
+        fx_fini(&f);
+    }
+}
+END_TEST
+
+/*
+ * Frames `stream` as replies to quiet requests (cmd of `req`), fed one byte at a time; returns
+ * "len+extra" per reply.
+ */
+static void quiet_replies(const char *req, const char *stream, const char *want)
+{
+    struct fixture f;
+    void *st = calloc(1, P->server_state_size);
+    struct evbuffer *b = evbuffer_new();
+    char got[256] = "";
+    size_t used = 0, n = strlen(stream);
+
+    fx_init(&f);
+    ck_assert_str_eq(fx_parse(&f, req, SP_PARSE_OK), "");
+    P->server_init(st);
+    for (size_t i = 0; i < n; i++) {
+        struct sp_reply r;
+        enum sp_parse rc;
+
+        evbuffer_add(b, stream + i, 1);
+        while ((rc = P->parse_reply(st, b, f.msg.cmd, false, &r)) == SP_PARSE_OK) {
+            used += (size_t)snprintf(got + used, sizeof(got) - used, "%zu+%zu%s ", r.len,
+                                     r.extra, r.is_error ? "e" : "");
+            evbuffer_drain(b, r.len + r.extra);
+        }
+        if (rc == SP_PARSE_ERROR) {
+            used += (size_t)snprintf(got + used, sizeof(got) - used, "ERROR");
+            break;
+        }
+    }
+    ck_assert_msg(strcmp(got, want) == 0, "%s: got %s", stream, got);
+    P->server_fini(st);
+    free(st);
+    evbuffer_free(b);
+    fx_fini(&f);
+}
+
+START_TEST(quiet_replies_end_at_mn)
+{
+    quiet_replies("mg k v q\r\n", "MN\r\nVA 2 f1\r\nhi\r\nMN\r\nMN\r\n", "0+4 13+4 0+4 ");
+    quiet_replies("md k q\r\n", "NF\r\nMN\r\nCLIENT_ERROR bad\r\nMN\r\n", "4+4 18+4e ");
+    quiet_replies("mg k v q\r\n", "EN\r\nHD\r\n", "ERROR");
+}
+END_TEST
 
 START_TEST(split_fragments)
 {
@@ -345,6 +418,8 @@ static Suite *suite(void)
     tcase_add_test(t, local_replies);
     tcase_add_test(t, framing_lost);
     tcase_add_test(t, routing);
+    tcase_add_test(t, quiet_requests_forwarded_with_mn);
+    tcase_add_test(t, quiet_replies_end_at_mn);
     tcase_add_test(t, split_fragments);
     tcase_add_test(t, merge_in_key_order);
     tcase_add_test(t, merge_errors);
