@@ -23,7 +23,6 @@ What runs (everything on 127.0.0.1, on free ports, stopped by PID at the end):
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,9 @@ sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 sys.path.insert(0, HERE)
 
 import harness  # noqa: E402
-from proxy import TICK, TARGETS_ORDER, BenchError, cpu_split, median, ratio_median  # noqa: E402
+import proxy as redisbench  # noqa: E402  (bench/proxy.py: the Redis bench's helpers)
+from proxy import (TICK, TARGETS_ORDER, BenchError, children_cpu, cpu_split, median,  # noqa: E402
+                   ratio_median)
 
 CONNS = 50
 KEYSPACE = 10000
@@ -78,41 +79,22 @@ def run_load(mcload, port, args, n):
     return float(res.stdout.split()[5])
 
 
-class Setup:
-    """Two memcached backends, nutcracker and shardproxy in front of them; stop() by PID."""
+class Setup(redisbench.Setup):
+    """Two memcached backends, nutcracker and shardproxy in front of them; stop() by PID (the
+    Redis bench's Setup, with memcached backends)."""
 
     def __init__(self, workdir):
+        self.workdir = workdir
         self.procs = []
         try:
             self.backends = [self._add(harness.Memcached(workdir)) for _ in range(2)]
-            def conf():  # same pool, each proxy on its own listen port
-                return {"alpha": harness.pool(self.backends, hash="fnv1a_64",
-                                              distribution="ketama")}
-            nc = self._add(harness.Nutcracker(workdir, conf(), stats_interval=10000))
-            sp = self._add(harness.Shardproxy(workdir, conf(), stats_interval=10000))
+            nc, sp = self.start_proxies()
         except BaseException:
             self.stop()
             raise
         self.ports = {"direct": self.backends[0].port, "nutcracker": nc.port("alpha"),
                       "shardproxy": sp.port("alpha")}
         self.pids = {"direct": None, "nutcracker": nc.pid, "shardproxy": sp.pid}
-
-    def _add(self, proc):
-        self.procs.append(proc)
-        return proc
-
-    def check(self):
-        for p in self.procs:
-            p.check_running()
-
-    def stop(self):
-        for p in reversed(self.procs):
-            p.stop()
-
-
-def children_cpu():
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
 
 
 def measure(setup, mcload, rounds, requests, log):

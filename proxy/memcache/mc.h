@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/parse.h"
+#include "core/proto.h"
 #include "mc_commands.h"
 
 struct evbuffer;
@@ -39,12 +39,6 @@ struct evbuffer;
 #define SP_MC_MAX_REPLY_LINE     (64u * 1024u)
 #define SP_MC_ERRLEN             160                     /* every message fits */
 
-/* A token of a command line: `len` bytes at `off` bytes from the request's first byte. */
-struct sp_mc_token {
-    size_t off;
-    size_t len;
-};
-
 /*
  * A request parser, one per client stream (lent, see proto.h).  Fields above the line are
  * results, valid after SP_PARSE_OK until the next call; fields below are private.
@@ -53,8 +47,10 @@ struct sp_mc_request {
     size_t len;                     /* the whole message: line, and data block with its CRLF */
     size_t line_len;                /* the command line with its LF */
     const struct sp_mc_command *cmd; /* NULL: unknown command or empty line (err is set) */
-    size_t ntok;                    /* tokens of the line, the command name first */
-    struct sp_mc_token *tok;
+    size_t ntok;                    /* tokens of the line, the command name first, as byte ranges
+                                       from the request's first byte (the core's key type, so
+                                       keys are handed over without a copy) */
+    struct sp_key_span *tok;
     size_t first_key;               /* keys are tok[first_key .. first_key + nkeys) */
     size_t nkeys;
     int has_data;                   /* a data block of data_len bytes + CRLF ends the message */
@@ -113,19 +109,14 @@ enum sp_mc_reply_kind {
     SP_MC_REPLY_VA,                 /* a meta VA line and its data block */
 };
 
-/* A VALUE item of a framed reply: its line, data and CRLF (recorded when want_elems). */
-struct sp_mc_elem {
-    size_t off;                     /* from the reply's first byte */
-    size_t len;
-};
-
 /* A reply parser, one per server connection. */
 struct sp_mc_reply {
     size_t len;
     enum sp_mc_reply_kind kind;
     int is_error;                   /* ERROR, CLIENT_ERROR or SERVER_ERROR */
     size_t nelems;
-    struct sp_mc_elem *elems;
+    struct sp_part *elems;          /* VALUE items (line, data, CRLF) from the reply's first
+                                       byte, when want_elems: the core's parts, as they are */
     int want_elems;                 /* set before parsing to get elems */
     size_t max_line;
     size_t max_value;

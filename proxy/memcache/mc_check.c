@@ -93,6 +93,21 @@ static const char *check_keys(struct sp_mc_request *r, const unsigned char *line
     return NULL;
 }
 
+/* The data block of `bytes` announced: 0 and has_data, or -1 when no server could store it. */
+static int data_block(struct sp_mc_request *r, uint64_t bytes)
+{
+    if (bytes > r->max_value) {
+        snprintf(r->errbuf, sizeof(r->errbuf),
+                 "SERVER_ERROR object too large for cache (%llu bytes, limit %zu) at byte %llu",
+                 (unsigned long long)bytes, r->max_value, (unsigned long long)r->stream_off);
+        r->err = r->errbuf;
+        return -1;
+    }
+    r->has_data = 1;
+    r->data_len = (size_t)bytes;
+    return 0;
+}
+
 /* set add replace append prepend cas: <key> <flags> <exptime> <bytes> [<cas>] [noreply]. */
 static int check_store(struct sp_mc_request *r, const unsigned char *line, int cas)
 {
@@ -107,15 +122,8 @@ static int check_store(struct sp_mc_request *r, const unsigned char *line, int c
         r->err = BAD_FORMAT; /* the data block is not swallowed: memcached reads it as a line */
         return 0;
     }
-    if (bytes > r->max_value) {
-        snprintf(r->errbuf, sizeof(r->errbuf),
-                 "SERVER_ERROR object too large for cache (%llu bytes, limit %zu) at byte %llu",
-                 (unsigned long long)bytes, r->max_value, (unsigned long long)r->stream_off);
-        r->err = r->errbuf;
+    if (data_block(r, bytes) < 0)
         return -1;
-    }
-    r->has_data = 1;
-    r->data_len = (size_t)bytes;
     r->err = check_keys(r, line, 1, 1);
     return 0;
 }
@@ -130,16 +138,7 @@ static int check_meta_set(struct sp_mc_request *r, const unsigned char *line)
         r->err = BAD_FORMAT;
         return 0;
     }
-    if (bytes > r->max_value) {
-        snprintf(r->errbuf, sizeof(r->errbuf),
-                 "SERVER_ERROR object too large for cache (%llu bytes, limit %zu) at byte %llu",
-                 (unsigned long long)bytes, r->max_value, (unsigned long long)r->stream_off);
-        r->err = r->errbuf;
-        return -1;
-    }
-    r->has_data = 1;
-    r->data_len = (size_t)bytes;
-    return 1;
+    return data_block(r, bytes) < 0 ? -1 : 1;
 }
 
 /* Reads the meta flags from tok[first]: notes q; refuses b, which the proxy cannot carry. */

@@ -18,7 +18,7 @@ int sp_mc_split_lines(const struct sp_mc_request *r, const unsigned char *line,
                       const uint32_t *frag_of_key, size_t nfrags, struct evbuffer *const *out,
                       struct evbuffer *memo)
 {
-    const struct sp_mc_token *last = &r->tok[r->first_key - 1];
+    const struct sp_key_span *last = &r->tok[r->first_key - 1];
     size_t prefix = last->off + last->len; /* "get", or "gat <exptime>", as the client wrote it */
     struct evbuffer_iovec v;
     unsigned char *p;
@@ -30,7 +30,7 @@ int sp_mc_split_lines(const struct sp_mc_request *r, const unsigned char *line,
         memcpy(p, line, prefix);
         p += prefix;
         for (size_t i = 0; i < r->nkeys; i++) {
-            const struct sp_mc_token *k = &r->tok[r->first_key + i];
+            const struct sp_key_span *k = &r->tok[r->first_key + i];
 
             if (frag_of_key[i] != f)
                 continue;
@@ -47,7 +47,7 @@ int sp_mc_split_lines(const struct sp_mc_request *r, const unsigned char *line,
         return -1;
     p = v.iov_base;
     for (size_t i = 0; i < r->nkeys; i++) {
-        const struct sp_mc_token *k = &r->tok[r->first_key + i];
+        const struct sp_key_span *k = &r->tok[r->first_key + i];
 
         *p++ = (unsigned char)k->len; /* <= SP_MC_KEY_MAX */
         memcpy(p, line + k->off, k->len);

@@ -146,7 +146,7 @@ static int add_elem(struct sp_mc_reply *p, size_t off, size_t len)
 {
     if (p->nelems == p->elems_cap) {
         size_t cap = p->elems_cap ? p->elems_cap * 2 : 8;
-        struct sp_mc_elem *e = realloc(p->elems, cap * sizeof(*e));
+        struct sp_part *e = realloc(p->elems, cap * sizeof(*e));
 
         if (e == NULL)
             return -1;

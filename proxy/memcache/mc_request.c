@@ -97,7 +97,7 @@ static size_t line_limit(const struct sp_mc_request *r, struct evbuffer *in)
 /* Makes room for one more token.  Returns 0 or -1. */
 static int reserve_token(struct sp_mc_request *r)
 {
-    struct sp_mc_token *t;
+    struct sp_key_span *t;
     size_t cap;
 
     if (r->ntok < r->tok_cap)

@@ -30,15 +30,11 @@
 /* A request parser block (proto.h: lent to one client at a time). */
 struct mc_client {
     struct sp_mc_request req;
-    struct sp_key_span *keys;
-    size_t keys_cap;
     struct evbuffer *body;      /* a quiet request as forwarded (msg->body), emptied by the core */
 };
 
 struct mc_server {
     struct sp_mc_reply rep;
-    struct sp_part *parts;      /* rep.elems as the core sees them (want_parts) */
-    size_t parts_cap;
     int quiet_framed;           /* a quiet request's answer is framed; its MN is awaited */
     size_t quiet_len;
     int quiet_error;
@@ -59,9 +55,6 @@ static void mc_parser_fini(void *state)
     struct mc_client *st = state;
 
     sp_mc_request_free(&st->req);
-    free(st->keys);
-    st->keys = NULL;
-    st->keys_cap = 0;
     if (st->body != NULL)
         evbuffer_free(st->body);
     st->body = NULL;
@@ -82,7 +75,6 @@ static void mc_server_fini(void *state)
     struct mc_server *st = state;
 
     sp_mc_reply_free(&st->rep);
-    free(st->parts);
 }
 
 /* "SERVER_ERROR <reason>": one line whatever the reason holds. */
@@ -101,26 +93,6 @@ static void mc_error_reply(struct evbuffer *out, const char *reason)
     }
     evbuffer_add(out, line, (size_t)n);
     evbuffer_add(out, "\r\n", 2);
-}
-
-/* Copies the request's key tokens into st->keys.  Returns 0 or -1. */
-static int collect_keys(struct mc_client *st)
-{
-    const struct sp_mc_request *r = &st->req;
-
-    if (r->nkeys > st->keys_cap) {
-        struct sp_key_span *k = realloc(st->keys, r->nkeys * sizeof(*k));
-
-        if (k == NULL)
-            return -1;
-        st->keys = k;
-        st->keys_cap = r->nkeys;
-    }
-    for (size_t i = 0; i < r->nkeys; i++) {
-        st->keys[i].off = r->tok[r->first_key + i].off;
-        st->keys[i].len = r->tok[r->first_key + i].len;
-    }
-    return 0;
 }
 
 /* st->body = the quiet request at the head of `in` (len bytes) and "mn".  Returns 0 or -1. */
@@ -196,7 +168,7 @@ static enum sp_parse mc_parse_request(struct sp_proto_client *cl, struct evbuffe
         local_command(r, msg, local);
         return SP_PARSE_OK;
     }
-    if (collect_keys(st) < 0 || (r->quiet && quiet_body(st, in, r->len) < 0)) {
+    if (r->quiet && quiet_body(st, in, r->len) < 0) {
         evbuffer_add_printf(local, "SERVER_ERROR out of memory\r\n");
         return SP_PARSE_OK;
     }
@@ -208,31 +180,8 @@ static enum sp_parse mc_parse_request(struct sp_proto_client *cl, struct evbuffe
                                                                          : SP_MSG_FORWARD;
     msg->flags = r->noreply ? SP_MSG_NOREPLY : 0;
     msg->nkeys = r->nkeys;
-    msg->keys = st->keys;
+    msg->keys = &r->tok[r->first_key]; /* the framer's tokens: keys need no copy */
     return SP_PARSE_OK;
-}
-
-/* Hands the VALUE items' bounds to the core.  Returns 0, or -1 when out of memory (the merge
-   then reads the items itself). */
-static int export_parts(struct mc_server *st, struct sp_reply *rep)
-{
-    size_t n = st->rep.nelems;
-
-    if (n > st->parts_cap) {
-        struct sp_part *p = realloc(st->parts, n * sizeof(*p));
-
-        if (p == NULL)
-            return -1;
-        st->parts = p;
-        st->parts_cap = n;
-    }
-    for (size_t i = 0; i < n; i++) {
-        st->parts[i].off = st->rep.elems[i].off;
-        st->parts[i].len = st->rep.elems[i].len;
-    }
-    rep->nparts = n;
-    rep->parts = st->parts;
-    return 0;
 }
 
 /*
@@ -288,10 +237,8 @@ static enum sp_parse mc_parse_reply(void *state, struct evbuffer *in, uint32_t c
     rep->len = st->rep.len;
     rep->extra = 0;
     rep->is_error = st->rep.is_error != 0;
-    rep->nparts = 0;
-    rep->parts = NULL;
-    if (want_parts && st->rep.nelems > 0)
-        (void)export_parts(st, rep);
+    rep->nparts = want_parts ? st->rep.nelems : 0;
+    rep->parts = want_parts ? st->rep.elems : NULL; /* the VALUE items, in the core's type */
     return SP_PARSE_OK;
 }
 

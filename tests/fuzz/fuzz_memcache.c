@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "core/proto.h"
 #include "memcache/mc.h"
+#include "fuzz_feed.h"
 #include "fuzz_target.h"
 
 const char sp_fuzz_name[] = "memcache";
@@ -37,90 +38,58 @@ const size_t sp_fuzz_nseeds = sizeof(sp_fuzz_seeds) / sizeof(sp_fuzz_seeds[0]);
 const char sp_fuzz_alphabet[] = " \r\n0123456789-getsVALUEND\001\0";
 const size_t sp_fuzz_alphabet_len = sizeof(sp_fuzz_alphabet) - 1;
 
-struct outcome {
-    uint64_t hash;
-    size_t messages;
-    int failed;
-};
-
-static void mix(struct outcome *o, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-
-    for (size_t i = 0; i < n; i++)
-        o->hash = (o->hash ^ b[i]) * 0x100000001b3ULL;
-}
-
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "fuzz_memcache: %s:%d: %s\n", \
-                                                __FILE__, __LINE__, #cond); abort(); } } while (0)
-
 static const struct sp_proto *P = &sp_proto_memcache;
 
 static void request_done(const struct sp_msg *m, struct evbuffer *b, struct evbuffer *local,
-                         struct outcome *o)
+                         struct fuzz_outcome *o)
 {
     const struct sp_mc_request *r = m->priv;
 
-    CHECK(m->len > 0 && m->len <= evbuffer_get_length(b));
-    CHECK(r->line_len > 0 && r->line_len <= m->len);
-    CHECK(!r->has_data || m->len == r->line_len + r->data_len + 2);
-    CHECK((m->kind == SP_MSG_LOCAL) == (m->nkeys == 0));
+    FUZZ_CHECK(m->len > 0 && m->len <= evbuffer_get_length(b));
+    FUZZ_CHECK(r->line_len > 0 && r->line_len <= m->len);
+    FUZZ_CHECK(!r->has_data || m->len == r->line_len + r->data_len + 2);
+    FUZZ_CHECK((m->kind == SP_MSG_LOCAL) == (m->nkeys == 0));
     for (size_t i = 0; i < m->nkeys; i++) {
-        CHECK(m->keys[i].len > 0 && m->keys[i].len <= SP_MC_KEY_MAX);
-        CHECK(m->keys[i].off + m->keys[i].len < r->line_len);
-        CHECK(i == 0 || m->keys[i].off > m->keys[i - 1].off + m->keys[i - 1].len);
-        mix(o, &m->keys[i], sizeof(m->keys[i]));
+        FUZZ_CHECK(m->keys[i].len > 0 && m->keys[i].len <= SP_MC_KEY_MAX);
+        FUZZ_CHECK(m->keys[i].off + m->keys[i].len < r->line_len);
+        FUZZ_CHECK(i == 0 || m->keys[i].off > m->keys[i - 1].off + m->keys[i - 1].len);
+        fuzz_mix(o, &m->keys[i], sizeof(m->keys[i]));
     }
     if (m->kind != SP_MSG_LOCAL)
-        CHECK(evbuffer_get_length(local) == 0);
-    mix(o, &m->len, sizeof(m->len));
-    mix(o, &m->kind, sizeof(m->kind));
-    mix(o, &m->flags, sizeof(m->flags));
-    mix(o, evbuffer_pullup(local, -1), evbuffer_get_length(local));
+        FUZZ_CHECK(evbuffer_get_length(local) == 0);
+    fuzz_mix(o, &m->len, sizeof(m->len));
+    fuzz_mix(o, &m->kind, sizeof(m->kind));
+    fuzz_mix(o, &m->flags, sizeof(m->flags));
+    fuzz_mix(o, evbuffer_pullup(local, -1), evbuffer_get_length(local));
 }
 
-static void reply_done(const struct sp_mc_reply *p, struct evbuffer *b, struct outcome *o)
+static void reply_done(const struct sp_mc_reply *p, struct evbuffer *b, struct fuzz_outcome *o)
 {
     size_t at = 0;
 
-    CHECK(p->len > 0 && p->len <= evbuffer_get_length(b));
+    FUZZ_CHECK(p->len > 0 && p->len <= evbuffer_get_length(b));
     for (size_t i = 0; i < p->nelems; i++) {
-        CHECK(p->elems[i].off == at && p->elems[i].len > 0); /* items tile the reply's start */
+        FUZZ_CHECK(p->elems[i].off == at && p->elems[i].len > 0); /* items tile the reply's start */
         at += p->elems[i].len;
     }
-    CHECK(at <= p->len);
-    CHECK(p->nelems == 0 || p->kind == SP_MC_REPLY_VALUES);
-    mix(o, p->elems, p->nelems * sizeof(p->elems[0]));
-    mix(o, &p->len, sizeof(p->len));
-    mix(o, &p->kind, sizeof(p->kind));
-    mix(o, &p->is_error, sizeof(p->is_error));
-}
-
-static void add_piece(struct evbuffer *b, const uint8_t *d, size_t n, int separate)
-{
-    if (n == 0)
-        return;
-    if (separate) {
-        struct evbuffer *piece = evbuffer_new();
-
-        evbuffer_add(piece, d, n);
-        evbuffer_add_buffer(b, piece);
-        evbuffer_free(piece);
-    } else {
-        evbuffer_add(b, d, n);
-    }
+    FUZZ_CHECK(at <= p->len);
+    FUZZ_CHECK(p->nelems == 0 || p->kind == SP_MC_REPLY_VALUES);
+    fuzz_mix(o, p->elems, p->nelems * sizeof(p->elems[0]));
+    fuzz_mix(o, &p->len, sizeof(p->len));
+    fuzz_mix(o, &p->kind, sizeof(p->kind));
+    fuzz_mix(o, &p->is_error, sizeof(p->is_error));
 }
 
 /* Answers to quiet requests, through the adapter (reply data carries the command id). */
-static int quiet_step(void *srv, uint32_t cmd, struct evbuffer *b, struct outcome *o)
+static int quiet_step(void *srv, uint32_t cmd, struct evbuffer *b, struct fuzz_outcome *o)
 {
     struct sp_reply rep;
     int rc = P->parse_reply(srv, b, cmd, false, &rep);
 
     if (rc == SP_PARSE_OK) {
-        CHECK(rep.extra == 4 && rep.len + rep.extra <= evbuffer_get_length(b));
-        mix(o, &rep.len, sizeof(rep.len));
-        mix(o, &rep.is_error, sizeof(rep.is_error));
+        FUZZ_CHECK(rep.extra == 4 && rep.len + rep.extra <= evbuffer_get_length(b));
+        fuzz_mix(o, &rep.len, sizeof(rep.len));
+        fuzz_mix(o, &rep.is_error, sizeof(rep.is_error));
         evbuffer_drain(b, rep.len + rep.extra);
     }
     return rc;
@@ -134,7 +103,7 @@ static uint32_t quiet_cmd(struct sp_proto_client *cl)
     uint32_t cmd;
 
     evbuffer_add(b, "mg k v q\r\n", 10);
-    CHECK(P->parse_request(cl, b, &m, local) == SP_PARSE_OK && m.body != NULL);
+    FUZZ_CHECK(P->parse_request(cl, b, &m, local) == SP_PARSE_OK && m.body != NULL);
     cmd = m.cmd;
     evbuffer_drain(m.body, evbuffer_get_length(m.body));
     evbuffer_free(b);
@@ -144,7 +113,7 @@ static uint32_t quiet_cmd(struct sp_proto_client *cl)
 
 /* One parse step; returns its result and accounts for a framed message. */
 static int step_once(int reply, struct sp_proto_client *cl, struct sp_mc_reply *p,
-                     struct evbuffer *b, struct evbuffer *local, struct outcome *o)
+                     struct evbuffer *b, struct evbuffer *local, struct fuzz_outcome *o)
 {
     struct sp_msg m;
     char err[SP_MC_ERRLEN];
@@ -157,8 +126,8 @@ static int step_once(int reply, struct sp_proto_client *cl, struct sp_mc_reply *
             reply_done(p, b, o);
             evbuffer_drain(b, p->len);
         } else if (rc == SP_PARSE_ERROR) {
-            CHECK(strncmp(err, "Protocol error: ", 16) == 0 && strstr(err, " at byte "));
-            mix(o, err, strlen(err));
+            FUZZ_CHECK(strncmp(err, "Protocol error: ", 16) == 0 && strstr(err, " at byte "));
+            fuzz_mix(o, err, strlen(err));
         }
         return rc;
     }
@@ -168,15 +137,15 @@ static int step_once(int reply, struct sp_proto_client *cl, struct sp_mc_reply *
         cl->consumed += m.len;
         evbuffer_drain(b, m.len);
     } else if (rc == SP_PARSE_ERROR) {
-        CHECK(evbuffer_get_length(local) > 2);
-        mix(o, evbuffer_pullup(local, -1), evbuffer_get_length(local));
+        FUZZ_CHECK(evbuffer_get_length(local) > 2);
+        fuzz_mix(o, evbuffer_pullup(local, -1), evbuffer_get_length(local));
     }
     return rc;
 }
 
 /* mode 0: requests, 1: replies, 2: answers to quiet requests. */
-static void feed(int mode, const uint8_t *d, size_t n, size_t (*step)(size_t, unsigned),
-                 unsigned seed, int separate, struct outcome *o)
+static void feed(int mode, const uint8_t *d, size_t n, fuzz_step_fn step,
+                 unsigned seed, int separate, struct fuzz_outcome *o)
 {
     struct evbuffer *b = evbuffer_new(), *local = evbuffer_new();
     struct sp_conf_pool pool;
@@ -186,20 +155,19 @@ static void feed(int mode, const uint8_t *d, size_t n, size_t (*step)(size_t, un
     uint32_t qcmd;
     size_t from = 0;
 
-    memset(o, 0, sizeof(*o));
-    o->hash = 0xcbf29ce484222325ULL;
+    fuzz_outcome_init(o);
     memset(&pool, 0, sizeof(pool));
     memset(&cl, 0, sizeof(cl));
     cl.pool = &pool;
     cl.state = calloc(1, P->client_state_size);
-    CHECK(cl.state != NULL);
+    FUZZ_CHECK(cl.state != NULL);
     P->parser_init(cl.state);
     ((struct sp_mc_request *)cl.state)->max_retrieval_line = 512;
     sp_mc_reply_init(&p);
     p.want_elems = 1;
     p.max_line = 256;
     p.max_value = 1024;
-    CHECK(srv != NULL);
+    FUZZ_CHECK(srv != NULL);
     P->server_init(srv);
     qcmd = quiet_cmd(&cl);
     while (from < n && !o->failed) {
@@ -208,7 +176,7 @@ static void feed(int mode, const uint8_t *d, size_t n, size_t (*step)(size_t, un
 
         if (k > n - from)
             k = n - from;
-        add_piece(b, d + from, k, separate);
+        fuzz_add_piece(b, d + from, k, separate);
         from += k;
         while ((rc = mode == 2 ? quiet_step(srv, qcmd, b, o)
                                : step_once(mode, &cl, &p, b, local, o)) == SP_PARSE_OK)
@@ -224,44 +192,13 @@ static void feed(int mode, const uint8_t *d, size_t n, size_t (*step)(size_t, un
     evbuffer_free(local);
 }
 
-static size_t whole(size_t from, unsigned seed)
-{
-    (void)from;
-    (void)seed;
-    return SIZE_MAX;
-}
-
-static size_t one_byte(size_t from, unsigned seed)
-{
-    (void)from;
-    (void)seed;
-    return 1;
-}
-
-static size_t pseudo(size_t from, unsigned seed)
-{
-    return 1 + ((from * 2654435761u) ^ seed) % 23;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct outcome a, b;
-    int reply, separate;
-    unsigned seed;
+    int mode;
 
     if (size < 2)
         return 0;
-    reply = (data[0] & 1) ? ((data[0] & 4) ? 2 : 1) : 0;
-    separate = (data[0] >> 1) & 1;
-    seed = data[1];
-    data += 2;
-    size -= 2;
-    feed(reply, data, size, whole, 0, 0, &a);
-    feed(reply, data, size, pseudo, seed, separate, &b);
-    CHECK(a.hash == b.hash && a.messages == b.messages && a.failed == b.failed);
-    if (size <= 512) {
-        feed(reply, data, size, one_byte, 0, separate, &b);
-        CHECK(a.hash == b.hash && a.messages == b.messages && a.failed == b.failed);
-    }
+    mode = (data[0] & 1) ? ((data[0] & 4) ? 2 : 1) : 0;
+    fuzz_compare_feeds(feed, mode, (data[0] >> 1) & 1, data[1], data + 2, size - 2);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 
 #include "redis/resp.h"
+#include "fuzz_feed.h"
 #include "fuzz_target.h"
 
 const char sp_fuzz_name[] = "resp";
@@ -30,88 +31,55 @@ const size_t sp_fuzz_nseeds = sizeof(sp_fuzz_seeds) / sizeof(sp_fuzz_seeds[0]);
 const char sp_fuzz_alphabet[] = "*$:+-\r\n0123456789 -1aZ\0";
 const size_t sp_fuzz_alphabet_len = sizeof(sp_fuzz_alphabet) - 1;
 
-/* What one feed framed: a hash of every result in order, and how it ended. */
-struct outcome {
-    uint64_t hash;
-    size_t messages;
-    int failed;
-};
-
-static void mix(struct outcome *o, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-
-    for (size_t i = 0; i < n; i++)
-        o->hash = (o->hash ^ b[i]) * 0x100000001b3ULL;
-}
-
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "fuzz_resp: %s:%d: %s\n", __FILE__, \
-                                                __LINE__, #cond); abort(); } } while (0)
-
-static void request_done(struct sp_resp_request *r, struct evbuffer *b, struct outcome *o)
+static void request_done(struct sp_resp_request *r, struct evbuffer *b, struct fuzz_outcome *o)
 {
     struct evbuffer *args = sp_resp_request_args(r, b);
     size_t bound = r->is_inline ? evbuffer_get_length(args) : r->len;
 
-    CHECK(r->len > 0 && r->len <= evbuffer_get_length(b));
-    CHECK(r->argc <= r->max_args);
-    CHECK(r->argc == 0 || r->argv != NULL);
+    FUZZ_CHECK(r->len > 0 && r->len <= evbuffer_get_length(b));
+    FUZZ_CHECK(r->argc <= r->max_args);
+    FUZZ_CHECK(r->argc == 0 || r->argv != NULL);
     for (size_t i = 0; i < r->argc; i++) {
-        CHECK(r->argv[i].off + r->argv[i].len <= bound);
-        CHECK(i == 0 || r->argv[i].off >= r->argv[i - 1].off + r->argv[i - 1].len);
-        mix(o, &r->argv[i], sizeof(r->argv[i]));
+        FUZZ_CHECK(r->argv[i].off + r->argv[i].len <= bound);
+        FUZZ_CHECK(i == 0 || r->argv[i].off >= r->argv[i - 1].off + r->argv[i - 1].len);
+        fuzz_mix(o, &r->argv[i], sizeof(r->argv[i]));
     }
     if (r->argc > 0 && r->cmd != NULL) {
         char name[SP_RESP_ERRLEN];
         long n = sp_resp_arg_copy(args, 0, &r->argv[0], name, sizeof(name));
 
-        CHECK(n == (long)r->argv[0].len);
+        FUZZ_CHECK(n == (long)r->argv[0].len);
     }
-    mix(o, &r->len, sizeof(r->len));
-    mix(o, &r->is_inline, sizeof(r->is_inline));
-    mix(o, &r->cmd, sizeof(r->cmd));
+    fuzz_mix(o, &r->len, sizeof(r->len));
+    fuzz_mix(o, &r->is_inline, sizeof(r->is_inline));
+    fuzz_mix(o, &r->cmd, sizeof(r->cmd));
 }
 
-static void reply_done(struct sp_resp_reply *p, struct evbuffer *b, struct outcome *o)
+static void reply_done(struct sp_resp_reply *p, struct evbuffer *b, struct fuzz_outcome *o)
 {
     size_t at;
 
-    CHECK(p->len > 0 && p->len <= evbuffer_get_length(b));
-    CHECK(p->is_error == (p->type == SP_RESP_ERRORREPLY));
+    FUZZ_CHECK(p->len > 0 && p->len <= evbuffer_get_length(b));
+    FUZZ_CHECK(p->is_error == (p->type == SP_RESP_ERRORREPLY));
     if (p->type == SP_RESP_ARRAY && p->nelems > 0) {
         /* top-level elements tile the reply after its header */
         at = p->elems[0].off;
         for (size_t i = 0; i < p->nelems; i++) {
-            CHECK(p->elems[i].off == at && p->elems[i].len > 0);
+            FUZZ_CHECK(p->elems[i].off == at && p->elems[i].len > 0);
             at += p->elems[i].len;
         }
-        CHECK(at == p->len);
-        mix(o, p->elems, p->nelems * sizeof(p->elems[0]));
+        FUZZ_CHECK(at == p->len);
+        fuzz_mix(o, p->elems, p->nelems * sizeof(p->elems[0]));
     }
-    mix(o, &p->len, sizeof(p->len));
-    mix(o, &p->type, sizeof(p->type));
-    mix(o, &p->integer, sizeof(p->integer));
-    mix(o, &p->nelems, sizeof(p->nelems));
-}
-
-static void add_piece(struct evbuffer *b, const uint8_t *d, size_t n, int separate)
-{
-    if (n == 0)
-        return;
-    if (separate) {
-        struct evbuffer *piece = evbuffer_new();
-
-        evbuffer_add(piece, d, n);
-        evbuffer_add_buffer(b, piece);
-        evbuffer_free(piece);
-    } else {
-        evbuffer_add(b, d, n);
-    }
+    fuzz_mix(o, &p->len, sizeof(p->len));
+    fuzz_mix(o, &p->type, sizeof(p->type));
+    fuzz_mix(o, &p->integer, sizeof(p->integer));
+    fuzz_mix(o, &p->nelems, sizeof(p->nelems));
 }
 
 /* Feeds d[0..n) in pieces of the sizes step() gives; runs the parser after each piece. */
-static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, unsigned),
-                 unsigned seed, int separate, struct outcome *o)
+static void feed(int reply, const uint8_t *d, size_t n, fuzz_step_fn step,
+                 unsigned seed, int separate, struct fuzz_outcome *o)
 {
     struct evbuffer *b = evbuffer_new();
     struct sp_resp_request r;
@@ -119,8 +87,7 @@ static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, u
     char err[SP_RESP_ERRLEN];
     size_t from = 0;
 
-    memset(o, 0, sizeof(*o));
-    o->hash = 0xcbf29ce484222325ULL;
+    fuzz_outcome_init(o);
     sp_resp_request_init(&r);
     r.max_args = 64;
     r.max_bulk = 1024;
@@ -134,7 +101,7 @@ static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, u
 
         if (k > n - from)
             k = n - from;
-        add_piece(b, d + from, k, separate);
+        fuzz_add_piece(b, d + from, k, separate);
         from += k;
         for (;;) {
             rc = reply ? sp_resp_reply_parse(&p, b, err, sizeof(err))
@@ -148,10 +115,11 @@ static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, u
                 request_done(&r, b, o);
             evbuffer_drain(b, reply ? p.len : r.len);
         }
-        CHECK(rc == SP_PARSE_AGAIN || rc == SP_PARSE_ERROR);
+        FUZZ_CHECK(rc == SP_PARSE_AGAIN || rc == SP_PARSE_ERROR);
         if (rc == SP_PARSE_ERROR) {
-            CHECK(strncmp(err, "Protocol error: ", 16) == 0 && strstr(err, " at byte ") != NULL);
-            mix(o, err, strlen(err));
+            FUZZ_CHECK(strncmp(err, "Protocol error: ", 16) == 0 &&
+                       strstr(err, " at byte ") != NULL);
+            fuzz_mix(o, err, strlen(err));
             o->failed = 1;
         }
     }
@@ -160,44 +128,13 @@ static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, u
     evbuffer_free(b);
 }
 
-static size_t whole(size_t from, unsigned seed)
-{
-    (void)from;
-    (void)seed;
-    return SIZE_MAX;
-}
-
-static size_t one_byte(size_t from, unsigned seed)
-{
-    (void)from;
-    (void)seed;
-    return 1;
-}
-
-static size_t pseudo(size_t from, unsigned seed)
-{
-    return 1 + ((from * 2654435761u) ^ seed) % 23;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct outcome a, b;
-    int reply, separate;
-    unsigned seed;
+    int mode;
 
     if (size < 2)
         return 0;
-    reply = data[0] & 1;
-    separate = (data[0] >> 1) & 1;
-    seed = data[1];
-    data += 2;
-    size -= 2;
-    feed(reply, data, size, whole, 0, 0, &a);
-    feed(reply, data, size, pseudo, seed, separate, &b);
-    CHECK(a.hash == b.hash && a.messages == b.messages && a.failed == b.failed);
-    if (size <= 512) {
-        feed(reply, data, size, one_byte, 0, separate, &b);
-        CHECK(a.hash == b.hash && a.messages == b.messages && a.failed == b.failed);
-    }
+    mode = data[0] & 1;
+    fuzz_compare_feeds(feed, mode, (data[0] >> 1) & 1, data[1], data + 2, size - 2);
     return 0;
 }

@@ -5,12 +5,14 @@ EXTRA_DIST += tests/fuzz/README.md tests/fuzz/corpus
 FUZZ_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proxy -I$(top_srcdir)/tests/fuzz
 if FUZZ
 noinst_PROGRAMS = tests/fuzz/fuzz_resp tests/fuzz/fuzz_memcache tests/fuzz/fuzz_conf
-tests_fuzz_fuzz_resp_SOURCES = tests/fuzz/fuzz_resp.c tests/fuzz/fuzz_target.h
+tests_fuzz_fuzz_resp_SOURCES = tests/fuzz/fuzz_resp.c tests/fuzz/fuzz_feed.c \
+	tests/fuzz/fuzz_feed.h tests/fuzz/fuzz_target.h
 tests_fuzz_fuzz_resp_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_resp_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_resp_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_resp_LDADD = proxy/libspproxy.la $(LIBEVENT_LIBS)
-tests_fuzz_fuzz_memcache_SOURCES = tests/fuzz/fuzz_memcache.c tests/fuzz/fuzz_target.h
+tests_fuzz_fuzz_memcache_SOURCES = tests/fuzz/fuzz_memcache.c tests/fuzz/fuzz_feed.c \
+	tests/fuzz/fuzz_feed.h tests/fuzz/fuzz_target.h
 tests_fuzz_fuzz_memcache_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_memcache_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_memcache_LDFLAGS = -fsanitize=fuzzer
@@ -25,12 +27,13 @@ endif
 # protocol seeds, then its committed corpus; whole vs split feeds must agree.
 check_PROGRAMS += tests/fuzz/replay_resp tests/fuzz/replay_memcache
 TESTS += tests/fuzz/replay_resp tests/fuzz/replay_memcache
-tests_fuzz_replay_resp_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_resp.c tests/fuzz/fuzz_target.h
+tests_fuzz_replay_resp_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_resp.c tests/fuzz/fuzz_feed.c \
+	tests/fuzz/fuzz_feed.h tests/fuzz/fuzz_target.h
 tests_fuzz_replay_resp_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_replay_resp_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_fuzz_replay_resp_LDADD = proxy/libspproxy.la $(LIBEVENT_LIBS)
 tests_fuzz_replay_memcache_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_memcache.c \
-	tests/fuzz/fuzz_target.h
+	tests/fuzz/fuzz_feed.c tests/fuzz/fuzz_feed.h tests/fuzz/fuzz_target.h
 tests_fuzz_replay_memcache_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_replay_memcache_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_fuzz_replay_memcache_LDADD = proxy/libspproxy.la $(LIBEVENT_LIBS)

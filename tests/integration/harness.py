@@ -536,6 +536,45 @@ class TestCase(unittest.TestCase):
         return os.path.join(self.tmpdir, name)
 
 
+class ClassPeersTestCase(TestCase):
+    """A TestCase whose peers are started once for the whole class: a subclass defines the
+    classmethod start_peers() and starts each peer through cls._start(proc) (its temp dir is
+    cls.workdir).  They are stopped by PID when the class is done; a shardproxy that does not
+    exit cleanly on SIGTERM (status, sanitizer report) fails the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="sp-%s-" % cls.__name__.lower())
+        cls.procs = []
+        try:
+            cls.start_peers()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def start_peers(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def tearDownClass(cls):
+        problem = None
+        for p in reversed(cls.procs):
+            rc = p.stop()
+            # A sanitizer build reports leaks and UB at exit: a clean SIGTERM exit is part of it.
+            if isinstance(p, Shardproxy) and (rc != 0 or "Sanitizer" in p.output()
+                                              or "runtime error" in p.output()):
+                problem = "shardproxy exited with status %s on SIGTERM:\n%s" % (rc, p.output())
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+        if problem is not None:
+            raise AssertionError(problem)
+
+    @classmethod
+    def _start(cls, proc):
+        cls.procs.append(proc)
+        return proc
+
+
 def main():
     """unittest.main(): exits 0 when every test passed, 1 otherwise."""
     unittest.main(verbosity=2)

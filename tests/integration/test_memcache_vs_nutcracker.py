@@ -15,8 +15,6 @@ bytes, ...) shardproxy answers as memcached does, on a connection that stays ope
 """
 
 import random
-import shutil
-import tempfile
 
 import harness
 from rawmc import RawMc, storage
@@ -88,39 +86,14 @@ def stream(rng):
     return out
 
 
-class MemcacheVsNutcracker(harness.TestCase):
+class MemcacheVsNutcracker(harness.ClassPeersTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="sp-mcvsnc-")
-        cls.procs = []
-        try:
-            cls.sp_backends = [cls._start(harness.Memcached(cls.workdir))
-                               for _ in range(NSERVERS)]
-            cls.nc_backends = [cls._start(harness.Memcached(cls.workdir))
-                               for _ in range(NSERVERS)]
-            cls.reference = cls._start(harness.Memcached(cls.workdir))
-            cls.sp = cls._start(harness.Shardproxy(cls.workdir, cls.pools(cls.sp_backends)))
-            cls.nc = cls._start(harness.Nutcracker(cls.workdir, cls.pools(cls.nc_backends)))
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        problem = None
-        for p in reversed(cls.procs):
-            rc = p.stop()
-            if isinstance(p, harness.Shardproxy) and (rc != 0 or "Sanitizer" in p.output()
-                                                      or "runtime error" in p.output()):
-                problem = "shardproxy exited with status %s on SIGTERM:\n%s" % (rc, p.output())
-        shutil.rmtree(cls.workdir, ignore_errors=True)
-        if problem is not None:
-            raise AssertionError(problem)
-
-    @classmethod
-    def _start(cls, proc):
-        cls.procs.append(proc)
-        return proc
+    def start_peers(cls):
+        cls.sp_backends = [cls._start(harness.Memcached(cls.workdir)) for _ in range(NSERVERS)]
+        cls.nc_backends = [cls._start(harness.Memcached(cls.workdir)) for _ in range(NSERVERS)]
+        cls.reference = cls._start(harness.Memcached(cls.workdir))
+        cls.sp = cls._start(harness.Shardproxy(cls.workdir, cls.pools(cls.sp_backends)))
+        cls.nc = cls._start(harness.Nutcracker(cls.workdir, cls.pools(cls.nc_backends)))
 
     @staticmethod
     def pools(backends):

@@ -523,11 +523,42 @@ def placement(conf_path, pool, keys, workdir):
     return where
 
 
-class StressTest(harness.TestCase):
-    def test_random_workload(self):
+class Workload:
+    """The seeded workload (a TestCase mixin): NBACKENDS backends behind one pool, the clients,
+    a backend killed and restarted half way, then every model checked against the backends and
+    the proxy's stats and exit.  The protocol is in the hooks (RESP here; memcached in
+    test_stress_memcache.py)."""
+
+    client_class = Client
+
+    def start_backend(self, **kw):
+        return self.start_redis(**kw)
+
+    @staticmethod
+    def misses(port, key):
+        """Does the pool answer a read of (absent) `key`, as a miss?"""
+        c = RawClient(port, timeout=SOCK_TIMEOUT)
+        try:
+            return c.call(b"GET", key) == bulk(None)
+        finally:
+            c.close()
+
+    @staticmethod
+    def still_serves(port):
+        c = RawClient(port)
+        try:
+            return c.call(b"PING") == b"+PONG\r\n"
+        finally:
+            c.close()
+
+    @staticmethod
+    def stored(backend, key):
+        return backend.client().get(key)
+
+    def run_workload(self):
         print("\nstress seed %d (replay: SP_STRESS_SEED=%d)" % (SEED, SEED), file=sys.stderr)
         rnd = random.Random(SEED)
-        backends = [self.start_redis() for _ in range(NBACKENDS)]
+        backends = [self.start_backend() for _ in range(NBACKENDS)]
         p = self.start_proxy({"alpha": harness.pool(backends, hash="fnv1a_64",
                                                     distribution="ketama")})
         keys = [[[b"s%d:c%d:g%d:k%d" % (SEED, i, g, j) for j in range(KEYS_PER_GEN)]
@@ -540,7 +571,7 @@ class StressTest(harness.TestCase):
         rss_start = harness.rss_kib(p.pid)
         start = time.monotonic()
         sh = Shared(p.port("alpha"), keys, owner, victim, start + SECONDS)
-        clients = [Client(sh, i) for i in range(NCLIENTS)]
+        clients = [self.client_class(sh, i) for i in range(NCLIENTS)]
         for c in clients:
             c.start()
 
@@ -550,16 +581,12 @@ class StressTest(harness.TestCase):
         port = backends[victim].port
         sh.kill_started.set()
         backends[victim].stop(harness.signal.SIGKILL)
-        backends[victim] = self.start_redis(port=port)
+        backends[victim] = self.start_backend(port=port)
         probe = next(k for k in (b"probe%d" % i for i in range(10000))
                      if placement(p.conf_path, "alpha", [k], self.tmpdir)[k]
                      == backends[victim].address)
-        pc = RawClient(sh.port, timeout=SOCK_TIMEOUT)
-
-        def answered():
-            return pc.call(b"GET", probe) == bulk(None)
-        harness.wait_until(answered, 20, "the restarted backend to answer through the proxy")
-        pc.close()
+        harness.wait_until(lambda: self.misses(sh.port, probe), 20,
+                           "the restarted backend to answer through the proxy")
         sh.victim_back.set()
 
         for c in clients:
@@ -574,14 +601,12 @@ class StressTest(harness.TestCase):
         self.assertGreater(sh.counts["requests"], 1000)
 
         # The proxy still serves, routes as the oracle says, and its counters are back.
-        c = RawClient(sh.port)
-        self.assertEqual(c.call(b"PING"), b"+PONG\r\n")
+        self.assertTrue(self.still_serves(sh.port))
         for cl in clients:
             for k, v in cl.model.val.items():
                 if v is not UNKNOWN:
-                    self.assertEqual(backends[owner[k]].client().get(k), v,
+                    self.assertEqual(self.stored(backends[owner[k]], k), v,
                                      "seed %d: key %r" % (SEED, k))
-        c.close()
 
         def settled(doc):
             pool = doc["alpha"]
@@ -596,6 +621,11 @@ class StressTest(harness.TestCase):
                            % (rss_start, harness.rss_kib(p.pid), SEED))
         # A clean exit (under the sanitizers: no leak, no bad access at teardown either).
         self.assertEqual(p.stop(), 0, "seed %d\n%s" % (SEED, p.output()[-3000:]))
+
+
+class StressTest(harness.TestCase, Workload):
+    def test_random_workload(self):
+        self.run_workload()
 
     def test_shutdown_under_load(self):
         # SIGTERM while clients have requests in flight, are paused by back-pressure, wait on a

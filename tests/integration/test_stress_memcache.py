@@ -12,16 +12,11 @@ stats are back to the listener and the server connections, and the proxy exits c
 SP_STRESS_SEED=N replays a run's request streams, SP_STRESS_SECONDS sets the workload's length.
 """
 
-import random
-import sys
-import time
-
 import harness
 import test_stress as engine
 from rawmc import RawMc, storage
-from test_stress import UNKNOWN, Mismatch, Op, SEED, SECONDS, SOCK_TIMEOUT
+from test_stress import UNKNOWN, Mismatch, Op, SOCK_TIMEOUT
 
-NBACKENDS = 3
 NOT_NUMERIC = b"CLIENT_ERROR cannot increment or decrement non-numeric value"
 
 
@@ -229,70 +224,38 @@ class McClient(engine.Client):
         super().reply(c, op)
 
 
-class McStressTest(harness.TestCase):
+class McStressTest(harness.TestCase, engine.Workload):
+    client_class = McClient
+
+    def start_backend(self, **kw):
+        return self.start_memcached(**kw)
+
+    @staticmethod
+    def misses(port, key):
+        c = RawMc(port, timeout=SOCK_TIMEOUT)
+        try:
+            return c.call(b"get %s\r\n" % key) == b"END\r\n"
+        finally:
+            c.close()
+
+    @staticmethod
+    def still_serves(port):
+        c = RawMc(port)
+        try:
+            return c.call(b"mn\r\n") == b"MN\r\n"
+        finally:
+            c.close()
+
+    @staticmethod
+    def stored(backend, key):
+        c = backend.client()
+        try:
+            return c.get(key)
+        finally:
+            c.close()
+
     def test_random_workload(self):
-        print("\nstress seed %d (replay: SP_STRESS_SEED=%d)" % (SEED, SEED), file=sys.stderr)
-        rnd = random.Random(SEED)
-        backends = [self.start_memcached() for _ in range(NBACKENDS)]
-        p = self.start_proxy({"alpha": harness.pool(backends, hash="fnv1a_64",
-                                                    distribution="ketama")})
-        keys = [[[b"s%d:c%d:g%d:k%d" % (SEED, i, g, j) for j in range(engine.KEYS_PER_GEN)]
-                 for g in range(engine.NGENS)] for i in range(engine.NCLIENTS)]
-        flat = [k for per in keys for gen in per for k in gen]
-        addr = {b.address: i for i, b in enumerate(backends)}
-        where = engine.placement(p.conf_path, "alpha", flat, self.tmpdir)
-        owner = {k: addr[where[k]] for k in flat}
-        victim = rnd.randrange(NBACKENDS)
-        start = time.monotonic()
-        sh = engine.Shared(p.port("alpha"), keys, owner, victim, start + SECONDS)
-        clients = [McClient(sh, i) for i in range(engine.NCLIENTS)]
-        for c in clients:
-            c.start()
-
-        time.sleep(SECONDS / 2)
-        port = backends[victim].port
-        sh.kill_started.set()
-        backends[victim].stop(harness.signal.SIGKILL)
-        backends[victim] = self.start_memcached(port=port)
-        probe = next(k for k in (b"probe%d" % i for i in range(10000))
-                     if engine.placement(p.conf_path, "alpha", [k], self.tmpdir)[k]
-                     == backends[victim].address)
-        pc = RawMc(sh.port, timeout=SOCK_TIMEOUT)
-        harness.wait_until(lambda: pc.call(b"get %s\r\n" % probe) == b"END\r\n", 20,
-                           "the restarted memcached to answer through the proxy")
-        pc.close()
-        sh.victim_back.set()
-
-        for c in clients:
-            c.join(max(1.0, sh.end - time.monotonic()) + 2 * SOCK_TIMEOUT)
-        hung = [c.idx for c in clients if c.is_alive()]
-        print("stress: %.1fs, %s" % (time.monotonic() - start, sh.counts), file=sys.stderr)
-        p.check_running()
-        if sh.failures:
-            self.fail("seed %d: %d clients failed:\n%s" % (SEED, len(sh.failures),
-                                                           "\n".join(sh.failures)))
-        self.assertEqual(hung, [], "seed %d: clients still waiting" % SEED)
-        self.assertGreater(sh.counts["requests"], 1000)
-
-        c = RawMc(sh.port)
-        self.assertEqual(c.call(b"mn\r\n"), b"MN\r\n")
-        c.close()
-        direct = [b.client() for b in backends]
-        for cl in clients:
-            for k, v in cl.model.val.items():
-                if v is not UNKNOWN:
-                    self.assertEqual(direct[owner[k]].get(k), v, "seed %d: key %r" % (SEED, k))
-
-        def settled(doc):
-            pool = doc["alpha"]
-            servers = [pool[b.address] for b in backends]
-            return (pool["client_connections"] == 0 and
-                    doc["curr_connections"] == 1 + sum(s["server_connections"] for s in servers)
-                    and all(s["in_queue"] == 0 and s["out_queue"] == 0 for s in servers))
-        for d in direct:
-            d.close()
-        harness.wait_until(lambda: settled(p.stats()), 10, "stats to settle (seed %d)" % SEED)
-        self.assertEqual(p.stop(), 0, "seed %d\n%s" % (SEED, p.output()[-3000:]))
+        self.run_workload()
 
 
 if __name__ == "__main__":

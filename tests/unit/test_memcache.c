@@ -101,7 +101,7 @@ static void describe_request(const struct sp_mc_request *r, struct evbuffer *b, 
                      r->noreply, r->has_data ? (int)r->data_len : -1);
 
     for (size_t i = 0; i < r->nkeys && r->err == NULL && (size_t)n < cap; i++) {
-        const struct sp_mc_token *k = &r->tok[r->first_key + i];
+        const struct sp_key_span *k = &r->tok[r->first_key + i];
 
         n += snprintf(out + n, cap - (size_t)n, " %.*s", (int)k->len, (const char *)p + k->off);
     }
