@@ -228,7 +228,9 @@ class McStressTest(harness.TestCase, engine.Workload):
     client_class = McClient
 
     def start_backend(self, **kw):
-        return self.start_memcached(**kw)
+        # Room for every generation's big values: an evicted item would look like a lost write
+        # (memcached reserves the memory only as items arrive).
+        return self.start_memcached(extra_args=["-m", "4096"], **kw)
 
     @staticmethod
     def misses(port, key):
