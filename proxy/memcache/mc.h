@@ -38,6 +38,8 @@ struct evbuffer;
 #define SP_MC_MAX_VALUE          (1024u * 1024u * 1024u) /* memcached's largest item size */
 #define SP_MC_MAX_REPLY_LINE     (64u * 1024u)
 #define SP_MC_ERRLEN             160                     /* every message fits */
+#define SP_MC_KEEP_ELEMS         1024   /* token / item arrays kept between messages (beyond:
+                                           freed, so one huge multi-get does not pin memory) */
 
 /*
  * A request parser, one per client stream (lent, see proto.h).  Fields above the line are

@@ -254,6 +254,8 @@ enum sp_parse sp_mc_reply_parse(struct sp_mc_reply *p, struct evbuffer *in, char
     if (p->state == RP_DONE) {
         p->stream_off += p->len;
         start_reply(p);
+        if (p->elems_cap > SP_MC_KEEP_ELEMS)
+            sp_mc_reply_free(p); /* the last reply's items, handed over already */
     }
     for (;;) {
         enum sp_parse rc;

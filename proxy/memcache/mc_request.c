@@ -67,6 +67,8 @@ void sp_mc_request_restart(struct sp_mc_request *r, uint64_t off)
 {
     start_request(r);
     r->stream_off = off;
+    if (r->tok_cap > SP_MC_KEEP_ELEMS)
+        sp_mc_request_free(r);
 }
 
 static enum sp_parse fail(struct sp_mc_request *r, char *err, size_t errlen, const char *msg)
