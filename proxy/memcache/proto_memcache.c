@@ -6,13 +6,13 @@
  * split by key (get, gets, gat, gats: merged back in the client's key order with one END), or
  * answer here (version, quit, mn, refused and malformed commands, with memcached's own words).
  * A refused request whose framing is intact is answered and the connection stays, as memcached
- * does; `noreply` silences the answer as it does on memcached.
+ * does; `noreply` silences the answer as it does on memcached.  docs/compat.md lists where this
+ * differs from nutcracker 0.5.0 (which closes the connection on most of these) and memcached.
  *
  * Quiet meta requests (flag q) are answered by the server only when there is something to say
  * (a hit, a failure), which a connection shared by many clients cannot match to requests.  So
  * each goes out followed by "mn": the server's MN then always closes its answer, and the reply
- * parser, told the request is quiet, hands the client what came before the MN and drops the MN.  docs/compat.md lists where this
- * differs from nutcracker 0.5.0 (which closes the connection on most of these) and memcached.
+ * parser, told the request is quiet, hands the client what came before the MN and drops the MN.
  */
 #include "config.h"
 
