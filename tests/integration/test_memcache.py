@@ -181,6 +181,26 @@ class CommandsTest(MemcacheCase):
         self.assertGreater(len(want), 8)
         self.assertEqual(until_mn(raw), want)
 
+    def test_libmemcached_tools(self):
+        # libmemcached's command-line clients (Debian's libmemcached-tools) through the proxy.
+        servers = "--servers=%s:%d" % (harness.HOST, self.proxy.port("alpha"))
+        path = self.path("blob.bin")
+        data = bytes(range(256)) * 300 + b"\r\nEND\r\n"
+        with open(path, "wb") as f:
+            f.write(data)
+
+        def tool(*args):
+            return subprocess.run(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  timeout=30)
+        self.assertEqual(tool("memccp", servers, path).returncode, 0)
+        got = tool("memccat", servers, "blob.bin")  # prints the value and a newline
+        self.assertEqual((got.returncode, got.stdout), (0, data + b"\n"), got.stderr)
+        self.assertEqual(tool("memcexist", servers, "blob.bin").returncode, 0)
+        self.assertEqual(tool("memctouch", servers, "--expire=1000", "blob.bin").returncode, 0)
+        self.assertEqual(tool("memcrm", servers, "blob.bin").returncode, 0)
+        self.assertNotEqual(tool("memcexist", servers, "blob.bin").returncode, 0)
+        self.assertNotEqual(tool("memccat", servers, "blob.bin").returncode, 0)
+
     def test_local_answers(self):
         raw = self.raw()
         self.assertEqual(raw.call(b"version\r\n"),
