@@ -474,7 +474,9 @@ class Client(threading.Thread):
         try:
             self.model.check(op, raw)
         except Mismatch as e:
-            raise Mismatch("%s: %s; reply %r" % (op, e, raw[:200])) from None
+            raise Mismatch("%s: %s; reply %r (sent late %s, read after kill %s, victim keys %r)"
+                           % (op, e, raw[:200], op.sent_late, op.read_after_kill,
+                              [k for k in op.keys if k in self.model.victim_keys])) from None
         if self.is_error(raw) and op.name != "BAD":
             self.sh.add("victim_errors")
 
@@ -558,7 +560,7 @@ class Workload:
     def run_workload(self):
         print("\nstress seed %d (replay: SP_STRESS_SEED=%d)" % (SEED, SEED), file=sys.stderr)
         rnd = random.Random(SEED)
-        backends = [self.start_backend() for _ in range(NBACKENDS)]
+        backends = self.backends = [self.start_backend() for _ in range(NBACKENDS)]
         p = self.start_proxy({"alpha": harness.pool(backends, hash="fnv1a_64",
                                                     distribution="ketama")})
         keys = [[[b"s%d:c%d:g%d:k%d" % (SEED, i, g, j) for j in range(KEYS_PER_GEN)]

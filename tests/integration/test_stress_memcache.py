@@ -44,6 +44,26 @@ def canonical_int(v):
     return isinstance(v, bytes) and v.isdigit() and len(v) <= 19 and (v == b"0" or v[:1] != b"0")
 
 
+class OneOf(tuple):
+    """A value memcached holds in one of these forms, which a read tells: incr writes a shorter
+    result in place, padded with spaces, only when no one else holds the item at that moment."""
+
+    def __eq__(self, other):
+        return any(other == x for x in tuple.__iter__(self))
+
+    __hash__ = tuple.__hash__
+
+
+def after_incr(result, forms):
+    """What an item holds after incr answered `result`, from its possible previous forms."""
+    alts = set()
+    for f in forms:
+        alts.add(result)
+        if len(result) <= len(f):
+            alts.add(result.ljust(len(f)))
+    return OneOf(sorted(alts)) if len(alts) > 1 else result
+
+
 def mc_op(name, keys=(), values=(), noreply=False):
     """An Op whose raw bytes are memcached's."""
     if name == "SET":
@@ -106,6 +126,8 @@ class McModel(engine.Model):
                     self.val[k] = hit
                 continue
             self.expect(hit == cur, "value of %r: want %r" % (k, cur if cur is None else cur[:40]))
+            if isinstance(cur, OneOf):
+                self.val[k] = hit  # now known
             if hit is not None:
                 items.pop(0)
         self.expect(items == [], "items for keys not asked, or out of order")
@@ -113,12 +135,14 @@ class McModel(engine.Model):
     def mc_INCR(self, op, kind, payload, learn):
         k = op.keys[0]
         cur = self.get(k)
+        forms = list(tuple.__iter__(cur)) if isinstance(cur, OneOf) else [cur]
+        number = forms[0].rstrip(b" ") if isinstance(forms[0], bytes) else None
         if cur is None:
             self.expect((kind, payload) == ("line", b"NOT_FOUND"))
-        elif canonical_int(cur):
-            want = b"%d" % ((int(cur) + 1) % (1 << 64))
+        elif canonical_int(number) and all(f.rstrip(b" ") == number for f in forms):
+            want = b"%d" % ((int(number) + 1) % (1 << 64))
             self.expect((kind, payload) == ("line", want), "want %r" % want)
-            self.val[k] = want
+            self.val[k] = after_incr(want, forms)
         else:
             # unknown, or bytes memcached reads with strtoull: a number or "non-numeric"
             ok = (NOT_NUMERIC,) + ((b"NOT_FOUND",) if cur is UNKNOWN else ())
@@ -128,10 +152,7 @@ class McModel(engine.Model):
                 if cur is not UNKNOWN or learn:
                     self.val[k] = None
             elif payload.isdigit():
-                # memcached writes a result no longer than the old value in place, padded
-                # with spaces: the old length is needed to know the new bytes
-                self.val[k] = UNKNOWN if cur is UNKNOWN else (
-                    payload if len(payload) > len(cur) else payload.ljust(len(cur)))
+                self.val[k] = UNKNOWN if cur is UNKNOWN else after_incr(payload, forms)
 
     def mc_DEL(self, op, kind, payload, learn):
         k = op.keys[0]
@@ -141,7 +162,8 @@ class McModel(engine.Model):
         else:
             self.expect((kind, payload) == ("line", b"DELETED" if cur is not None
                                             else b"NOT_FOUND"))
-        self.val[k] = None
+        if cur is not UNKNOWN or learn:
+            self.val[k] = None  # an unknown key stays unknown: a restarted server lost it
 
     def mc_BAD(self, op, kind, payload, learn):
         self.expect(kind == "line" and payload.startswith(op.want_err),
@@ -257,7 +279,20 @@ class McStressTest(harness.TestCase, engine.Workload):
             c.close()
 
     def test_random_workload(self):
-        self.run_workload()
+        try:
+            self.run_workload()
+        except AssertionError as e:
+            stats = []
+            for b in self.backends:
+                try:
+                    c = b.client()
+                    st = c.stats()
+                    stats.append((b.address, {k: st.get(k) for k in (b"evictions",
+                                  b"curr_items", b"total_items", b"limit_maxbytes")}))
+                    c.close()
+                except Exception as x:  # noqa: BLE001 - diagnostics only
+                    stats.append((b.address, repr(x)))
+            raise AssertionError("%s\nbackend stats: %r" % (e, stats)) from None
 
 
 if __name__ == "__main__":
