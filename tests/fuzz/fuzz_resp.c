@@ -16,7 +16,7 @@
 #include <event2/buffer.h>
 
 #include "redis/resp.h"
-#include "fuzz_resp.h"
+#include "fuzz.h"
 
 /* What one feed framed: a hash of every result in order, and how it ended. */
 struct outcome {
@@ -33,8 +33,19 @@ static void mix(struct outcome *o, const void *p, size_t n)
         o->hash = (o->hash ^ b[i]) * 0x100000001b3ULL;
 }
 
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "fuzz_resp: %s:%d: %s\n", __FILE__, \
-                                                __LINE__, #cond); abort(); } } while (0)
+#define CHECK(cond) SP_FUZZ_CHECK("fuzz_resp", cond)
+
+const char *const sp_fuzz_seeds[] = {
+    "*1\r\n$4\r\nPING\r\n", "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n", "GET foo bar\r\n", "PING\n",
+    "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nv\r\n\r\n\r\n", "*0\r\n*-1\r\n\r\n",
+    "*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n", "+OK\r\n", "-ERR x\r\n", ":-12\r\n",
+    "$3\r\nfoo\r\n$-1\r\n$0\r\n\r\n", "*2\r\n*1\r\n:1\r\n*-1\r\n", "*0\r\n",
+    "*3\r\n$1\r\na\r\n*2\r\n+x\r\n-y\r\n:5\r\n", "*1\r\n*1\r\n*1\r\n$2\r\nhi\r\n",
+    "SET \"a b\" 'c\\'d' \"\\x41\"\r\n",
+};
+const size_t sp_fuzz_nseeds = sizeof(sp_fuzz_seeds) / sizeof(sp_fuzz_seeds[0]);
+const char sp_fuzz_alphabet[] = "*$:+-\r\n0123456789 -1aZ\"'\\x";
+const size_t sp_fuzz_prefix = 2;
 
 static void request_done(struct sp_resp_request *r, struct evbuffer *b, struct outcome *o)
 {

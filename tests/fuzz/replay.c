@@ -1,5 +1,5 @@
 /*
- * Drives the fuzz target without libFuzzer, so `make check` exercises it: each file named on the
+ * Drives a fuzz target (fuzz.h) without libFuzzer, so `make check` exercises it: each file named on the
  * command line is one input; with no arguments, a seeded run of mutated built-in seeds (the seed
  * is printed; SP_TEST_SEED reproduces it, SP_FUZZ_ROUNDS sets the count).  Exits non-zero only
  * through the target's abort().
@@ -12,17 +12,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "fuzz_resp.h"
+#include "fuzz.h"
 
 #define MAX_INPUT 4096
 
-static const char *const seeds[] = {
-    "*1\r\n$4\r\nPING\r\n", "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n", "GET foo bar\r\n", "PING\n",
-    "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nv\r\n\r\n\r\n", "*0\r\n*-1\r\n\r\n",
-    "*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n", "+OK\r\n", "-ERR x\r\n", ":-12\r\n",
-    "$3\r\nfoo\r\n$-1\r\n$0\r\n\r\n", "*2\r\n*1\r\n:1\r\n*-1\r\n", "*0\r\n",
-    "*3\r\n$1\r\na\r\n*2\r\n+x\r\n-y\r\n:5\r\n", "*1\r\n*1\r\n*1\r\n$2\r\nhi\r\n",
-};
 
 static uint64_t next(uint64_t *s)
 {
@@ -38,19 +31,19 @@ static uint64_t next(uint64_t *s)
 /* One random edit biased towards protocol bytes, so mutants stay near the grammar. */
 static size_t mutate(uint8_t *buf, size_t n, uint64_t *rng)
 {
-    static const char alphabet[] = "*$:+-\r\n0123456789 -1aZ\0";
+    size_t nalpha = strlen(sp_fuzz_alphabet) + 1; /* and the NUL */
     size_t at = n ? next(rng) % n : 0;
 
     switch (next(rng) % 5) {
     case 0:                                         /* replace */
         if (n)
-            buf[at] = (uint8_t)alphabet[next(rng) % (sizeof(alphabet) - 1)];
+            buf[at] = (uint8_t)sp_fuzz_alphabet[next(rng) % nalpha];
         return n;
     case 1:                                         /* insert */
         if (n + 1 > MAX_INPUT)
             return n;
         memmove(buf + at + 1, buf + at, n - at);
-        buf[at] = (uint8_t)alphabet[next(rng) % (sizeof(alphabet) - 1)];
+        buf[at] = (uint8_t)sp_fuzz_alphabet[next(rng) % nalpha];
         return n + 1;
     case 2:                                         /* delete */
         if (n == 0)
@@ -58,7 +51,7 @@ static size_t mutate(uint8_t *buf, size_t n, uint64_t *rng)
         memmove(buf + at, buf + at + 1, n - at - 1);
         return n - 1;
     case 3: {                                       /* append a seed */
-        const char *s = seeds[next(rng) % (sizeof(seeds) / sizeof(seeds[0]))];
+        const char *s = sp_fuzz_seeds[next(rng) % sp_fuzz_nseeds];
         size_t k = strlen(s);
 
         if (n + k > MAX_INPUT)
@@ -111,15 +104,16 @@ int main(int argc, char **argv)
            (unsigned long long)seed, (unsigned long long)seed, rounds);
     fflush(stdout);
     for (long r = 0; r < rounds; r++) {
-        const char *s = seeds[next(&rng) % (sizeof(seeds) / sizeof(seeds[0]))];
-        size_t n = 2 + strlen(s);
+        const char *s = sp_fuzz_seeds[next(&rng) % sp_fuzz_nseeds];
+        size_t pre = sp_fuzz_prefix;
+        size_t n = pre + strlen(s);
         int edits = (int)(next(&rng) % 8);
 
-        buf[0] = (uint8_t)next(&rng);
-        buf[1] = (uint8_t)next(&rng);
-        memcpy(buf + 2, s, n - 2);
+        for (size_t i = 0; i < pre; i++)
+            buf[i] = (uint8_t)next(&rng);
+        memcpy(buf + pre, s, n - pre);
         for (int e = 0; e < edits; e++)
-            n = 2 + mutate(buf + 2, n - 2, &rng);
+            n = pre + mutate(buf + pre, n - pre, &rng);
         LLVMFuzzerTestOneInput(buf, n);
     }
     printf("fuzz replay: %ld inputs, no disagreement\n", rounds);
