@@ -138,7 +138,7 @@ int sp_resp_inline_split(unsigned char *line, size_t n, sp_resp_inline_arg_fn *a
                          size_t *bad)
 {
     size_t p = 0, w = 0;
-    const unsigned char *nul = memchr(line, '\0', n);
+    const unsigned char *nul = n > 0 ? memchr(line, '\0', n) : NULL; /* line may be NULL */
 
     if (nul != NULL) {
         *bad = (size_t)(nul - line);

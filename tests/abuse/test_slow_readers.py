@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 from rawresp import RawClient, enc  # noqa: E402
 
-LIMIT_MS = 2000
+LIMIT_MS = 3000
 VALUE = b"v" * (1 << 20)
 
 
@@ -34,8 +34,8 @@ class SlowReaderTest(harness.TestCase):
         other = RawClient(p.port("alpha"), timeout=30)
         readers = []
         worst = 0.0
-        stop_at = time.monotonic() + 4 * LIMIT_MS / 1000.0 + 2
-        for i in range(4):
+        stop_at = time.monotonic() + 3 * LIMIT_MS / 1000.0 + 2
+        for i in range(3):
             readers.append(slow_reader(p.port("alpha"), 24))  # 24 MiB: over the 16 that stall
         # The other client keeps asking; each answer must come within about the limit.
         while time.monotonic() < stop_at:
@@ -47,7 +47,7 @@ class SlowReaderTest(harness.TestCase):
         for s in readers:
             s.close()
         self.assertLess(worst, 2.0 * LIMIT_MS / 1000.0,
-                        "another client waited %.2fs behind 4 slow readers" % worst)
+                        "another client waited %.2fs behind 3 slow readers" % worst)
         self.assertGreaterEqual(p.stats()["alpha"]["client_err"], 1)
         self.assertIn("slow readers held its oldest request up", p.log())
 

@@ -67,9 +67,9 @@ void fuzz_compare_feeds(fuzz_feed_fn feed, int mode, int separate, unsigned seed
 
     feed(mode, d, n, whole, 0, 0, &a);
     feed(mode, d, n, pseudo, seed, separate, &b);
-    FUZZ_CHECK(same(&a, &b));
+    SP_FUZZ_CHECK("fuzz_feed", same(&a, &b));
     if (n <= 512) {
         feed(mode, d, n, one_byte, 0, separate, &b);
-        FUZZ_CHECK(same(&a, &b));
+        SP_FUZZ_CHECK("fuzz_feed", same(&a, &b));
     }
 }

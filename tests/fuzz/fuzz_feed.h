@@ -10,11 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-struct evbuffer;
+#include "fuzz.h"
 
-/* Aborts, naming the place, when cond is false (under libFuzzer: a crash it reports). */
-#define FUZZ_CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, \
-                                                     #cond); abort(); } } while (0)
+struct evbuffer;
 
 /* What one feed framed: a hash of every result in order, how many messages, how it ended. */
 struct fuzz_outcome {

@@ -22,10 +22,9 @@
 #include "conf.h"
 #include "core/proto.h"
 #include "memcache/mc.h"
+#include "fuzz.h"
 #include "fuzz_feed.h"
-#include "fuzz_target.h"
 
-const char sp_fuzz_name[] = "memcache";
 const char *const sp_fuzz_seeds[] = {
     "get a b c\r\n", "gets a\r\n", "gat 10 a b\n", "set k 0 0 5\r\nhello\r\n",
     "cas k 1 2 3 4 noreply\r\nabc\r\n", "delete k 0 noreply\r\n", "incr k 5\r\n", "touch k 1\r\n",
@@ -35,8 +34,10 @@ const char *const sp_fuzz_seeds[] = {
     "VALUE k 5 3 77\r\n\r\n\n\r\nEND\r\nERROR\r\n", "MN\r\nVA 1\r\nx\r\nMN\r\nNF\r\nMN\r\n",
 };
 const size_t sp_fuzz_nseeds = sizeof(sp_fuzz_seeds) / sizeof(sp_fuzz_seeds[0]);
-const char sp_fuzz_alphabet[] = " \r\n0123456789-getsVALUEND\001\0";
-const size_t sp_fuzz_alphabet_len = sizeof(sp_fuzz_alphabet) - 1;
+const char sp_fuzz_alphabet[] = " \r\n0123456789-getsVALUEND\001";
+const size_t sp_fuzz_prefix = 2;
+
+#define CHECK(cond) SP_FUZZ_CHECK("fuzz_memcache", cond)
 
 static const struct sp_proto *P = &sp_proto_memcache;
 
@@ -45,18 +46,18 @@ static void request_done(const struct sp_msg *m, struct evbuffer *b, struct evbu
 {
     const struct sp_mc_request *r = m->priv;
 
-    FUZZ_CHECK(m->len > 0 && m->len <= evbuffer_get_length(b));
-    FUZZ_CHECK(r->line_len > 0 && r->line_len <= m->len);
-    FUZZ_CHECK(!r->has_data || m->len == r->line_len + r->data_len + 2);
-    FUZZ_CHECK((m->kind == SP_MSG_LOCAL) == (m->nkeys == 0));
+    CHECK(m->len > 0 && m->len <= evbuffer_get_length(b));
+    CHECK(r->line_len > 0 && r->line_len <= m->len);
+    CHECK(!r->has_data || m->len == r->line_len + r->data_len + 2);
+    CHECK((m->kind == SP_MSG_LOCAL) == (m->nkeys == 0));
     for (size_t i = 0; i < m->nkeys; i++) {
-        FUZZ_CHECK(m->keys[i].len > 0 && m->keys[i].len <= SP_MC_KEY_MAX);
-        FUZZ_CHECK(m->keys[i].off + m->keys[i].len < r->line_len);
-        FUZZ_CHECK(i == 0 || m->keys[i].off > m->keys[i - 1].off + m->keys[i - 1].len);
+        CHECK(m->keys[i].len > 0 && m->keys[i].len <= SP_MC_KEY_MAX);
+        CHECK(m->keys[i].off + m->keys[i].len < r->line_len);
+        CHECK(i == 0 || m->keys[i].off > m->keys[i - 1].off + m->keys[i - 1].len);
         fuzz_mix(o, &m->keys[i], sizeof(m->keys[i]));
     }
     if (m->kind != SP_MSG_LOCAL)
-        FUZZ_CHECK(evbuffer_get_length(local) == 0);
+        CHECK(evbuffer_get_length(local) == 0);
     fuzz_mix(o, &m->len, sizeof(m->len));
     fuzz_mix(o, &m->kind, sizeof(m->kind));
     fuzz_mix(o, &m->flags, sizeof(m->flags));
@@ -67,13 +68,13 @@ static void reply_done(const struct sp_mc_reply *p, struct evbuffer *b, struct f
 {
     size_t at = 0;
 
-    FUZZ_CHECK(p->len > 0 && p->len <= evbuffer_get_length(b));
+    CHECK(p->len > 0 && p->len <= evbuffer_get_length(b));
     for (size_t i = 0; i < p->nelems; i++) {
-        FUZZ_CHECK(p->elems[i].off == at && p->elems[i].len > 0); /* items tile the reply's start */
+        CHECK(p->elems[i].off == at && p->elems[i].len > 0); /* items tile the reply's start */
         at += p->elems[i].len;
     }
-    FUZZ_CHECK(at <= p->len);
-    FUZZ_CHECK(p->nelems == 0 || p->kind == SP_MC_REPLY_VALUES);
+    CHECK(at <= p->len);
+    CHECK(p->nelems == 0 || p->kind == SP_MC_REPLY_VALUES);
     fuzz_mix(o, p->elems, p->nelems * sizeof(p->elems[0]));
     fuzz_mix(o, &p->len, sizeof(p->len));
     fuzz_mix(o, &p->kind, sizeof(p->kind));
@@ -87,7 +88,7 @@ static int quiet_step(void *srv, uint32_t cmd, struct evbuffer *b, struct fuzz_o
     int rc = P->parse_reply(srv, b, cmd, false, &rep);
 
     if (rc == SP_PARSE_OK) {
-        FUZZ_CHECK(rep.extra == 4 && rep.len + rep.extra <= evbuffer_get_length(b));
+        CHECK(rep.extra == 4 && rep.len + rep.extra <= evbuffer_get_length(b));
         fuzz_mix(o, &rep.len, sizeof(rep.len));
         fuzz_mix(o, &rep.is_error, sizeof(rep.is_error));
         evbuffer_drain(b, rep.len + rep.extra);
@@ -103,7 +104,7 @@ static uint32_t quiet_cmd(struct sp_proto_client *cl)
     uint32_t cmd;
 
     evbuffer_add(b, "mg k v q\r\n", 10);
-    FUZZ_CHECK(P->parse_request(cl, b, &m, local) == SP_PARSE_OK && m.body != NULL);
+    CHECK(P->parse_request(cl, b, &m, local) == SP_PARSE_OK && m.body != NULL);
     cmd = m.cmd;
     evbuffer_drain(m.body, evbuffer_get_length(m.body));
     evbuffer_free(b);
@@ -126,7 +127,7 @@ static int step_once(int reply, struct sp_proto_client *cl, struct sp_mc_reply *
             reply_done(p, b, o);
             evbuffer_drain(b, p->len);
         } else if (rc == SP_PARSE_ERROR) {
-            FUZZ_CHECK(strncmp(err, "Protocol error: ", 16) == 0 && strstr(err, " at byte "));
+            CHECK(strncmp(err, "Protocol error: ", 16) == 0 && strstr(err, " at byte "));
             fuzz_mix(o, err, strlen(err));
         }
         return rc;
@@ -137,7 +138,7 @@ static int step_once(int reply, struct sp_proto_client *cl, struct sp_mc_reply *
         cl->consumed += m.len;
         evbuffer_drain(b, m.len);
     } else if (rc == SP_PARSE_ERROR) {
-        FUZZ_CHECK(evbuffer_get_length(local) > 2);
+        CHECK(evbuffer_get_length(local) > 2);
         fuzz_mix(o, evbuffer_pullup(local, -1), evbuffer_get_length(local));
     }
     return rc;
@@ -160,14 +161,14 @@ static void feed(int mode, const uint8_t *d, size_t n, fuzz_step_fn step,
     memset(&cl, 0, sizeof(cl));
     cl.pool = &pool;
     cl.state = calloc(1, P->client_state_size);
-    FUZZ_CHECK(cl.state != NULL);
+    CHECK(cl.state != NULL);
     P->parser_init(cl.state);
     ((struct sp_mc_request *)cl.state)->max_retrieval_line = 512;
     sp_mc_reply_init(&p);
     p.want_elems = 1;
     p.max_line = 256;
     p.max_value = 1024;
-    FUZZ_CHECK(srv != NULL);
+    CHECK(srv != NULL);
     P->server_init(srv);
     qcmd = quiet_cmd(&cl);
     while (from < n && !o->failed) {

@@ -16,39 +16,41 @@
 #include <event2/buffer.h>
 
 #include "redis/resp.h"
+#include "fuzz.h"
 #include "fuzz_feed.h"
-#include "fuzz_target.h"
 
-const char sp_fuzz_name[] = "resp";
+#define CHECK(cond) SP_FUZZ_CHECK("fuzz_resp", cond)
+
 const char *const sp_fuzz_seeds[] = {
     "*1\r\n$4\r\nPING\r\n", "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n", "GET foo bar\r\n", "PING\n",
     "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nv\r\n\r\n\r\n", "*0\r\n*-1\r\n\r\n",
     "*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n", "+OK\r\n", "-ERR x\r\n", ":-12\r\n",
     "$3\r\nfoo\r\n$-1\r\n$0\r\n\r\n", "*2\r\n*1\r\n:1\r\n*-1\r\n", "*0\r\n",
     "*3\r\n$1\r\na\r\n*2\r\n+x\r\n-y\r\n:5\r\n", "*1\r\n*1\r\n*1\r\n$2\r\nhi\r\n",
+    "SET \"a b\" 'c\\'d' \"\\x41\"\r\n",
 };
 const size_t sp_fuzz_nseeds = sizeof(sp_fuzz_seeds) / sizeof(sp_fuzz_seeds[0]);
-const char sp_fuzz_alphabet[] = "*$:+-\r\n0123456789 -1aZ\0";
-const size_t sp_fuzz_alphabet_len = sizeof(sp_fuzz_alphabet) - 1;
+const char sp_fuzz_alphabet[] = "*$:+-\r\n0123456789 -1aZ\"'\\x";
+const size_t sp_fuzz_prefix = 2;
 
 static void request_done(struct sp_resp_request *r, struct evbuffer *b, struct fuzz_outcome *o)
 {
     struct evbuffer *args = sp_resp_request_args(r, b);
     size_t bound = r->is_inline ? evbuffer_get_length(args) : r->len;
 
-    FUZZ_CHECK(r->len > 0 && r->len <= evbuffer_get_length(b));
-    FUZZ_CHECK(r->argc <= r->max_args);
-    FUZZ_CHECK(r->argc == 0 || r->argv != NULL);
+    CHECK(r->len > 0 && r->len <= evbuffer_get_length(b));
+    CHECK(r->argc <= r->max_args);
+    CHECK(r->argc == 0 || r->argv != NULL);
     for (size_t i = 0; i < r->argc; i++) {
-        FUZZ_CHECK(r->argv[i].off + r->argv[i].len <= bound);
-        FUZZ_CHECK(i == 0 || r->argv[i].off >= r->argv[i - 1].off + r->argv[i - 1].len);
+        CHECK(r->argv[i].off + r->argv[i].len <= bound);
+        CHECK(i == 0 || r->argv[i].off >= r->argv[i - 1].off + r->argv[i - 1].len);
         fuzz_mix(o, &r->argv[i], sizeof(r->argv[i]));
     }
     if (r->argc > 0 && r->cmd != NULL) {
         char name[SP_RESP_ERRLEN];
         long n = sp_resp_arg_copy(args, 0, &r->argv[0], name, sizeof(name));
 
-        FUZZ_CHECK(n == (long)r->argv[0].len);
+        CHECK(n == (long)r->argv[0].len);
     }
     fuzz_mix(o, &r->len, sizeof(r->len));
     fuzz_mix(o, &r->is_inline, sizeof(r->is_inline));
@@ -59,16 +61,16 @@ static void reply_done(struct sp_resp_reply *p, struct evbuffer *b, struct fuzz_
 {
     size_t at;
 
-    FUZZ_CHECK(p->len > 0 && p->len <= evbuffer_get_length(b));
-    FUZZ_CHECK(p->is_error == (p->type == SP_RESP_ERRORREPLY));
+    CHECK(p->len > 0 && p->len <= evbuffer_get_length(b));
+    CHECK(p->is_error == (p->type == SP_RESP_ERRORREPLY));
     if (p->type == SP_RESP_ARRAY && p->nelems > 0) {
         /* top-level elements tile the reply after its header */
         at = p->elems[0].off;
         for (size_t i = 0; i < p->nelems; i++) {
-            FUZZ_CHECK(p->elems[i].off == at && p->elems[i].len > 0);
+            CHECK(p->elems[i].off == at && p->elems[i].len > 0);
             at += p->elems[i].len;
         }
-        FUZZ_CHECK(at == p->len);
+        CHECK(at == p->len);
         fuzz_mix(o, p->elems, p->nelems * sizeof(p->elems[0]));
     }
     fuzz_mix(o, &p->len, sizeof(p->len));
@@ -115,10 +117,10 @@ static void feed(int reply, const uint8_t *d, size_t n, fuzz_step_fn step,
                 request_done(&r, b, o);
             evbuffer_drain(b, reply ? p.len : r.len);
         }
-        FUZZ_CHECK(rc == SP_PARSE_AGAIN || rc == SP_PARSE_ERROR);
+        CHECK(rc == SP_PARSE_AGAIN || rc == SP_PARSE_ERROR);
         if (rc == SP_PARSE_ERROR) {
-            FUZZ_CHECK(strncmp(err, "Protocol error: ", 16) == 0 &&
-                       strstr(err, " at byte ") != NULL);
+            CHECK(strncmp(err, "Protocol error: ", 16) == 0 &&
+                  strstr(err, " at byte ") != NULL);
             fuzz_mix(o, err, strlen(err));
             o->failed = 1;
         }
@@ -130,11 +132,8 @@ static void feed(int reply, const uint8_t *d, size_t n, fuzz_step_fn step,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int mode;
-
     if (size < 2)
         return 0;
-    mode = data[0] & 1;
-    fuzz_compare_feeds(feed, mode, (data[0] >> 1) & 1, data[1], data + 2, size - 2);
+    fuzz_compare_feeds(feed, data[0] & 1, (data[0] >> 1) & 1, data[1], data + 2, size - 2);
     return 0;
 }

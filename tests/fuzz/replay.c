@@ -1,10 +1,8 @@
 /*
- * Drives a fuzz target without libFuzzer, so `make check` exercises it: each file named on the
+ * Drives a fuzz target (fuzz.h) without libFuzzer, so `make check` exercises it: each file named on the
  * command line is one input; with no arguments, a seeded run of mutated built-in seeds (the seed
- * is printed; SP_TEST_SEED reproduces it, SP_FUZZ_ROUNDS sets the count), then every file of
- * the target's committed corpus, $SP_SRCDIR/tests/fuzz/corpus/<name>/, when SP_SRCDIR is set
- * (make check sets it).  Exits non-zero only through the target's abort(), or when a named file
- * cannot be read.
+ * is printed; SP_TEST_SEED reproduces it, SP_FUZZ_ROUNDS sets the count).  Exits non-zero only
+ * through the target's abort().
  */
 #include "config.h"
 
@@ -14,11 +12,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <dirent.h>
+#include "fuzz.h"
 
-#include "fuzz_target.h"
+#define MAX_INPUT 4096
 
-#define REPLAY_MAX_INPUT 4096
 
 static uint64_t next(uint64_t *s)
 {
@@ -34,18 +31,19 @@ static uint64_t next(uint64_t *s)
 /* One random edit biased towards protocol bytes, so mutants stay near the grammar. */
 static size_t mutate(uint8_t *buf, size_t n, uint64_t *rng)
 {
+    size_t nalpha = strlen(sp_fuzz_alphabet) + 1; /* and the NUL */
     size_t at = n ? next(rng) % n : 0;
 
     switch (next(rng) % 5) {
     case 0:                                         /* replace */
         if (n)
-            buf[at] = (uint8_t)sp_fuzz_alphabet[next(rng) % sp_fuzz_alphabet_len];
+            buf[at] = (uint8_t)sp_fuzz_alphabet[next(rng) % nalpha];
         return n;
     case 1:                                         /* insert */
-        if (n + 1 > REPLAY_MAX_INPUT)
+        if (n + 1 > MAX_INPUT)
             return n;
         memmove(buf + at + 1, buf + at, n - at);
-        buf[at] = (uint8_t)sp_fuzz_alphabet[next(rng) % sp_fuzz_alphabet_len];
+        buf[at] = (uint8_t)sp_fuzz_alphabet[next(rng) % nalpha];
         return n + 1;
     case 2:                                         /* delete */
         if (n == 0)
@@ -56,7 +54,7 @@ static size_t mutate(uint8_t *buf, size_t n, uint64_t *rng)
         const char *s = sp_fuzz_seeds[next(rng) % sp_fuzz_nseeds];
         size_t k = strlen(s);
 
-        if (n + k > REPLAY_MAX_INPUT)
+        if (n + k > MAX_INPUT)
             return n;
         memcpy(buf + n, s, k);
         return n + k;
@@ -84,36 +82,13 @@ static int run_file(const char *path)
     return 0;
 }
 
-/* Runs every regular file of the target's corpus directory; returns how many. */
-static long run_corpus(const char *srcdir)
-{
-    char dir[4096], path[8192];
-    struct dirent *e;
-    long n = 0;
-    DIR *d;
-
-    snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s", srcdir, sp_fuzz_name);
-    d = opendir(dir);
-    if (d == NULL)
-        return 0;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (run_file(path) == 0)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
 int main(int argc, char **argv)
 {
     const char *env = getenv("SP_TEST_SEED"), *rounds_env = getenv("SP_FUZZ_ROUNDS");
     uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) * 2654435761u;
     long rounds = rounds_env ? atol(rounds_env) : 200000;
     uint64_t rng;
-    static uint8_t buf[REPLAY_MAX_INPUT];
+    static uint8_t buf[MAX_INPUT];
 
     if (argc > 1) {
         int bad = 0;
@@ -130,20 +105,16 @@ int main(int argc, char **argv)
     fflush(stdout);
     for (long r = 0; r < rounds; r++) {
         const char *s = sp_fuzz_seeds[next(&rng) % sp_fuzz_nseeds];
-        size_t n = 2 + strlen(s);
+        size_t pre = sp_fuzz_prefix;
+        size_t n = pre + strlen(s);
         int edits = (int)(next(&rng) % 8);
 
-        buf[0] = (uint8_t)next(&rng);
-        buf[1] = (uint8_t)next(&rng);
-        memcpy(buf + 2, s, n - 2);
+        for (size_t i = 0; i < pre; i++)
+            buf[i] = (uint8_t)next(&rng);
+        memcpy(buf + pre, s, n - pre);
         for (int e = 0; e < edits; e++)
-            n = 2 + mutate(buf + 2, n - 2, &rng);
+            n = pre + mutate(buf + pre, n - pre, &rng);
         LLVMFuzzerTestOneInput(buf, n);
-    }
-    if (getenv("SP_SRCDIR") != NULL) {
-        long n = run_corpus(getenv("SP_SRCDIR"));
-
-        printf("fuzz replay: %ld corpus inputs of tests/fuzz/corpus/%s\n", n, sp_fuzz_name);
     }
     printf("fuzz replay: %ld inputs, no disagreement\n", rounds);
     return 0;
