@@ -171,6 +171,31 @@ def rss_kib(pid):
     raise HarnessError("no VmRSS for pid %d" % pid)
 
 
+_sanitized = None
+
+
+def sanitizer_build():
+    """True when the daemon under test is built with AddressSanitizer: its allocator keeps freed
+    memory in a quarantine and its shadow memory counts in the RSS, so RSS figures mean nothing
+    there (the behaviour around them is still checked)."""
+    global _sanitized
+    if _sanitized is None:
+        with open(shardproxy_binary(), "rb") as f:
+            _sanitized = b"__asan_init" in f.read()
+    return _sanitized
+
+
+def assert_memory(test, value_kib, limit_kib, what):
+    """test.assertLessEqual(value, limit) on a memory figure, except in a sanitizer build, where
+    the figure is printed instead (with the reason it is not checked)."""
+    if sanitizer_build():
+        print("%s: %d KiB (limit %d KiB) not checked: AddressSanitizer build, whose quarantine "
+              "and shadow memory are the RSS" % (what, value_kib, limit_kib))
+        return
+    test.assertLessEqual(value_kib, limit_kib, "%s: %d KiB, limit %d KiB"
+                         % (what, value_kib, limit_kib))
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)
