@@ -10,8 +10,8 @@ partitioned Sentinel with an old view (a fake one) that must never flip a master
 
 import os
 import signal
-import socket
 import socketserver
+import subprocess
 import threading
 import time
 
@@ -303,6 +303,56 @@ class SentinelClient(harness.TestCase):
         topo.failover("shard1")
         back = topo.wait_switched("shard1", new)
         self.assert_moved(d.wait_master("shard1", back))
+
+
+class MoveToSentinelPool(harness.TestCase):
+    """A nutcracker pool of unnamed servers converted to a Sentinel pool (each server named after
+    its address, mapped to its master in sentinel_masters) moves no key: `shardoracle diff` says
+    0, and the proxy on the new file finds every key the proxy on the old one wrote, where the
+    oracle says."""
+
+    def convert(self, topo, distribution):
+        seed = harness.pool(["%s:1" % topo.master_address(n) for n in topo.names], redis=True,
+                            hash="fnv1a_64", distribution=distribution)
+        ha = dict(seed, listen="%s:%d" % (harness.HOST, harness.free_port()),
+                  sentinels=topo.sentinel_addresses(),
+                  sentinel_masters={topo.master_address(n): n for n in topo.names},
+                  servers=["%s:1 %s" % (topo.master_address(n), topo.master_address(n))
+                           for n in topo.names])
+        return seed, ha
+
+    def test_no_key_moves(self):
+        topo = self.start_sentinels()
+        keys = [b"user:%d" % i for i in range(2000)]
+        keyfile = self.path("keys.txt")
+        with open(keyfile, "wb") as f:
+            f.write(b"".join(k + b"\n" for k in keys))
+        for dist in ("ketama", "modula"):
+            for s in topo.masters.values():
+                s.client().flushall()
+            seed, ha = self.convert(topo, dist)
+            old = harness.write_config(self.path("seed-%s.yml" % dist), {"p": seed})
+            new = harness.write_config(self.path("ha-%s.yml" % dist), {"p": ha})
+            self.assertEqual(harness.run_shardproxy(["-t", "-c", new]).returncode, 0)
+            diff = subprocess.run([harness.shardoracle_binary(), "diff", "-c", old, "--to", new,
+                                   "--list", keyfile], stdout=subprocess.PIPE, text=True,
+                                  check=True)
+            self.assertEqual(diff.stdout, "", "keys that would move (%s)" % dist)
+            p1 = self.start_proxy({"p": seed})
+            c = p1.redis_client("p")
+            pipe = c.pipeline(transaction=False)
+            for k in keys:
+                pipe.set(k, k)
+            pipe.execute()
+            p1.stop()
+            p2 = self.start_proxy({"p": ha}, conf_path=new)
+            self.assertEqual(p2.redis_client("p").mget(keys), keys, dist)
+            place = subprocess.run([harness.shardoracle_binary(), "place", "-c", new, keyfile],
+                                   stdout=subprocess.PIPE, text=True, check=True).stdout
+            for line in place.splitlines():
+                key, addr = line.split("\t")[:2]
+                self.assertEqual(topo.server(addr).client().get(key), key.encode(), (dist, key))
+            p2.stop()
 
 
 if __name__ == "__main__":
