@@ -316,7 +316,8 @@ class RedisSentinel(Server):
     messages (2 s); the replicas are made known the same way."""
 
     def __init__(self, workdir, masters, port=None, quorum=2, down_after_ms=400,
-                 failover_timeout_ms=4000, myid=None, peers=(), password=None, users=()):
+                 failover_timeout_ms=4000, myid=None, peers=(), password=None, users=(),
+                 reconfig_script=None):
         port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="sentinel-%d-" % port, dir=workdir)
         lines = ["port %d" % port, "bind %s" % HOST, "daemonize no", "dir %s" % self.dir,
@@ -332,6 +333,8 @@ class RedisSentinel(Server):
                       "sentinel down-after-milliseconds %s %d" % (name, down_after_ms),
                       "sentinel failover-timeout %s %d" % (name, failover_timeout_ms),
                       "sentinel parallel-syncs %s 1" % name]
+            if reconfig_script:
+                lines.append("sentinel client-reconfig-script %s %s" % (name, reconfig_script))
             lines += ["sentinel known-replica %s %s %d" % (name, HOST, r.port) for r in replicas]
             lines += ["sentinel known-sentinel %s %s %d %s" % (name, HOST, p, i)
                       for p, i in peers]
@@ -366,8 +369,11 @@ class RedisSentinel(Server):
 class SentinelTopology:
     """`shards` x (master + replica) watched by `sentinels` Sentinels (quorum 2), on 127.0.0.1:
     the set-up of the failover tests.  Masters are named shard1, shard2, ... (`names` to choose).
-    Every process is started through `test` (a harness.TestCase), so it is stopped when the test
-    ends.  Failovers are fast: down-after-milliseconds 400, failover-timeout 4000 by default.
+    Every process is started through `test` (a harness.TestCase, or anything with its tmpdir,
+    _started and addCleanup), so it is stopped when the test ends.  Failovers are fast:
+    down-after-milliseconds 400, failover-timeout 4000 by default.  `reconfig_script`: each
+    Sentinel runs it after a failover (client-reconfig-script), as deployments without native
+    Sentinel support do.
 
         topo = SentinelTopology(self)
         topo.master_address("shard1")       # "127.0.0.1:PORT", as the Sentinels say
@@ -376,7 +382,8 @@ class SentinelTopology:
     """
 
     def __init__(self, test, shards=2, sentinels=3, names=None, down_after_ms=400,
-                 failover_timeout_ms=4000, password=None, users=(), down_sentinels=()):
+                 failover_timeout_ms=4000, password=None, users=(), down_sentinels=(),
+                 reconfig_script=None):
         import binascii
         self.test = test
         self.names = list(names or ["shard%d" % (i + 1) for i in range(shards)])
@@ -405,7 +412,7 @@ class SentinelTopology:
             self.sentinels.append(test._started(RedisSentinel(
                 test.tmpdir, watched, port=port, down_after_ms=down_after_ms,
                 failover_timeout_ms=failover_timeout_ms, myid=ids[i], peers=peers,
-                password=password, users=users)))
+                password=password, users=users, reconfig_script=reconfig_script)))
         self.wait_ready()
 
     def sentinel_addresses(self):
