@@ -84,7 +84,8 @@ struct sp_sentinel_master {
 struct sp_sentinel_callbacks {
     /* A master's address is decided or changed (never called twice with the same address). */
     void (*on_master)(void *ctx, const struct sp_sentinel_master *m);
-    /* A master's state changed (may be NULL). */
+    /* A master's state changed (may be NULL): the worst any connected Sentinel reports, from its
+     * events, and after a (re)connect from the flags of its SENTINEL MASTER answer. */
     void (*on_state)(void *ctx, size_t server, const char *master, enum sp_sentinel_state state,
                      const char *sentinel);
     void *ctx;

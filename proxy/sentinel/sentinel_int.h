@@ -49,7 +49,11 @@ struct sn_answer {
     bool next_known;
     bool logged_unknown;       /* "does not know" was logged: say it again only after it knew */
     bool logged_stale;         /* "stale view ignored" was logged for the current disagreement */
-    bool sdown;                /* this Sentinel has reported the master +sdown */
+    bool fresh;                /* no answer yet on this connection: take its down flags */
+    bool next_sdown;           /* this round's SENTINEL MASTER flags */
+    bool next_odown;
+    bool sdown;                /* this Sentinel sees the master down (+sdown, or its flags) */
+    bool odown;                /* ... and agreed with the others (+odown) */
 };
 
 /* What the client believes about one master (one server of the pool). */
@@ -60,7 +64,7 @@ struct sn_master {
     struct sn_addr addr;       /* followed now: the YAML's until decided */
     long long epoch;           /* -1: not known */
     bool decided;
-    bool odown;
+    bool logged_nobody;        /* "no Sentinel knows it" was logged (once until decided) */
     enum sp_sentinel_state state;
 };
 
@@ -172,8 +176,15 @@ int sn_reply_elem(const struct sn_reply *rp, size_t i, struct sn_text *out);
  * -1 when the reply is not one (an error: its text in *why). */
 int sn_parse_addr(const struct sn_reply *rp, struct sn_addr *out, struct sn_text *why);
 
-/* SENTINEL MASTER: 1 with *epoch set, 0 for an unknown master, -1 otherwise (text in *why). */
-int sn_parse_info(const struct sn_reply *rp, long long *epoch, struct sn_text *why);
+/* What SENTINEL MASTER says that the client uses. */
+struct sn_info {
+    long long epoch;           /* config-epoch */
+    bool sdown;                /* "s_down" in its flags */
+    bool odown;                /* "o_down" in its flags */
+};
+
+/* SENTINEL MASTER: 1 with *out set, 0 for an unknown master, -1 otherwise (text in *why). */
+int sn_parse_info(const struct sn_reply *rp, struct sn_info *out, struct sn_text *why);
 
 /* A pub/sub event's payload. */
 enum sn_event_kind { SN_EV_SWITCH, SN_EV_SDOWN, SN_EV_SDOWN_OFF, SN_EV_ODOWN, SN_EV_ODOWN_OFF };

@@ -190,7 +190,7 @@ static int send_round(struct sn_link *l)
 
 void sn_link_query(struct sn_link *l)
 {
-    if (!l->up)
+    if (!l->up || !l->cmd.bev)
         return;
     if (l->cmd.nowed > l->cmd.head) {
         l->requery = true;  /* after the round in flight */
@@ -215,14 +215,16 @@ static void on_query_reply(struct sn_link *l, const struct sn_owed *o, const str
         a->have_addr = rc >= 0;
         a->next_known = rc > 0;
     } else {
-        long long epoch = -1;
-        rc = sn_parse_info(rp, &epoch, &why);
+        struct sn_info info = { -1, false, false };
+        rc = sn_parse_info(rp, &info, &why);
         if (rc >= 0 && a->have_addr) {
             /* Unknown to either command is unknown; else the address with its epoch. */
             a->kind = rc > 0 && a->next_known ? SN_ANSWER_KNOWN : SN_ANSWER_UNKNOWN;
             if (a->kind == SN_ANSWER_KNOWN) {
                 a->addr = a->next;
-                a->epoch = epoch;
+                a->epoch = info.epoch;
+                a->next_sdown = info.sdown;
+                a->next_odown = info.odown;
             }
             a->have_addr = false;
             sn_view_answer(l, o->master);
@@ -417,6 +419,8 @@ void sn_link_connect(struct sn_link *l)
     l->up = true;
     l->answered = false;
     l->requery = false;
+    for (size_t m = 0; m < l->sn->nmasters; m++)
+        l->answers[m].fresh = true;  /* events missed while away: its flags tell */
     if (conn_open(l, &l->cmd) != 0 || conn_open(l, &l->sub) != 0) {
         link_fail(l, "cannot connect: %s", strerror(errno));
         return;

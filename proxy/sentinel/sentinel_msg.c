@@ -131,21 +131,43 @@ int sn_parse_addr(const struct sn_reply *rp, struct sn_addr *out, struct sn_text
     return 1;
 }
 
-int sn_parse_info(const struct sn_reply *rp, long long *epoch, struct sn_text *why)
+/* Is `flag` one of the comma-separated flags in t? */
+static bool has_flag(struct sn_text t, const char *flag)
+{
+    size_t n = strlen(flag);
+
+    for (const char *p = t.s, *end = t.s + t.n; p < end;) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *stop = comma ? comma : end;
+        if ((size_t)(stop - p) == n && memcmp(p, flag, n) == 0)
+            return true;
+        p = stop + 1;
+    }
+    return false;
+}
+
+int sn_parse_info(const struct sn_reply *rp, struct sn_info *out, struct sn_text *why)
 {
     struct sn_text k, v;
+    bool epoch = false;
 
     if (rp->r->is_error && sn_reply_text(rp, why) == 0 &&
         memmem(why->s, why->n, "No such master", 14) != NULL)
         return 0;
     if (rp->r->type != SP_RESP_ARRAY)
         return not_an_answer(rp, why);
+    out->sdown = out->odown = false;
     for (size_t i = 0; i + 1 < rp->r->nelems; i += 2) {
-        if (sn_reply_elem(rp, i, &k) == 0 && text_is(k, "config-epoch") &&
-            sn_reply_elem(rp, i + 1, &v) == 0 && text_ll(v, 0, INT64_MAX, epoch) == 0)
-            return 1;
+        if (sn_reply_elem(rp, i, &k) != 0 || sn_reply_elem(rp, i + 1, &v) != 0)
+            continue;
+        if (text_is(k, "config-epoch")) {
+            epoch = text_ll(v, 0, INT64_MAX, &out->epoch) == 0;
+        } else if (text_is(k, "flags")) {
+            out->sdown = has_flag(v, "s_down");
+            out->odown = has_flag(v, "o_down");
+        }
     }
-    return not_an_answer(rp, why);
+    return epoch ? 1 : not_an_answer(rp, why);
 }
 
 /* Splits t at single spaces into at most max fields; returns how many. */

@@ -65,18 +65,19 @@ static void report(struct sn_link *l, struct sn_master *m, const struct sn_addr 
     }
 }
 
-/* Recomputes a master's state from the odown flag and the links' sdown reports. */
+/* Recomputes a master's state from what each Sentinel reports: the worst one counts. */
 static void update_state(struct sn_link *l, struct sn_master *m)
 {
     struct sp_sentinel *sn = l->sn;
     enum sp_sentinel_state st = SP_SENTINEL_UP;
 
-    for (size_t i = 0; i < sn->nlinks && st == SP_SENTINEL_UP; i++) {
-        if (sn->links[i].answers[m->server].sdown)
+    for (size_t i = 0; i < sn->nlinks; i++) {
+        const struct sn_answer *a = &sn->links[i].answers[m->server];
+        if (a->odown)
+            st = SP_SENTINEL_ODOWN;
+        else if (a->sdown && st == SP_SENTINEL_UP)
             st = SP_SENTINEL_SDOWN;
     }
-    if (m->odown)
-        st = SP_SENTINEL_ODOWN;
     if (st == m->state)
         return;
     m->state = st;
@@ -85,6 +86,24 @@ static void update_state(struct sn_link *l, struct sn_master *m)
                   sp_sentinel_state_name(st), l->name);
     if (sn->cb.on_state)
         sn->cb.on_state(sn->cb.ctx, m->server, m->master, st, l->name);
+}
+
+/*
+ * After a (re)connect the events a Sentinel sent while we were away are lost; the flags of its
+ * first answer that agrees with the followed address say whether it sees the master down.
+ * Later rounds leave that to the events, which arrive in order (a round's flags may predate an
+ * event read before them).
+ */
+static void take_flags(struct sn_link *l, struct sn_master *m)
+{
+    struct sn_answer *a = &l->answers[m->server];
+
+    if (!a->fresh || a->kind != SN_ANSWER_KNOWN || !sn_addr_eq(&a->addr, &m->addr))
+        return;
+    a->fresh = false;
+    a->sdown = a->next_sdown;
+    a->odown = a->next_odown;
+    update_state(l, m);
 }
 
 /*
@@ -124,6 +143,9 @@ static void try_decide(struct sp_sentinel *sn, struct sn_master *m)
         }
     }
     if (best == sn->nlinks) {
+        if (m->logged_nobody)
+            return;
+        m->logged_nobody = true;
         sp_log_warn("pool '%s': server '%s': none of the %zu Sentinel(s) that answered knows "
                     "master '%s'; using %s:%d from the configuration meanwhile", sn->pool->name,
                     m->name, answered, m->master, m->addr.host, m->addr.port);
@@ -131,6 +153,8 @@ static void try_decide(struct sp_sentinel *sn, struct sn_master *m)
     }
     const struct sn_answer *a = &sn->links[best].answers[m->server];
     report(&sn->links[best], m, &a->addr, a->epoch, SP_SENTINEL_FIRST);
+    for (size_t i = 0; i < sn->nlinks; i++)
+        take_flags(&sn->links[i], m);
 }
 
 void sn_view_answer(struct sn_link *l, size_t mi)
@@ -147,16 +171,15 @@ void sn_view_answer(struct sn_link *l, size_t mi)
     } else {
         a->logged_unknown = false;
     }
-    if (!m->decided) {
+    if (!m->decided)
         try_decide(sn, m);
-        return;
-    }
-    if (a->kind != SN_ANSWER_KNOWN)
+    if (!m->decided || a->kind != SN_ANSWER_KNOWN)
         return;
     if (sn_addr_eq(&a->addr, &m->addr)) {
         if (a->epoch > m->epoch)
             m->epoch = a->epoch;
         a->logged_stale = false;
+        take_flags(l, m);
     } else if (a->epoch > m->epoch) {
         report(l, m, &a->addr, a->epoch, SP_SENTINEL_NEWER);
     } else if (!a->logged_stale) {
@@ -174,11 +197,11 @@ void sn_view_link_down(struct sn_link *l)
 
     for (size_t i = 0; i < sn->nmasters; i++) {
         struct sn_answer *a = &l->answers[i];
-        bool had_sdown = a->sdown;
+        bool had_down = a->sdown || a->odown;
         a->kind = SN_ANSWER_NONE;
         a->have_addr = false;
-        a->sdown = false;
-        if (had_sdown)
+        a->sdown = a->odown = false;
+        if (had_down)
             update_state(l, &sn->masters[i]);
         if (!sn->masters[i].decided)
             try_decide(sn, &sn->masters[i]);
@@ -208,9 +231,8 @@ void sn_view_switch(struct sn_link *l, struct sn_master *m, const struct sn_addr
             epoch = a->epoch;
     }
     report(l, m, to, epoch + 1, SP_SENTINEL_SWITCH);
-    m->odown = false;
     for (size_t i = 0; i < sn->nlinks; i++)
-        sn->links[i].answers[m->server].sdown = false;
+        sn->links[i].answers[m->server].sdown = sn->links[i].answers[m->server].odown = false;
     update_state(l, m);
     sn_view_requery(sn);  /* to learn the real epoch */
 }
@@ -218,12 +240,14 @@ void sn_view_switch(struct sn_link *l, struct sn_master *m, const struct sn_addr
 void sn_view_down(struct sn_link *l, struct sn_master *m, const struct sn_addr *at, bool odown,
                   bool on)
 {
+    struct sn_answer *a = &l->answers[m->server];
+
     if (!sn_addr_eq(at, &m->addr))
         return;  /* about an address the master left */
     if (odown)
-        m->odown = on;
+        a->odown = on;
     else
-        l->answers[m->server].sdown = on;
+        a->sdown = on;
     update_state(l, m);
 }
 
