@@ -24,6 +24,18 @@ Typical use:
 
     if __name__ == "__main__":
         harness.main()
+
+Sentinel (failover tests): 2 shards x (master + replica) and 3 Sentinels that know each other from
+the start, ready in well under a second:
+
+    topo = self.start_sentinels()                 # SentinelTopology; down_sentinels=(0,), ...
+    pool = harness.pool(["%s:1 %s" % (topo.master_address(n), n) for n in topo.names],
+                        sentinels=topo.sentinel_addresses())
+    watch = topo.watch()                          # records every Sentinel's events, with times
+    old = topo.kill_master("shard2")              # SIGKILL; or topo.failover("shard2")
+    t, sentinel_port, new = watch.wait_switch("shard2")
+    topo.wait_switched("shard2", old)             # every live Sentinel agrees, new one is master
+    topo.sentinels[0].pause()                     # SIGSTOP (resume(), stop())
 """
 
 import json
