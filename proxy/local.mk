@@ -17,7 +17,7 @@ proxy_shardproxy_LDADD = proxy/libspproxy.la lib/libshardproxy.la $(LIBEVENT_LIB
 
 # core/: pools, listeners, client and server connections, requests, multi-key split/merge.
 proxy_libspproxy_la_SOURCES = \
-	proxy/core/proxy.h proxy/core/proto.h proxy/core/core.h \
+	proxy/core/proxy.h proxy/core/proto.h proxy/core/core.h proxy/core/parse.h \
 	proxy/core/proxy.c \
 	proxy/core/listener.c \
 	proxy/core/accept.c proxy/core/accept.h \
