@@ -37,6 +37,7 @@ that did not fail) and on shard2.  Targets for native: 0 / 0 / 0 / 0 / 0, <= 15 
 """
 
 import argparse
+import fcntl
 import os
 import random
 import shutil
@@ -102,6 +103,7 @@ RESTART_SCRIPT = """#!/bin/sh
 # without native Sentinel support do.  Serialised: every Sentinel runs it.
 exec 9>>"{dir}/restart.lock"
 flock 9
+[ -e "{dir}/stopped" ] && exit 0   # the benchmark is over: a late Sentinel restarts nothing
 if [ "$1" != start ]; then
     sed -i "s/ $4:$5:/ $6:$7:/" "{conf}"
     pid=$(cat "{pidfile}" 2>/dev/null)
@@ -150,12 +152,17 @@ class ScriptProxy:
             return []
 
     def stop(self):
-        try:
-            with open(self.pidfile) as f:
-                pid = int(f.read())
-        except (FileNotFoundError, ValueError):
-            return
-        harness.kill_pid(pid)
+        """Stops the proxy for good: under the scripts' lock, so no restart is half done, and
+        marked so that no script run later (by a Sentinel being stopped) starts another."""
+        with open(os.path.join(self.stage.tmpdir, "restart.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            open(os.path.join(self.stage.tmpdir, "stopped"), "w").close()
+            try:
+                with open(self.pidfile) as f:
+                    pid = int(f.read())
+            except (FileNotFoundError, ValueError):
+                return
+            harness.kill_pid(pid)
 
 
 # --- the load: clients and the model of what they wrote ---------------------------------------
