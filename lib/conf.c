@@ -161,3 +161,8 @@ int sp_conf_find_server(const struct sp_conf_pool *pool, const char *name)
     }
     return -1;
 }
+
+bool sp_conf_pool_is_sentinel(const struct sp_conf_pool *pool)
+{
+    return pool && pool->nsentinels > 0;
+}

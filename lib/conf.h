@@ -4,6 +4,10 @@
  * A file holds one or more pools.  Each pool has the keys nutcracker accepts, with its defaults and
  * its validation.  Servers are kept in nutcracker's order: sorted by name (shorter names first, then
  * bytewise), because server indexes - and so modula placement - follow that order.
+ *
+ * Beyond nutcracker, a pool may follow Redis Sentinel (`sentinels:`, docs/configuration.md): its
+ * servers' addresses are then only a start, each server follows one Sentinel master, and
+ * placement still depends on the server names alone.
  */
 #ifndef SP_CONF_H
 #define SP_CONF_H
@@ -47,6 +51,26 @@ struct sp_conf_server {
      * for ketama, whose points are derived from the name. */
     char *name;
     bool named;        /* an explicit name was given */
+    /* Sentinel pools only (else NULL): the Sentinel master this server follows - its entry in
+     * sentinel_masters, else its own name. */
+    char *master;
+    struct sp_conf_mark mark;
+};
+
+/* One Sentinel of a pool: "host:port" as written. */
+struct sp_conf_sentinel {
+    struct sp_conf_addr addr;
+    struct sp_conf_mark mark;
+};
+
+/*
+ * One "server-name: master-name" line of sentinel_masters: a server whose ring name (what
+ * placement hashes) differs from its Sentinel master name, e.g. a server converted from an
+ * unnamed nutcracker entry keeps "10.0.0.5:4500" as its name.
+ */
+struct sp_conf_master_alias {
+    char *server;
+    char *master;
     struct sp_conf_mark mark;
 };
 
@@ -71,6 +95,13 @@ struct sp_conf_pool {
     bool tcpkeepalive;
     struct sp_conf_server *servers; /* sorted as nutcracker sorts them (see above) */
     size_t nservers;
+    /* Sentinel (none of it in nutcracker): nsentinels > 0 makes this a Sentinel pool. */
+    struct sp_conf_sentinel *sentinels;    /* in file order */
+    size_t nsentinels;
+    char *sentinel_auth;                   /* AUTH password for the Sentinels, NULL: none */
+    char *sentinel_user;                   /* ACL user sent with it, NULL: none */
+    struct sp_conf_master_alias *sentinel_masters;  /* in file order */
+    size_t nsentinel_masters;
 };
 
 struct sp_conf {
@@ -104,6 +135,9 @@ const struct sp_conf_pool *sp_conf_find_pool(const struct sp_conf *conf, const c
 /* Returns the server whose name is `name` in `pool`, or -1. */
 int sp_conf_find_server(const struct sp_conf_pool *pool, const char *name);
 
+/* True when `pool` follows Redis Sentinel (has a `sentinels:` list). */
+bool sp_conf_pool_is_sentinel(const struct sp_conf_pool *pool);
+
 /*
  * Editing a pool (lib/conf_edit.c), for "what if" questions.  Each edit is checked by the loader's
  * own rules and leaves the pool exactly as loading the edited YAML would (names derived and servers
@@ -123,13 +157,17 @@ void sp_conf_pool_free(struct sp_conf_pool *pool);
 int sp_conf_pool_add_server(struct sp_conf_pool *pool, const char *entry, const char *what,
                             char *err, size_t errlen);
 
-/* Removes server `index`; -1 (pool unchanged) when there is no such server.  Never fails else. */
+/*
+ * Removes server `index` (and its sentinel_masters entry); -1 (pool unchanged) when there is no
+ * such server.  Never fails else.
+ */
 int sp_conf_pool_remove_server(struct sp_conf_pool *pool, size_t index);
 
 /*
  * Changes server `index`: its address ("host:port" or "/path"), its weight (decimal text) and/or
  * its name; NULL keeps that part.  An unnamed server stays unnamed unless `name` is given, so a new
- * address gives it a new derived name, as nutcracker would.
+ * address gives it a new derived name, as nutcracker would.  A renamed server keeps its
+ * sentinel_masters entry (the entry is renamed with it).
  */
 int sp_conf_pool_edit_server(struct sp_conf_pool *pool, size_t index, const char *address,
                              const char *weight, const char *name, const char *what, char *err,

@@ -37,6 +37,35 @@ static void addr_copy(struct sp_conf_addr *to, const struct sp_conf_addr *from, 
     to->host = dup_or_null(from->host, ok);
 }
 
+/* Deep copies of the Sentinel keys into `d`, whose own pointers are fresh (NULL) already. */
+static void sentinel_copy(struct sp_conf_pool *d, const struct sp_conf_pool *pool, bool *ok)
+{
+    d->sentinel_auth = dup_or_null(pool->sentinel_auth, ok);
+    d->sentinel_user = dup_or_null(pool->sentinel_user, ok);
+    if (pool->nsentinels) {
+        d->sentinels = calloc(pool->nsentinels, sizeof(*d->sentinels));
+        if (!d->sentinels)
+            *ok = false;
+    }
+    for (size_t i = 0; d->sentinels && i < pool->nsentinels; i++) {
+        d->sentinels[i].mark = pool->sentinels[i].mark;
+        addr_copy(&d->sentinels[i].addr, &pool->sentinels[i].addr, ok);
+        d->nsentinels++;
+    }
+    if (pool->nsentinel_masters) {
+        d->sentinel_masters = calloc(pool->nsentinel_masters, sizeof(*d->sentinel_masters));
+        if (!d->sentinel_masters)
+            *ok = false;
+    }
+    for (size_t i = 0; d->sentinel_masters && i < pool->nsentinel_masters; i++) {
+        struct sp_conf_master_alias *to = &d->sentinel_masters[i];
+        to->mark = pool->sentinel_masters[i].mark;
+        to->server = dup_or_null(pool->sentinel_masters[i].server, ok);
+        to->master = dup_or_null(pool->sentinel_masters[i].master, ok);
+        d->nsentinel_masters++;
+    }
+}
+
 struct sp_conf_pool *sp_conf_pool_dup(const struct sp_conf_pool *pool)
 {
     struct sp_conf_pool *d = calloc(1, sizeof(*d));
@@ -45,13 +74,19 @@ struct sp_conf_pool *sp_conf_pool_dup(const struct sp_conf_pool *pool)
     if (!d)
         return NULL;
     *d = *pool;
+    /* nothing of `pool` may stay shared: a failure below frees what `d` points to */
     d->servers = NULL;
     d->nservers = 0;
+    d->sentinels = NULL;
+    d->nsentinels = 0;
+    d->sentinel_masters = NULL;
+    d->nsentinel_masters = 0;
     d->name = dup_or_null(pool->name, &ok);
     addr_copy(&d->listen, &pool->listen, &ok);
     d->hash = dup_or_null(pool->hash, &ok);
     d->distribution = dup_or_null(pool->distribution, &ok);
     d->redis_auth = dup_or_null(pool->redis_auth, &ok);
+    sentinel_copy(d, pool, &ok);
     if (pool->nservers) {
         d->servers = calloc(pool->nservers, sizeof(*d->servers));
         if (!d->servers)
@@ -62,6 +97,7 @@ struct sp_conf_pool *sp_conf_pool_dup(const struct sp_conf_pool *pool)
         *to = pool->servers[i];
         addr_copy(&to->addr, &pool->servers[i].addr, &ok);
         to->name = dup_or_null(pool->servers[i].name, &ok);
+        to->master = dup_or_null(pool->servers[i].master, &ok);
         d->nservers++;
     }
     if (!ok) {
@@ -174,11 +210,33 @@ int sp_conf_pool_remove_server(struct sp_conf_pool *pool, size_t index)
 {
     if (index >= pool->nservers)
         return -1;
+    int a = cf_alias_index(pool, pool->servers[index].name);
+    if (a >= 0) {   /* a map entry naming no server would make the pool invalid */
+        struct sp_conf_master_alias *al = pool->sentinel_masters;
+        free(al[a].server);
+        free(al[a].master);
+        memmove(&al[a], &al[a + 1], (pool->nsentinel_masters - (size_t)a - 1) * sizeof(*al));
+        pool->nsentinel_masters--;
+    }
     cf_server_release(&pool->servers[index]);
     memmove(&pool->servers[index], &pool->servers[index + 1],
             (pool->nservers - index - 1) * sizeof(pool->servers[0]));
     pool->nservers--;
     return 0;   /* the rest keep their relative, sorted order */
+}
+
+/* A renamed server takes its sentinel_masters entry along.  0, or -1 when out of memory. */
+static int rename_alias(struct sp_conf_pool *pool, const char *from, const char *to)
+{
+    int a = cf_alias_index(pool, from);
+    if (a < 0 || strcmp(from, to) == 0)
+        return 0;
+    char *name = strdup(to);
+    if (!name)
+        return -1;
+    free(pool->sentinel_masters[a].server);
+    pool->sentinel_masters[a].server = name;
+    return 0;
 }
 
 int sp_conf_pool_edit_server(struct sp_conf_pool *pool, size_t index, const char *address,
@@ -209,6 +267,10 @@ int sp_conf_pool_edit_server(struct sp_conf_pool *pool, size_t index, const char
         cf_error(&cx, pool->mark, pool->name, NULL, "out of memory");
     } else if (parse_entry(&cx, scratch, entry, false, &srv) != 0) {
         sp_conf_pool_free(scratch);
+    } else if (rename_alias(scratch, old->name, srv.name) != 0) {
+        cf_server_release(&srv);
+        sp_conf_pool_free(scratch);
+        cf_error(&cx, pool->mark, pool->name, NULL, "out of memory");
     } else {
         cf_server_release(&scratch->servers[index]);
         scratch->servers[index] = srv;

@@ -4,7 +4,8 @@
  * The loader is split by concern: conf.c (public API, file reading), conf_parse.c (the YAML
  * event walk: structure and per-key dispatch), conf_value.c (one scalar -> one typed value),
  * conf_pool.c (per-pool checks once a pool is complete: defaults, required keys, server order),
- * conf_msg.c (the message format) and conf_keys.c (the list of keys).
+ * conf_sentinel.c (the Sentinel keys: their entries and their pool checks), conf_msg.c (the
+ * message format) and conf_keys.c (the list of keys).
  */
 #ifndef SP_CONF_INT_H
 #define SP_CONF_INT_H
@@ -21,10 +22,13 @@
 /* How a server entry is written, for messages. */
 #define CF_SERVER_FORM "'host:port:weight [name]' or '/path/to/socket:weight [name]'"
 
+/* How a Sentinel entry is written, for messages. */
+#define CF_SENTINEL_FORM "'host:port' (no weight, no name)"
+
 /* Widest quoted user string in a message; longer ones are cut with "...". */
 #define CF_SHOW_MAX 64
 
-/* The pool keys nutcracker 0.5.0 accepts, in the order of its own table. */
+/* The pool keys: nutcracker 0.5.0's, in the order of its own table, then shardproxy's own. */
 enum cf_key {
     CF_KEY_LISTEN,
     CF_KEY_HASH,
@@ -43,7 +47,18 @@ enum cf_key {
     CF_KEY_SERVER_FAILURE_LIMIT,
     CF_KEY_SERVERS,
     CF_KEY_TCPKEEPALIVE,
+    CF_KEY_SENTINELS,
+    CF_KEY_SENTINEL_AUTH,
+    CF_KEY_SENTINEL_USER,
+    CF_KEY_SENTINEL_MASTERS,
     CF_KEY_COUNT
+};
+
+/* What a key's value is in YAML: most are scalars; two take a list, one a mapping. */
+enum cf_shape {
+    CF_SHAPE_SCALAR,
+    CF_SHAPE_LIST,
+    CF_SHAPE_MAP,
 };
 
 /* Where each key of the pool being parsed was written (line 0: not given). */
@@ -101,6 +116,15 @@ void cf_key_list(char *buf, size_t size);
 /* The key called s[0..n), or CF_KEY_COUNT when there is none. */
 enum cf_key cf_key_lookup(const char *s, size_t n);
 
+/* The YAML shape of key `k`'s value. */
+enum cf_shape cf_key_shape(enum cf_key k);
+
+/* What one item of list key `k` is called in messages: "server entry", "Sentinel entry". */
+const char *cf_key_item(enum cf_key k);
+
+/* How one item of list key `k` is written, for "(expected ...)": CF_SERVER_FORM, ... */
+const char *cf_key_form(enum cf_key k);
+
 /* Returns a mark `offset` bytes into scalar `v` when its columns are exact, else v's own mark. */
 struct sp_conf_mark cf_mark_at(const struct cf_scalar *v, size_t offset);
 
@@ -115,6 +139,57 @@ int cf_value_scalar(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key ke
                     const struct cf_scalar *v);
 int cf_value_server(struct cf_ctx *cx, struct sp_conf_pool *pool, const struct cf_scalar *v,
                     struct sp_conf_server *out);
+
+/*
+ * conf_value.c: one item of list key `key`, appended to its list in `pool` (servers, sentinels).
+ * 0, or -1 with the error set (a half-filled item is kept in the list, so the pool frees it).
+ */
+int cf_value_item(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key key,
+                  const struct cf_scalar *v);
+
+/*
+ * conf_value.c: a TCP address "host:port", host being v's first hostlen bytes and the port
+ * port[0..portlen); fills addr (host and text copied).  `expect` completes messages.  0 or -1.
+ */
+int cf_tcp_addr(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key key, const char *expect,
+                const struct cf_scalar *v, size_t hostlen, const char *port, size_t portlen,
+                struct sp_conf_addr *addr);
+
+/* conf_value.c: the last occurrence of c in s[0..n), or NULL. */
+const char *cf_last_of(const char *s, size_t n, char c);
+
+/* conf_value.c: a NUL-terminated copy of s[0..n), or NULL when out of memory. */
+char *cf_dup_n(const char *s, size_t n);
+
+/*
+ * conf_value.c: appends a zeroed item of `size` bytes to *items, an array of *count items grown
+ * by doubling from empty (its capacity follows from the count), and counts it.  Returns the new
+ * item, or NULL when out of memory (*items and *count unchanged).
+ */
+void *cf_push(void *items, size_t *count, size_t size);
+
+/* conf_sentinel.c: one `sentinels:` entry, "host:port", into *out.  0 or -1. */
+int cf_value_sentinel(struct cf_ctx *cx, struct sp_conf_pool *pool, const struct cf_scalar *v,
+                      struct sp_conf_sentinel *out);
+
+/* conf_sentinel.c: one `sentinel_masters:` line, "server: master", appended to the pool.  0/-1. */
+int cf_value_master_alias(struct cf_ctx *cx, struct sp_conf_pool *pool,
+                          const struct cf_scalar *server, const struct cf_scalar *master);
+
+/*
+ * conf_sentinel.c: the Sentinel checks of a complete pool (keys that need `sentinels:`, named
+ * TCP servers, map entries naming servers, one server per master) and each server's `master`
+ * (re)computed; no-op for a pool without Sentinel keys.  Runs after the servers are sorted.
+ * 0 or -1.
+ */
+int cf_sentinel_finish(struct cf_ctx *cx, struct sp_conf_pool *pool,
+                       const struct cf_pool_marks *m);
+
+/* conf_sentinel.c: the index of server `server`'s sentinel_masters entry, or -1. */
+int cf_alias_index(const struct sp_conf_pool *pool, const char *server);
+
+/* conf_sentinel.c: frees what a pool's Sentinel keys own (and zeroes them). */
+void cf_sentinel_release(struct sp_conf_pool *pool);
 
 /*
  * conf_value.c: checks that `name` (for `key`, a `what` such as "hash") is in the NULL-terminated

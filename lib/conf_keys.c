@@ -1,5 +1,6 @@
 /*
- * The pool keys the loader knows: the one list (name and what each takes), and lookups in it.
+ * The pool keys the loader knows: the one list (name, YAML shape, what each takes), and lookups
+ * in it.  nutcracker's keys come first, in its order; shardproxy's own (Sentinel) follow.
  */
 #include "config.h"
 
@@ -13,6 +14,9 @@
 static const struct {
     const char *name;
     const char *expect;
+    enum cf_shape shape;   /* CF_SHAPE_SCALAR (0) unless given */
+    const char *item;      /* lists: what one item is called in messages */
+    const char *form;      /* lists: how one item is written */
 } cf_keys[CF_KEY_COUNT] = {
     [CF_KEY_LISTEN] = { "listen", "'host:port', or '/path/to/socket' optionally followed by a "
                                   "space and octal permissions such as 0666" },
@@ -33,8 +37,16 @@ static const struct {
     [CF_KEY_SERVER_RETRY_TIMEOUT] = { "server_retry_timeout",
                                       "milliseconds, an integer 0..2147483647" },
     [CF_KEY_SERVER_FAILURE_LIMIT] = { "server_failure_limit", "an integer 0..2147483647" },
-    [CF_KEY_SERVERS] = { "servers", "a list of " CF_SERVER_FORM " lines, each after '- '" },
+    [CF_KEY_SERVERS] = { "servers", "a list of " CF_SERVER_FORM " lines, each after '- '",
+                         CF_SHAPE_LIST, "server entry", CF_SERVER_FORM },
     [CF_KEY_TCPKEEPALIVE] = { "tcpkeepalive", "true or false" },
+    [CF_KEY_SENTINELS] = { "sentinels", "a list of " CF_SENTINEL_FORM " lines, each after '- '",
+                           CF_SHAPE_LIST, "Sentinel entry", CF_SENTINEL_FORM },
+    [CF_KEY_SENTINEL_AUTH] = { "sentinel_auth", "a non-empty password for the Sentinels" },
+    [CF_KEY_SENTINEL_USER] = { "sentinel_user", "a non-empty ACL user name for the Sentinels" },
+    [CF_KEY_SENTINEL_MASTERS] = { "sentinel_masters",
+                                  "indented 'server-name: sentinel-master-name' lines",
+                                  CF_SHAPE_MAP, NULL },
 };
 
 const char *cf_key_name(enum cf_key k)
@@ -45,6 +57,21 @@ const char *cf_key_name(enum cf_key k)
 const char *cf_key_expect(enum cf_key k)
 {
     return (unsigned)k < CF_KEY_COUNT ? cf_keys[k].expect : "?";
+}
+
+enum cf_shape cf_key_shape(enum cf_key k)
+{
+    return (unsigned)k < CF_KEY_COUNT ? cf_keys[k].shape : CF_SHAPE_SCALAR;
+}
+
+const char *cf_key_item(enum cf_key k)
+{
+    return (unsigned)k < CF_KEY_COUNT && cf_keys[k].item ? cf_keys[k].item : "entry";
+}
+
+const char *cf_key_form(enum cf_key k)
+{
+    return (unsigned)k < CF_KEY_COUNT && cf_keys[k].form ? cf_keys[k].form : "?";
 }
 
 void cf_key_list(char *buf, size_t size)

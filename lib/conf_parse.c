@@ -3,8 +3,10 @@
  *
  *   pool_name:            <- top-level block mapping, one entry per pool, in file order
  *     key: scalar          <- pool settings
- *     servers:             <- the one key that takes a block sequence of scalars
+ *     servers:             <- a key that takes a block sequence of scalars (also: sentinels)
  *       - host:port:weight [name]
+ *     sentinel_masters:    <- the one key that takes a block mapping of scalars
+ *       name: master
  *
  * The event API (not the document API) is used so that every event carries its own position,
  * deeply nested garbage is rejected at the first level too deep without building a tree, and the
@@ -223,13 +225,12 @@ static struct cf_scalar scalar_of(const struct cf_walk *w)
 }
 
 /*
- * servers: the items of a block list of scalars (the current event is the list start), appended
- * to pool->servers in file order.
+ * A list key (servers, sentinels): the items of a block list of scalars (the current event is the
+ * list start), each appended to the pool's list in file order.
  */
-static int walk_servers(struct cf_walk *w, struct sp_conf_pool *pool)
+static int walk_list(struct cf_walk *w, struct sp_conf_pool *pool, enum cf_key k)
 {
-    const char *key = cf_key_name(CF_KEY_SERVERS);
-    size_t cap = 0;
+    const char *key = cf_key_name(k), *item = cf_key_item(k), *form = cf_key_form(k);
 
     for (;;) {
         if (next(w) != 0)
@@ -238,26 +239,60 @@ static int walk_servers(struct cf_walk *w, struct sp_conf_pool *pool)
             return 0;
         if (w->ev.type == YAML_MAPPING_START_EVENT)
             return cf_error(w->cx, ev_mark(w), pool->name, key,
-                            "server entry is a mapping, not a scalar: a ':' followed by a "
-                            "space, or ending the entry, makes YAML read a key (expected "
-                            CF_SERVER_FORM ")");
+                            "%s is a mapping, not a scalar: a ':' followed by a space, or ending "
+                            "the entry, makes YAML read a key (expected %s)", item, form);
         if (w->ev.type != YAML_SCALAR_EVENT)
-            return cf_error(w->cx, ev_mark(w), pool->name, key,
-                            "server entry is %s (expected " CF_SERVER_FORM ")",
-                            ev_what(&w->ev));
-        if (pool->nservers == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct sp_conf_server *ns = realloc(pool->servers, ncap * sizeof(*ns));
-            if (!ns)
-                return cf_error(w->cx, ev_mark(w), pool->name, key, "out of memory");
-            pool->servers = ns;
-            cap = ncap;
-        }
+            return cf_error(w->cx, ev_mark(w), pool->name, key, "%s is %s (expected %s)", item,
+                            ev_what(&w->ev), form);
         struct cf_scalar v = scalar_of(w);
-        struct sp_conf_server *srv = &pool->servers[pool->nservers];
-        memset(srv, 0, sizeof(*srv));
-        pool->nservers++;  /* counted before parsing, so a failure still frees what it filled */
-        if (cf_value_server(w->cx, pool, &v, srv) != 0)
+        if (cf_value_item(w->cx, pool, k, &v) != 0)
+            return -1;
+    }
+}
+
+/* One "name: value" of a mapping key; the current event is the name. */
+static int walk_map_entry(struct cf_walk *w, struct sp_conf_pool *pool, enum cf_key k)
+{
+    const char *key = cf_key_name(k);
+    struct cf_scalar name = scalar_of(w);
+    struct cf_show s;
+    int rc;
+
+    /* the name's text belongs to its event, which the next one replaces */
+    char *copy = cf_dup_n(name.s, name.len);
+    if (!copy)
+        return cf_error(w->cx, name.mark, pool->name, key, "out of memory");
+    name.s = copy;
+    if (next(w) != 0) {
+        rc = -1;
+    } else if (w->ev.type != YAML_SCALAR_EVENT) {
+        rc = cf_error(w->cx, ev_mark(w), pool->name, key,
+                      "the value of %s is %s, not a scalar (expected %s)",
+                      cf_show(&s, name.s, name.len), ev_what(&w->ev), cf_key_expect(k));
+    } else {
+        struct cf_scalar value = scalar_of(w);
+        rc = cf_value_master_alias(w->cx, pool, &name, &value);
+    }
+    free(copy);
+    return rc;
+}
+
+/*
+ * A mapping key (sentinel_masters): "name: value" scalar pairs (the current event is the mapping
+ * start), each handed to the key's parser.
+ */
+static int walk_map(struct cf_walk *w, struct sp_conf_pool *pool, enum cf_key k)
+{
+    for (;;) {
+        if (next(w) != 0)
+            return -1;
+        if (w->ev.type == YAML_MAPPING_END_EVENT)
+            return 0;
+        if (w->ev.type != YAML_SCALAR_EVENT)
+            return cf_error(w->cx, ev_mark(w), pool->name, cf_key_name(k),
+                            "entry name is %s, not a scalar (expected %s)", ev_what(&w->ev),
+                            cf_key_expect(k));
+        if (walk_map_entry(w, pool, k) != 0)
             return -1;
     }
 }
@@ -289,11 +324,19 @@ static int walk_setting(struct cf_walk *w, struct sp_conf_pool *pool, struct cf_
     if (next(w) != 0)
         return -1;
     m->value[k] = ev_mark(w);
-    if (k == CF_KEY_SERVERS) {
+    switch (cf_key_shape(k)) {
+    case CF_SHAPE_LIST:
         if (w->ev.type != YAML_SEQUENCE_START_EVENT)
             return cf_error(w->cx, ev_mark(w), pool->name, cf_key_name(k), "expected %s, got %s",
                             cf_key_expect(k), ev_what(&w->ev));
-        return walk_servers(w, pool);
+        return walk_list(w, pool, k);
+    case CF_SHAPE_MAP:
+        if (w->ev.type != YAML_MAPPING_START_EVENT)
+            return cf_error(w->cx, ev_mark(w), pool->name, cf_key_name(k), "expected %s, got %s",
+                            cf_key_expect(k), ev_what(&w->ev));
+        return walk_map(w, pool, k);
+    case CF_SHAPE_SCALAR:
+        break;
     }
     if (w->ev.type != YAML_SCALAR_EVENT)
         return cf_error(w->cx, ev_mark(w), pool->name, cf_key_name(k), "expected %s, got %s",

@@ -1,6 +1,7 @@
 /*
  * Pool-level checks, once every key of a pool has been read: required keys, defaults for the
- * rest, cross-key rules, and nutcracker's server order.
+ * rest, cross-key rules, and nutcracker's server order (then the Sentinel rules,
+ * conf_sentinel.c).
  *
  * The order matters for placement, not just for looks: nutcracker sorts the servers by name
  * (shorter first, then bytewise) while loading, and server indexes - hence modula slots - follow
@@ -40,7 +41,8 @@ void cf_server_release(struct sp_conf_server *srv)
 {
     addr_release(&srv->addr);
     free(srv->name);
-    srv->name = NULL;
+    free(srv->master);
+    srv->name = srv->master = NULL;
 }
 
 void cf_pool_release(struct sp_conf_pool *pool)
@@ -53,6 +55,7 @@ void cf_pool_release(struct sp_conf_pool *pool)
     for (size_t i = 0; i < pool->nservers; i++)
         cf_server_release(&pool->servers[i]);
     free(pool->servers);
+    cf_sentinel_release(pool);
     memset(pool, 0, sizeof(*pool));
 }
 
@@ -130,7 +133,9 @@ int cf_pool_finish(struct cf_ctx *cx, struct sp_conf_pool *pool, const struct cf
         default_name(cx, pool, CF_KEY_DISTRIBUTION, &pool->distribution,
                      SP_CONF_DEFAULT_DIST) != 0)
         return -1;
-    return sort_servers(cx, pool);
+    if (sort_servers(cx, pool) != 0)
+        return -1;
+    return cf_sentinel_finish(cx, pool, m);
 }
 
 int cf_pool_check_listen(struct cf_ctx *cx, size_t i, const struct sp_conf_mark *listen_marks)

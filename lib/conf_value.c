@@ -133,8 +133,7 @@ static int value_hash_tag(struct cf_ctx *cx, struct sp_conf_pool *pool, const st
     return 0;
 }
 
-/* Last occurrence of c in s[0..n), or NULL. */
-static const char *last_of(const char *s, size_t n, char c)
+const char *cf_last_of(const char *s, size_t n, char c)
 {
     while (n > 0) {
         if (s[--n] == c)
@@ -143,7 +142,7 @@ static const char *last_of(const char *s, size_t n, char c)
     return NULL;
 }
 
-static char *dup_n(const char *s, size_t n)
+char *cf_dup_n(const char *s, size_t n)
 {
     char *d = malloc(n + 1);
     if (d) {
@@ -153,15 +152,29 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
+void *cf_push(void *items, size_t *count, size_t size)
+{
+    char **arr = items;
+
+    /* The capacity is 8, 16, 32...: full exactly when the count is 0 or a power of two >= 8. */
+    size_t n = *count;
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0)) {
+        char *grown = realloc(*arr, (n ? n * 2 : 8) * size);
+        if (!grown)
+            return NULL;
+        *arr = grown;
+    }
+    (*count)++;
+    return memset(*arr + n * size, 0, size);
+}
+
 /*
- * Checks "host" (v's first hostlen bytes) and "port" of a TCP address and fills addr; `expect`
- * completes messages.  nutcracker
- * splits at the last ':' so IPv6 is written without brackets ("::1:6379"); it cannot resolve
- * "[::1]", so brackets are refused here rather than at connect time.
+ * nutcracker splits at the last ':' so IPv6 is written without brackets ("::1:6379"); it cannot
+ * resolve "[::1]", so brackets are refused here rather than at connect time.
  */
-static int tcp_addr(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key key,
-                    const char *expect, const struct cf_scalar *v, size_t hostlen,
-                    const char *port, size_t portlen, struct sp_conf_addr *addr)
+int cf_tcp_addr(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key key, const char *expect,
+                const struct cf_scalar *v, size_t hostlen, const char *port, size_t portlen,
+                struct sp_conf_addr *addr)
 {
     struct cf_show s;
     long n = 0;
@@ -179,8 +192,8 @@ static int tcp_addr(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key ke
                         "invalid port %s (expected an integer 1..65535)",
                         cf_show(&s, port, portlen));
     addr->port = (int)n;
-    addr->host = dup_n(v->s, hostlen);
-    addr->text = dup_n(v->s, (size_t)(port - v->s) + portlen);
+    addr->host = cf_dup_n(v->s, hostlen);
+    addr->text = cf_dup_n(v->s, (size_t)(port - v->s) + portlen);
     if (!addr->host || !addr->text)
         return cf_error(cx, v->mark, pool->name, cf_key_name(key), "out of memory");
     return 0;
@@ -211,7 +224,7 @@ static int value_listen(struct cf_ctx *cx, struct sp_conf_pool *pool, const stru
     struct cf_show s;
 
     if (v->s[0] == '/') {
-        const char *sp = last_of(v->s, v->len, ' ');
+        const char *sp = cf_last_of(v->s, v->len, ' ');
         size_t pathlen = sp ? (size_t)(sp - v->s) : v->len;
         if (sp) {
             const char *perm = sp + 1;
@@ -236,18 +249,26 @@ static int value_listen(struct cf_ctx *cx, struct sp_conf_pool *pool, const stru
         if (check_unix_path(cx, pool, cf_key_name(key), v, pathlen) != 0)
             return -1;
         addr->is_unix = true;
-        addr->host = dup_n(v->s, pathlen);
-        addr->text = dup_n(v->s, pathlen);
+        addr->host = cf_dup_n(v->s, pathlen);
+        addr->text = cf_dup_n(v->s, pathlen);
         if (!addr->host || !addr->text)
             return cf_error(cx, v->mark, pool->name, cf_key_name(key), "out of memory");
         return 0;
     }
-    const char *colon = last_of(v->s, v->len, ':');
+    const char *colon = cf_last_of(v->s, v->len, ':');
     if (!colon)
         return cf_error(cx, v->mark, pool->name, cf_key_name(key), "%s has no port (expected %s)",
                         cf_show(&s, v->s, v->len), cf_key_expect(key));
-    return tcp_addr(cx, pool, key, cf_key_expect(key), v, (size_t)(colon - v->s), colon + 1,
+    return cf_tcp_addr(cx, pool, key, cf_key_expect(key), v, (size_t)(colon - v->s), colon + 1,
                     v->len - (size_t)(colon - v->s) - 1, addr);
+}
+
+/* A text key (a password, a user name): any non-empty text, kept as written. */
+static int value_text(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key key,
+                      const struct cf_scalar *v, char **out)
+{
+    *out = strdup(v->s);
+    return *out ? 0 : cf_error(cx, v->mark, pool->name, cf_key_name(key), "out of memory");
 }
 
 int cf_value_scalar(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key key,
@@ -285,10 +306,14 @@ int cf_value_scalar(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key ke
     case CF_KEY_TCPKEEPALIVE:
         return value_bool(cx, pool, key, v, &pool->tcpkeepalive);
     case CF_KEY_REDIS_AUTH:
-        pool->redis_auth = strdup(v->s);
-        return pool->redis_auth ? 0 : cf_error(cx, v->mark, pool->name, cf_key_name(key),
-                                               "out of memory");
+        return value_text(cx, pool, key, v, &pool->redis_auth);
+    case CF_KEY_SENTINEL_AUTH:
+        return value_text(cx, pool, key, v, &pool->sentinel_auth);
+    case CF_KEY_SENTINEL_USER:
+        return value_text(cx, pool, key, v, &pool->sentinel_user);
     case CF_KEY_SERVERS:
+    case CF_KEY_SENTINELS:
+    case CF_KEY_SENTINEL_MASTERS:
     case CF_KEY_COUNT:
         break;
     }
@@ -299,7 +324,7 @@ int cf_value_scalar(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key ke
 static char *server_name(const struct sp_conf_server *srv, const char *name, size_t namelen)
 {
     if (name)
-        return dup_n(name, namelen);
+        return cf_dup_n(name, namelen);
     if (srv->addr.is_unix) {
         /* nutcracker appends ':' and an empty port: an unnamed socket is named "/path:" */
         size_t n = strlen(srv->addr.host);
@@ -329,12 +354,12 @@ int cf_value_server(struct cf_ctx *cx, struct sp_conf_pool *pool, const struct c
     if (v->len == 0)
         return cf_error(cx, v->mark, pool->name, key, "empty server entry (expected %s)", form);
     /* nutcracker splits from the end: " name", then ":weight", then ":port" */
-    const char *sp = last_of(v->s, v->len, ' ');
+    const char *sp = cf_last_of(v->s, v->len, ' ');
     if (sp) {
         name = sp + 1;
         namelen = v->len - (size_t)(name - v->s);
         restlen = (size_t)(sp - v->s);
-        const char *sp2 = last_of(v->s, restlen, ' ');
+        const char *sp2 = cf_last_of(v->s, restlen, ' ');
         if (sp2)
             return cf_error(cx, cf_mark_at(v, (size_t)(sp2 - v->s)), pool->name, key,
                             "%s has more than one space: neither the address nor the server "
@@ -345,7 +370,7 @@ int cf_value_server(struct cf_ctx *cx, struct sp_conf_pool *pool, const struct c
                             "%s has an empty server name after the space (expected %s)",
                             cf_show(&s, v->s, v->len), form);
     }
-    const char *wcolon = last_of(v->s, restlen, ':');
+    const char *wcolon = cf_last_of(v->s, restlen, ':');
     if (!wcolon)
         return cf_error(cx, v->mark, pool->name, key, "%s has no weight (expected %s)",
                         cf_show(&s, v->s, v->len), form);
@@ -368,17 +393,17 @@ int cf_value_server(struct cf_ctx *cx, struct sp_conf_pool *pool, const struct c
         if (check_unix_path(cx, pool, key, v, restlen) != 0)
             return -1;
         out->addr.is_unix = true;
-        out->addr.host = dup_n(v->s, restlen);
-        out->addr.text = dup_n(v->s, restlen);
+        out->addr.host = cf_dup_n(v->s, restlen);
+        out->addr.text = cf_dup_n(v->s, restlen);
         if (!out->addr.host || !out->addr.text)
             return cf_error(cx, v->mark, pool->name, key, "out of memory");
     } else {
-        const char *pcolon = last_of(v->s, restlen, ':');
+        const char *pcolon = cf_last_of(v->s, restlen, ':');
         if (!pcolon)
             return cf_error(cx, v->mark, pool->name, key,
                             "%s has no port or no weight (expected %s)",
                             cf_show(&s, v->s, v->len), form);
-        if (tcp_addr(cx, pool, CF_KEY_SERVERS, form, v, (size_t)(pcolon - v->s), pcolon + 1,
+        if (cf_tcp_addr(cx, pool, CF_KEY_SERVERS, form, v, (size_t)(pcolon - v->s), pcolon + 1,
                      restlen - (size_t)(pcolon - v->s) - 1, &out->addr) != 0)
             return -1;
     }
@@ -387,4 +412,21 @@ int cf_value_server(struct cf_ctx *cx, struct sp_conf_pool *pool, const struct c
     if (!out->name)
         return cf_error(cx, v->mark, pool->name, key, "out of memory");
     return 0;
+}
+
+int cf_value_item(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key key,
+                  const struct cf_scalar *v)
+{
+    /* Counted before parsing, so a failure still frees what the item's parser filled. */
+    if (key == CF_KEY_SERVERS) {
+        struct sp_conf_server *srv = cf_push(&pool->servers, &pool->nservers, sizeof(*srv));
+        return srv ? cf_value_server(cx, pool, v, srv)
+                   : cf_error(cx, v->mark, pool->name, cf_key_name(key), "out of memory");
+    }
+    if (key == CF_KEY_SENTINELS) {
+        struct sp_conf_sentinel *s = cf_push(&pool->sentinels, &pool->nsentinels, sizeof(*s));
+        return s ? cf_value_sentinel(cx, pool, v, s)
+                 : cf_error(cx, v->mark, pool->name, cf_key_name(key), "out of memory");
+    }
+    return cf_error(cx, v->mark, pool->name, cf_key_name(key), "internal error: not a list key");
 }

@@ -1,7 +1,7 @@
 # The shardproxy daemon, by folder: core/ (the protocol-neutral data path), redis/ (RESP behind
 # core/proto.h), memcache/ (memcached's text and meta protocols, behind it too), report/ (log and
-# statistics, used by the data path and the shell), shell/ (the process: command line, signals,
-# daemon mode; main.c is the program).  Everything but main.c goes
+# statistics, used by the data path and the shell), sentinel/ (the Sentinel client), shell/ (the
+# process: command line, signals, daemon mode; main.c is the program).  Everything but main.c goes
 # into a convenience library that the unit tests link.  Includes across folders name the folder:
 # "core/core.h", "report/log.h".
 bin_PROGRAMS += proxy/shardproxy
@@ -17,11 +17,11 @@ proxy_shardproxy_LDADD = proxy/libspproxy.la lib/libshardproxy.la $(LIBEVENT_LIB
 
 # core/: pools, listeners, client and server connections, requests, multi-key split/merge.
 proxy_libspproxy_la_SOURCES = \
-	proxy/core/proxy.h proxy/core/proto.h proxy/core/core.h \
+	proxy/core/proxy.h proxy/core/proto.h proxy/core/core.h proxy/core/parse.h \
 	proxy/core/proxy.c \
 	proxy/core/listener.c \
 	proxy/core/accept.c proxy/core/accept.h \
-	proxy/core/addr.c \
+	proxy/core/addr.c proxy/core/addr.h \
 	proxy/core/pool.c \
 	proxy/core/clock.c \
 	proxy/core/trim.c \
@@ -66,6 +66,14 @@ proxy_libspproxy_la_SOURCES += \
 	proxy/report/log.c proxy/report/log.h \
 	proxy/report/stats.c proxy/report/stats.h \
 	proxy/report/stats_listener.c proxy/report/stats_listener.h
+
+# sentinel/: the Sentinel client of Sentinel pools (the data path uses only sentinel.h).
+proxy_libspproxy_la_SOURCES += \
+	proxy/sentinel/sentinel.h proxy/sentinel/sentinel_int.h \
+	proxy/sentinel/sentinel.c \
+	proxy/sentinel/sentinel_view.c \
+	proxy/sentinel/sentinel_link.c \
+	proxy/sentinel/sentinel_msg.c
 
 # shell/: the process around the data path.
 proxy_libspproxy_la_SOURCES += \

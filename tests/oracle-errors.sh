@@ -1,11 +1,6 @@
 #!/bin/sh
 # Bad input to shardoracle: exit code 2 and one line naming the problem.
-set -u
-oracle="$SP_BUILDDIR/oracle/shardoracle"
-data="$SP_TEST_DATA"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
+. "$(dirname "$0")/oracle-lib.sh"
 
 # expect CODE PATTERN -- ARGS...: runs the oracle (stdin from $tmp/in) and checks exit code,
 # that stderr is one line, and that it contains PATTERN.

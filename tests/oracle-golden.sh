@@ -1,12 +1,7 @@
 #!/bin/sh
 # shardoracle against nutcracker's observed figures: every column of hash.tsv and every placement
 # case, byte for byte.
-set -u
-oracle="$SP_BUILDDIR/oracle/shardoracle"
-data="$SP_TEST_DATA"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
+. "$(dirname "$0")/oracle-lib.sh"
 checked=0
 
 # Hashes: the key column through `hash --hex` must reproduce each hash column.

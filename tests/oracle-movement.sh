@@ -3,19 +3,7 @@
 # least movement: moved sets equal nutcracker's (a_* -> e_*, every hash x distribution), whatif
 # edits equal the edited YAML, ejection equals nutcracker's observed placement, and the minimum,
 # the excess flags and the failover trap come out as they must.
-set -u
-oracle="$SP_BUILDDIR/oracle/shardoracle"
-data="$SP_TEST_DATA"
-keys="$data/placement_keys.hex"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-
-# json FILE EXPR: prints a Python expression over the JSON document `d` in FILE.
-json() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
-check() { # check WHAT GOT WANT
-    [ "$2" = "$3" ] || { echo "FAIL: $1: got '$2', want '$3'"; fail=1; }
-}
+. "$(dirname "$0")/oracle-lib.sh"
 
 # 1. a (3 servers) -> e (4 servers): the moved set is exactly the keys whose server differs in
 # nutcracker's observations, for every hash x distribution; and the count in the report agrees.

@@ -2,15 +2,7 @@
 # shardoracle balance / compare and the report formats: counts agree with `place`, JSON parses,
 # CSV rows have the header's column count, the HTML report is self-contained, and bad input exits 2
 # with one line naming the problem.
-set -u
-oracle="$SP_BUILDDIR/oracle/shardoracle"
-data="$SP_TEST_DATA"
-keys="$data/placement_keys.hex"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-json() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
-check() { [ "$2" = "$3" ] || { echo "FAIL: $1: got '$2', want '$3'"; fail=1; }; }
+. "$(dirname "$0")/oracle-lib.sh"
 
 # 1. balance counts = what `place` says, server by server (weighted pool b, a named pool c).
 for c in b_md5_ketama c_fnv1a_64_modula; do

@@ -26,6 +26,7 @@
 #include <event2/listener.h>
 
 #include "accept.h"
+#include "addr.h"
 #include "conf.h"
 #include "conn.h"
 #include "placement.h"
@@ -257,15 +258,6 @@ static inline unsigned sp_client_affinity(const struct sp_client *cl)
 {
     return (unsigned)cl->conn.fd;
 }
-
-/* ---- addr.c ---- */
-
-/*
- * Resolves a config address (TCP host:port, or a unix socket path) into `ss`.  Returns 0, or -1
- * with err naming the address.  Blocking (getaddrinfo): only while a config is put in service.
- */
-int sp_addr_resolve(const struct sp_conf_addr *addr, struct sockaddr_storage *ss, socklen_t *len,
-                    char *err, size_t errlen);
 
 /* ---- listener.c ---- */
 

@@ -115,6 +115,26 @@ err:
     return -1;
 }
 
+/*
+ * -t on a Sentinel pool: which masters it follows, and that ejection does not apply there (the
+ * address of a server is Sentinel's business, so its keys are never re-routed).
+ */
+static void print_sentinel_notes(const struct sp_conf *conf)
+{
+    for (size_t i = 0; i < conf->npools; i++) {
+        const struct sp_conf_pool *p = &conf->pools[i];
+
+        if (!sp_conf_pool_is_sentinel(p))
+            continue;
+        fprintf(stderr, SP_PROGRAM_NAME ": pool '%s': follows %zu Sentinel(s) for master(s)",
+                p->name, p->nsentinels);
+        for (size_t j = 0; j < p->nservers; j++)
+            fprintf(stderr, "%s%s", j ? ", " : " ", p->servers[j].master);
+        fprintf(stderr, "; auto_eject_hosts%s is not applied in a Sentinel pool\n",
+                p->auto_eject_hosts ? " (true here)" : "");
+    }
+}
+
 /* -t: exit status 0 when the config (and every plugin it names) loads, 1 otherwise. */
 static int test_conf(const struct sp_options *opts)
 {
@@ -128,6 +148,7 @@ static int test_conf(const struct sp_options *opts)
                 opts->conf_file);
         return 1;
     }
+    print_sentinel_notes(conf);
     sp_conf_free(conf);
     sp_registry_free(reg);
     fprintf(stderr, SP_PROGRAM_NAME ": configuration file '%s' syntax is ok\n", opts->conf_file);

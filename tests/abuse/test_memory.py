@@ -54,8 +54,7 @@ class MemoryTest(harness.TestCase):
         peak = harness.rss_kib(p.pid)
         rss = self.settle(p.pid, start + SLACK_KIB)
         print("RSS start %d KiB, after bursts %d KiB, settled %d KiB" % (start, peak, rss))
-        self.assertLessEqual(rss, start + SLACK_KIB,
-                             "RSS %d KiB once idle, %d KiB at start" % (rss, start))
+        harness.assert_memory(self, rss, start + SLACK_KIB, "RSS once idle after bursts")
         for s in idle:  # the idle clients were never disturbed
             s.sendall(enc(b"PING"))
             self.assertEqual(s.recv(100), b"+PONG\r\n")

@@ -24,6 +24,18 @@ Typical use:
 
     if __name__ == "__main__":
         harness.main()
+
+Sentinel (failover tests): 2 shards x (master + replica) and 3 Sentinels that know each other from
+the start, ready in well under a second:
+
+    topo = self.start_sentinels()                 # SentinelTopology; down_sentinels=(0,), ...
+    pool = harness.pool(["%s:1 %s" % (topo.master_address(n), n) for n in topo.names],
+                        sentinels=topo.sentinel_addresses())
+    watch = topo.watch()                          # records every Sentinel's events, with times
+    old = topo.kill_master("shard2")              # SIGKILL; or topo.failover("shard2")
+    t, sentinel_port, new = watch.wait_switch("shard2")
+    topo.wait_switched("shard2", old)             # every live Sentinel agrees, new one is master
+    topo.sentinels[0].pause()                     # SIGSTOP (resume(), stop())
 """
 
 import json
@@ -43,6 +55,7 @@ import yaml
 HOST = "127.0.0.1"  # the only address tests ever use
 NUTCRACKER = "/usr/sbin/nutcracker"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_SENTINEL = shutil.which("redis-sentinel") or "/usr/bin/redis-sentinel"
 MEMCACHED = shutil.which("memcached") or "/usr/bin/memcached"
 
 START_TIMEOUT = float(os.environ.get("SP_TEST_START_TIMEOUT", "20"))
@@ -171,6 +184,31 @@ def rss_kib(pid):
     raise HarnessError("no VmRSS for pid %d" % pid)
 
 
+_sanitized = None
+
+
+def sanitizer_build():
+    """True when the daemon under test is built with AddressSanitizer: its allocator keeps freed
+    memory in a quarantine and its shadow memory counts in the RSS, so RSS figures mean nothing
+    there (the behaviour around them is still checked)."""
+    global _sanitized
+    if _sanitized is None:
+        with open(shardproxy_binary(), "rb") as f:
+            _sanitized = b"__asan_init" in f.read()
+    return _sanitized
+
+
+def assert_memory(test, value_kib, limit_kib, what):
+    """test.assertLessEqual(value, limit) on a memory figure, except in a sanitizer build, where
+    the figure is printed instead (with the reason it is not checked)."""
+    if sanitizer_build():
+        print("%s: %d KiB (limit %d KiB) not checked: AddressSanitizer build, whose quarantine "
+              "and shadow memory are the RSS" % (what, value_kib, limit_kib))
+        return
+    test.assertLessEqual(value_kib, limit_kib, "%s: %d KiB, limit %d KiB"
+                         % (what, value_kib, limit_kib))
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -266,8 +304,12 @@ class Server(Process):
     def __init__(self, name, argv, workdir, port):
         self.port = port
         super().__init__("%s-%d" % (name, port), argv, workdir)
-        wait_until(lambda: port_open(port), START_TIMEOUT, "%s on port %d" % (name, port),
-                   self.check_running)
+        try:
+            wait_until(lambda: port_open(port), START_TIMEOUT, "%s on port %d" % (name, port),
+                       self.check_running)
+        except BaseException:
+            self.stop(signal.SIGKILL)  # not handed to the caller: nobody else would stop it
+            raise
 
     @property
     def address(self):
@@ -287,6 +329,241 @@ class RedisServer(Server):
     def client(self, **kw):
         import redis
         return redis.Redis(host=HOST, port=self.port, socket_timeout=10, **kw)
+
+
+class RedisReplica(RedisServer):
+    """redis-server replicating `master` (a RedisServer), waited for until the link is up."""
+
+    def __init__(self, workdir, master, port=None, extra_args=()):
+        super().__init__(workdir, port, ["--replicaof", HOST, master.port] + list(extra_args))
+        try:
+            wait_until(lambda: self.client().info("replication").get("master_link_status") ==
+                       "up", START_TIMEOUT, "replica %s to sync with %s"
+                       % (self.address, master.address), self.check_running)
+        except BaseException:
+            self.stop(signal.SIGKILL)
+            raise
+
+
+class RedisSentinel(Server):
+    """redis-sentinel on 127.0.0.1:port watching `masters` ({name: (master, [replicas])}, the
+    servers as RedisServer objects).  Its config file is written into its own directory (a
+    Sentinel rewrites it).  `myid` (40 hex digits) and `peers` ([(port, myid)] of the other
+    Sentinels) let the Sentinels know each other at once instead of after their first hello
+    messages (2 s); the replicas are made known the same way."""
+
+    def __init__(self, workdir, masters, port=None, quorum=2, down_after_ms=400,
+                 failover_timeout_ms=4000, myid=None, peers=(), password=None, users=(),
+                 reconfig_script=None):
+        port = port or free_port()
+        self.dir = tempfile.mkdtemp(prefix="sentinel-%d-" % port, dir=workdir)
+        lines = ["port %d" % port, "bind %s" % HOST, "daemonize no", "dir %s" % self.dir,
+                 "protected-mode no"]
+        if myid:
+            lines.append("sentinel myid %s" % myid)
+        if password:
+            # Clients AUTH with it; the Sentinels use it with each other too.
+            lines += ["requirepass %s" % password, "sentinel sentinel-pass %s" % password]
+        lines += ["user %s" % u for u in users]
+        for name, (master, replicas) in masters.items():
+            lines += ["sentinel monitor %s %s %d %d" % (name, HOST, master.port, quorum),
+                      "sentinel down-after-milliseconds %s %d" % (name, down_after_ms),
+                      "sentinel failover-timeout %s %d" % (name, failover_timeout_ms),
+                      "sentinel parallel-syncs %s 1" % name]
+            if reconfig_script:
+                lines.append("sentinel client-reconfig-script %s %s" % (name, reconfig_script))
+            lines += ["sentinel known-replica %s %s %d" % (name, HOST, r.port) for r in replicas]
+            lines += ["sentinel known-sentinel %s %s %d %s" % (name, HOST, p, i)
+                      for p, i in peers]
+        self.conf_path = os.path.join(self.dir, "sentinel.conf")
+        with open(self.conf_path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.password = password
+        self.paused = False
+        super().__init__("sentinel", [REDIS_SENTINEL, self.conf_path], workdir, port)
+
+    def client(self, **kw):
+        import redis
+        if self.password and "password" not in kw:
+            kw["password"] = self.password
+        return redis.Redis(host=HOST, port=self.port, socket_timeout=10, **kw)
+
+    def pause(self):
+        """SIGSTOP: the sockets stay open, nothing answers."""
+        self.send_signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self):
+        self.send_signal(signal.SIGCONT)
+        self.paused = False
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        if self.paused and self.proc.poll() is None:
+            self.resume()  # a stopped process would not act on SIGTERM
+        return super().stop(sig, timeout)
+
+
+class SentinelTopology:
+    """`shards` x (master + replica) watched by `sentinels` Sentinels (quorum 2), on 127.0.0.1:
+    the set-up of the failover tests.  Masters are named shard1, shard2, ... (`names` to choose).
+    Every process is started through `test` (a harness.TestCase, or anything with its tmpdir,
+    _started and addCleanup), so it is stopped when the test ends.  Failovers are fast:
+    down-after-milliseconds 400, failover-timeout 4000 by default.  `reconfig_script`: each
+    Sentinel runs it after a failover (client-reconfig-script), as deployments without native
+    Sentinel support do.
+
+        topo = SentinelTopology(self)
+        topo.master_address("shard1")       # "127.0.0.1:PORT", as the Sentinels say
+        old = topo.kill_master("shard2")    # SIGKILL
+        new = topo.wait_switched("shard2", old)
+    """
+
+    def __init__(self, test, shards=2, sentinels=3, names=None, down_after_ms=400,
+                 failover_timeout_ms=4000, password=None, users=(), down_sentinels=(),
+                 reconfig_script=None):
+        import binascii
+        self.test = test
+        self.names = list(names or ["shard%d" % (i + 1) for i in range(shards)])
+        self.masters = {}
+        self.replicas = {}
+        self.servers = {}  # address -> RedisServer, every data server ever started here
+        # Any of them may become a master: none waits 5 s for more replicas before a full sync.
+        fast_sync = ["--repl-diskless-sync-delay", "0"]
+        for name in self.names:
+            m = test._started(RedisServer(test.tmpdir, extra_args=fast_sync))
+            r = test._started(RedisReplica(test.tmpdir, m, extra_args=fast_sync))
+            self.masters[name], self.replicas[name] = m, [r]
+            self.servers[m.address] = m
+            self.servers[r.address] = r
+        ports = [free_port() for _ in range(sentinels)]
+        ids = [binascii.hexlify(os.urandom(20)).decode() for _ in range(sentinels)]
+        watched = {n: (self.masters[n], self.replicas[n]) for n in self.names}
+        self.password = password
+        self.sentinels = []
+        self.sentinel_ports = ports
+        for i, port in enumerate(ports):
+            if i in down_sentinels:
+                self.sentinels.append(None)
+                continue
+            peers = [(p, ids[j]) for j, p in enumerate(ports) if j != i]
+            self.sentinels.append(test._started(RedisSentinel(
+                test.tmpdir, watched, port=port, down_after_ms=down_after_ms,
+                failover_timeout_ms=failover_timeout_ms, myid=ids[i], peers=peers,
+                password=password, users=users, reconfig_script=reconfig_script)))
+        self.wait_ready()
+
+    def sentinel_addresses(self):
+        """"127.0.0.1:PORT" of every Sentinel, also of those not started (down_sentinels)."""
+        return ["%s:%d" % (HOST, p) for p in self.sentinel_ports]
+
+    def live_sentinels(self):
+        return [s for s in self.sentinels if s is not None and s.running() and not s.paused]
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        """Waits until every live Sentinel sees each master up, its replica, and the other
+        Sentinels: a failover can then be agreed at once."""
+        others = len(self.sentinels) - 1
+
+        def ready():
+            for s in self.live_sentinels():
+                for name in self.names:
+                    info = s.client().execute_command("SENTINEL", "MASTER", name)
+                    info = dict(zip(info[::2], info[1::2]))
+                    if (info[b"flags"] != b"master" or int(info[b"num-slaves"]) < 1 or
+                            int(info[b"num-other-sentinels"]) < others):
+                        return False
+            return True
+        wait_until(ready, timeout, "the Sentinels to see every master, replica and Sentinel")
+
+    def master_address(self, name, sentinel=None):
+        """Where the Sentinel (default: the first live one) says master `name` is."""
+        s = sentinel or self.live_sentinels()[0]
+        host, port = s.client().execute_command("SENTINEL", "get-master-addr-by-name", name)
+        return "%s:%s" % (host.decode(), port.decode())
+
+    def server(self, address):
+        """The RedisServer at "host:port"."""
+        return self.servers[address]
+
+    def kill_master(self, name):
+        """SIGKILLs the current master of `name`; returns its address."""
+        addr = self.master_address(name)
+        self.servers[addr].stop(signal.SIGKILL)
+        return addr
+
+    def failover(self, name):
+        """A manual failover (SENTINEL FAILOVER) through the first live Sentinel."""
+        self.live_sentinels()[0].client().execute_command("SENTINEL", "FAILOVER", name)
+
+    def wait_switched(self, name, old, timeout=30):
+        """Waits until every live Sentinel gives master `name` an address other than `old` and
+        that server says it is a master; returns the new address."""
+        def moved():
+            addrs = {self.master_address(name, s) for s in self.live_sentinels()}
+            if len(addrs) != 1 or old in addrs:
+                return False
+            new = addrs.pop()
+            return self.servers[new].client().execute_command("ROLE")[0] == b"master"
+        wait_until(moved, timeout, "Sentinels to fail %s over from %s" % (name, old))
+        return self.master_address(name)
+
+    def watch(self):
+        """An EventWatcher subscribed to every live Sentinel (stopped with the test)."""
+        w = EventWatcher(self.live_sentinels())
+        self.test.addCleanup(w.stop)
+        return w
+
+
+class EventWatcher:
+    """Records the Sentinels' +switch-master (and down) events as (time.time(), sentinel port,
+    channel, payload), one thread per Sentinel."""
+
+    CHANNELS = ("+switch-master", "+sdown", "-sdown", "+odown", "-odown")
+
+    def __init__(self, sentinels):
+        import threading
+        self.events = []
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.threads = []
+        for s in sentinels:
+            ps = s.client().pubsub(ignore_subscribe_messages=True)
+            ps.subscribe(*self.CHANNELS)
+            t = threading.Thread(target=self._run, args=(s.port, ps), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _run(self, port, ps):
+        while not self.stopping:
+            try:
+                msg = ps.get_message(timeout=0.05)
+            except Exception:  # the Sentinel went away
+                return
+            if msg and msg["type"] == "message":
+                with self.lock:
+                    self.events.append((time.time(), port, msg["channel"].decode(),
+                                        msg["data"].decode()))
+        ps.close()
+
+    def switches(self, name):
+        """[(time, sentinel port, new "host:port")] of +switch-master events of master `name`."""
+        out = []
+        with self.lock:
+            for t, port, channel, data in self.events:
+                f = data.split()
+                if channel == "+switch-master" and f[0] == name:
+                    out.append((t, port, "%s:%s" % (f[3], f[4])))
+        return out
+
+    def wait_switch(self, name, timeout=30):
+        """Waits for the first +switch-master of `name`; returns (time, port, new address)."""
+        wait_until(lambda: self.switches(name), timeout, "+switch-master of %s" % name)
+        return self.switches(name)[0]
+
+    def stop(self):
+        self.stopping = True
+        for t in self.threads:
+            t.join(timeout=5)
 
 
 class Memcached(Server):
@@ -506,6 +783,10 @@ class TestCase(unittest.TestCase):
 
     def start_redis(self, **kw):
         return self._started(RedisServer(self.tmpdir, **kw))
+
+    def start_sentinels(self, **kw):
+        """A SentinelTopology (2 shards x master + replica, 3 Sentinels by default)."""
+        return SentinelTopology(self, **kw)
 
     def start_memcached(self, **kw):
         return self._started(Memcached(self.tmpdir, **kw))

@@ -37,3 +37,14 @@ EXTRA_DIST += $(MEMCACHE_INTEGRATION_TESTS) tests/integration/rawmc.py
 # Byte-for-byte reply comparison with nutcracker 0.5.0 (bench engineer).
 TESTS += tests/integration/test_vs_nutcracker.py
 EXTRA_DIST += tests/integration/test_vs_nutcracker.py
+
+# The Sentinel client (proxy/sentinel) against real redis-sentinel: a driver that prints each
+# callback, run by test_sentinel.py on 2 shards x (master + replica) + 3 Sentinels.
+check_PROGRAMS += tests/integration/sentinel_driver
+tests_integration_sentinel_driver_SOURCES = tests/integration/sentinel_driver.c
+tests_integration_sentinel_driver_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proxy
+tests_integration_sentinel_driver_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_integration_sentinel_driver_LDADD = proxy/libspproxy.la lib/libshardproxy.la $(LIBEVENT_LIBS)
+SENTINEL_INTEGRATION_TESTS = tests/integration/test_sentinel.py
+TESTS += $(SENTINEL_INTEGRATION_TESTS)
+EXTRA_DIST += $(SENTINEL_INTEGRATION_TESTS)

@@ -119,6 +119,26 @@ class TestConf(Base):
         n = harness.run_nutcracker(["-t", "-c", conf])
         self.assertEqual(n.returncode, 0, n.stderr)
 
+    def test_sentinel_pool_notes(self):
+        # A Sentinel pool: -t names the masters it follows and says that ejection does not apply
+        # there; an unnamed server is refused with the reason.  nutcracker knows no such keys.
+        sentinels = ["127.0.0.1:%d" % harness.free_port() for _ in range(2)]
+        pool = harness.pool(["127.0.0.1:4500:1 127.0.0.1:4500", "127.0.0.1:4501:1 g2"],
+                            redis=True, auto_eject_hosts=True, sentinels=sentinels,
+                            sentinel_masters={"127.0.0.1:4500": "g1"})
+        conf = self.config({"ha": pool, "plain": harness.pool(["127.0.0.1:4502:1"], redis=True)})
+        r = harness.run_shardproxy(["-t", "-c", conf])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr,
+                         "shardproxy: pool 'ha': follows 2 Sentinel(s) for master(s) g2, g1; "
+                         "auto_eject_hosts (true here) is not applied in a Sentinel pool\n"
+                         "shardproxy: configuration file '%s' syntax is ok\n" % conf)
+        self.assertNotEqual(harness.run_nutcracker(["-t", "-c", conf]).returncode, 0)
+        pool["servers"].append("127.0.0.1:4503:1")
+        r = self.expect_invalid(self.config({"ha": pool}, name="unnamed.yml"),
+                                "server '127.0.0.1:4503' has no name: in a Sentinel pool every "
+                                "server needs one")
+
     def test_yaml_syntax_error(self):
         conf = self.write("bad.yml", "alpha:\n  listen: 127.0.0.1:1\n  servers: [\n")
         r = self.expect_invalid(conf, conf)

@@ -111,3 +111,12 @@ tests_unit_test_proto_memcache_SOURCES = tests/unit/test_proto_memcache.c
 tests_unit_test_proto_memcache_CPPFLAGS = $(UNIT_PROXY_CPPFLAGS)
 tests_unit_test_proto_memcache_CFLAGS = $(UNIT_PROXY_CFLAGS)
 tests_unit_test_proto_memcache_LDADD = $(UNIT_PROXY_LIBS)
+
+# The Sentinel client without sockets: replies and events decoded, and the rule that decides
+# which address a master is followed at (against real Sentinels: tests/integration/test_sentinel.py).
+check_PROGRAMS += tests/unit/test_sentinel
+TESTS += tests/unit/test_sentinel
+tests_unit_test_sentinel_SOURCES = tests/unit/test_sentinel.c
+tests_unit_test_sentinel_CPPFLAGS = $(UNIT_PROXY_CPPFLAGS)
+tests_unit_test_sentinel_CFLAGS = $(UNIT_PROXY_CFLAGS)
+tests_unit_test_sentinel_LDADD = $(UNIT_PROXY_LIBS)

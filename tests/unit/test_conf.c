@@ -429,6 +429,42 @@ START_TEST(small_or_missing_error_buffer)
 }
 END_TEST
 
+/* A Sentinel pool: every key, the map, each server's master; a plain pool has no masters. */
+START_TEST(sentinel_pool)
+{
+    struct sp_conf *c = load_conf_ok("good_sentinel.yml");
+    ck_assert_uint_eq(c->npools, 2);
+    const struct sp_conf_pool *p = &c->pools[0];
+    ck_assert(sp_conf_pool_is_sentinel(p));
+    ck_assert_uint_eq(p->nsentinels, 3);
+    ck_assert_str_eq(p->sentinels[0].addr.text, "127.0.0.1:26379");
+    ck_assert_str_eq(p->sentinels[1].addr.host, "127.0.0.1");
+    ck_assert_int_eq(p->sentinels[1].addr.port, 26380);
+    ck_assert_str_eq(p->sentinels[2].addr.host, "::1");
+    ck_assert_int_eq(p->sentinels[2].addr.port, 26381);
+    ck_assert_uint_eq(p->sentinels[2].mark.line, 11);
+    ck_assert_str_eq(p->sentinel_auth, "s3cret");
+    ck_assert_str_eq(p->sentinel_user, "proxy");
+    ck_assert(p->auto_eject_hosts);  /* kept as written; the proxy does not apply it */
+    ck_assert_uint_eq(p->nsentinel_masters, 1);
+    ck_assert_str_eq(p->sentinel_masters[0].server, "127.0.0.1:4500");
+    ck_assert_str_eq(p->sentinel_masters[0].master, "redis_g1");
+    /* the ring names decide the order, as always: the shorter name first */
+    ck_assert_uint_eq(p->nservers, 2);
+    check_server(&p->servers[0], "redis_g2", "127.0.0.1:4501", "127.0.0.1", 4501, 1, true, false);
+    ck_assert_str_eq(p->servers[0].master, "redis_g2");
+    check_server(&p->servers[1], "127.0.0.1:4500", "127.0.0.1:4500", "127.0.0.1", 4500, 1, true,
+                 false);
+    ck_assert_str_eq(p->servers[1].master, "redis_g1");
+    const struct sp_conf_pool *plain = &c->pools[1];
+    ck_assert(!sp_conf_pool_is_sentinel(plain));
+    ck_assert_uint_eq(plain->nsentinels, 0);
+    ck_assert_ptr_null(plain->sentinel_auth);
+    ck_assert_ptr_null(plain->servers[0].master);
+    sp_conf_free(c);
+}
+END_TEST
+
 /* One test per error message: exact position, pool and key, and the problem. */
 struct bad_case {
     const char *file;
@@ -453,7 +489,8 @@ static const struct bad_case bad_cases[] = {
     { "bad_key_unknown.yml", "3:3", "alpha", NULL,
       "unknown key 'hashtag' (expected one of: listen, hash, hash_tag, distribution, timeout, "
       "backlog, client_connections, redis, redis_auth, redis_db, preconnect, auto_eject_hosts, "
-      "server_connections, server_retry_timeout, server_failure_limit, servers, tcpkeepalive)" },
+      "server_connections, server_retry_timeout, server_failure_limit, servers, tcpkeepalive, "
+      "sentinels, sentinel_auth, sentinel_user, sentinel_masters)" },
     { "bad_key_dup.yml", "5:3", "alpha", "hash", "duplicate key (already set at line 3)" },
     { "bad_key_not_scalar.yml", "3:5", "alpha", NULL, "setting name is a list, not a scalar" },
     { "bad_value_list.yml", "4:4", "alpha", "hash", "expected a hash function name" },
@@ -532,6 +569,59 @@ static const struct bad_case bad_cases[] = {
     { "bad_nul.yml", "3:9", NULL, NULL, "value contains a NUL byte" },
     { "bad_utf8.yml", "3:12", NULL, NULL, "invalid leading UTF-8 octet (byte offset 44, value "
       "0xff; expected UTF-8 text)" },
+    /* Sentinel pools: the list, its entries, the map, and the pool rules. */
+    { "bad_sentinels_empty.yml", "4:13", "alpha", "sentinels",
+      "expected a list of 'host:port' (no weight, no name) lines, each after '- ', got an empty "
+      "value" },
+    { "bad_sentinels_scalar.yml", "4:14", "alpha", "sentinels", "got a scalar" },
+    { "bad_sentinel_entry_mapping.yml", "5:6", "alpha", "sentinels",
+      "Sentinel entry is a mapping, not a scalar" },
+    { "bad_sentinel_entry_list.yml", "5:6", "alpha", "sentinels", "Sentinel entry is a list" },
+    { "bad_sentinel_empty.yml", "6:6", "alpha", "sentinels",
+      "empty Sentinel entry (expected 'host:port' (no weight, no name))" },
+    { "bad_sentinel_space.yml", "5:21", "alpha", "sentinels",
+      "'127.0.0.1:26379 s1' has a space: a Sentinel has no weight and no name" },
+    { "bad_sentinel_unix.yml", "5:6", "alpha", "sentinels",
+      "'/tmp/sentinel.sock': Sentinels are reached over TCP, not unix sockets" },
+    { "bad_sentinel_no_port.yml", "5:6", "alpha", "sentinels", "'127.0.0.1' has no port" },
+    { "bad_sentinel_port.yml", "5:16", "alpha", "sentinels",
+      "invalid port '0' (expected an integer 1..65535)" },
+    { "bad_sentinel_empty_host.yml", "5:6", "alpha", "sentinels", "':26379' has an empty host" },
+    { "bad_sentinel_weight.yml", "5:6", "alpha", "sentinels",
+      "'127.0.0.1:26379:1' is not 'host:port': a Sentinel has no weight" },
+    { "bad_sentinel_dup.yml", "7:6", "alpha", "sentinels",
+      "duplicate Sentinel '127.0.0.1:26379' (already listed at line 5)" },
+    { "bad_sentinel_auth_alone.yml", "4:3", "alpha", "sentinel_auth",
+      "only valid in a Sentinel pool (expected a 'sentinels:' list in this pool too)" },
+    { "bad_sentinel_memcache.yml", "3:3", "alpha", "sentinels",
+      "only valid for a redis pool (expected 'redis: true' in this pool" },
+    { "bad_sentinel_user_alone.yml", "6:3", "alpha", "sentinel_user",
+      "needs 'sentinel_auth' too" },
+    { "bad_sentinel_unnamed.yml", "8:6", "alpha", "servers",
+      "server '127.0.0.1:6381' has no name: in a Sentinel pool every server needs one" },
+    { "bad_sentinel_unix_server.yml", "7:6", "alpha", "servers",
+      "server 'm1' is a unix socket: Sentinel reports masters as host:port" },
+    { "bad_sentinel_master_ctrl.yml", "7:6", "alpha", "servers",
+      "server name 'm\\x01' is not a valid Sentinel master name" },
+    { "bad_sentinel_master_twice.yml", "10:6", "alpha", "servers",
+      "Sentinel master 'g2' is already followed by server '127.0.0.1:6380' (line 7; expected "
+      "one server per master)" },
+    { "bad_sentinel_masters_scalar.yml", "6:21", "alpha", "sentinel_masters",
+      "expected indented 'server-name: sentinel-master-name' lines, got a scalar" },
+    { "bad_sentinel_masters_key_list.yml", "7:7", "alpha", "sentinel_masters",
+      "entry name is a list, not a scalar" },
+    { "bad_sentinel_masters_value_list.yml", "8:6", "alpha", "sentinel_masters",
+      "the value of 'm1' is a list, not a scalar" },
+    { "bad_sentinel_masters_empty_name.yml", "7:5", "alpha", "sentinel_masters",
+      "empty server name" },
+    { "bad_sentinel_masters_no_master.yml", "7:8", "alpha", "sentinel_masters",
+      "missing Sentinel master name for server 'm1'" },
+    { "bad_sentinel_masters_space.yml", "7:9", "alpha", "sentinel_masters",
+      "Sentinel master name 'group one' of server 'm1' has a space or a control character" },
+    { "bad_sentinel_masters_dup.yml", "8:5", "alpha", "sentinel_masters",
+      "server 'm1' is mapped twice (first at line 7)" },
+    { "bad_sentinel_masters_unknown.yml", "8:5", "alpha", "sentinel_masters",
+      "'m3' is not the name of a server of this pool" },
 };
 
 START_TEST(error_messages)
@@ -589,8 +679,9 @@ START_TEST(fixture_inventory)
 
     const char *src = getenv("SP_SRCDIR");
     ck_assert_msg(src != NULL, "SP_SRCDIR is not set (run with make check)");
-    static const char *const samples[] = { "conf/demo.yml", "conf/nutcracker.yml" };
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const samples[] = { "conf/demo.yml", "conf/nutcracker.yml",
+                                           "conf/sentinel.yml" };
+    for (size_t i = 0; i < 3; i++) {
         char path[4096], err[1024];
         struct sp_conf *c = NULL;
         snprintf(path, sizeof path, "%s/%s", src, samples[i]);
@@ -607,8 +698,14 @@ START_TEST(fixture_inventory)
                          false);
             check_server(&p->servers[1], "two", "127.0.0.1:6381", "127.0.0.1", 6381, 1, true,
                          false);
-        } else {
+        } else if (i == 1) {
             ck_assert_uint_eq(c->npools, 5);
+        } else {  /* the Sentinel sample: every server follows a master */
+            for (size_t p = 0; p < c->npools; p++) {
+                ck_assert(sp_conf_pool_is_sentinel(&c->pools[p]));
+                for (size_t j = 0; j < c->pools[p].nservers; j++)
+                    ck_assert_ptr_nonnull(c->pools[p].servers[j].master);
+            }
         }
         sp_conf_free(c);
     }
@@ -650,11 +747,14 @@ static char *read_all(const char *name, size_t *len)
 
 START_TEST(every_prefix)
 {
-    size_t len;
-    char *text = read_all("good_all_keys.yml", &len);
-    for (size_t n = 0; n <= len; n++)
-        expect_sane(text, n);
-    free(text);
+    static const char *const files[] = { "good_all_keys.yml", "good_sentinel.yml" };
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        size_t len;
+        char *text = read_all(files[f], &len);
+        for (size_t n = 0; n <= len; n++)
+            expect_sane(text, n);
+        free(text);
+    }
 }
 END_TEST
 
@@ -662,8 +762,9 @@ START_TEST(random_bytes_and_mutations)
 {
     static const char alphabet[] = ":- \t\n\r\"'#[]{}&*!|>%@`,?0123456789\xff\x80";
     uint64_t st = tu_seed("conf random_bytes_and_mutations");
-    size_t len;
-    char *good = read_all("good_all_keys.yml", &len);
+    size_t lens[2];
+    char *goods[2] = { read_all("good_all_keys.yml", &lens[0]),
+                       read_all("good_sentinel.yml", &lens[1]) };
     char buf[1024];
 
     for (int iter = 0; iter < 20000; iter++) {
@@ -673,6 +774,8 @@ START_TEST(random_bytes_and_mutations)
             for (size_t i = 0; i < n; i++)
                 buf[i] = (char)(tu_rand(&st) & 0xff);
         } else {  /* a good file with a few bytes changed to YAML-significant ones */
+            const char *good = goods[iter & 1];
+            size_t len = lens[iter & 1];
             n = len < sizeof buf ? len : sizeof buf;
             memcpy(buf, good, n);
             int edits = 1 + (int)(tu_rand(&st) % 4);
@@ -681,7 +784,8 @@ START_TEST(random_bytes_and_mutations)
         }
         expect_sane(buf, n);
     }
-    free(good);
+    free(goods[0]);
+    free(goods[1]);
 }
 END_TEST
 
@@ -750,7 +854,8 @@ START_TEST(unprintable_bytes_are_escaped)
                           "listen, hash, hash_tag, distribution, timeout, backlog, "
                           "client_connections, redis, redis_auth, redis_db, preconnect, "
                           "auto_eject_hosts, server_connections, server_retry_timeout, "
-                          "server_failure_limit, servers, tcpkeepalive)");
+                          "server_failure_limit, servers, tcpkeepalive, sentinels, "
+                          "sentinel_auth, sentinel_user, sentinel_masters)");
 }
 END_TEST
 
@@ -773,6 +878,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, load_string_and_plugin_lists);
     tcase_add_test(tc, unreadable_files);
     tcase_add_test(tc, small_or_missing_error_buffer);
+    tcase_add_test(tc, sentinel_pool);
     suite_add_tcase(s, tc);
 
     TCase *te = tcase_create("errors");

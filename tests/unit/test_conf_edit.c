@@ -138,6 +138,69 @@ START_TEST(refused_edits_change_nothing)
 }
 END_TEST
 
+static const char *const SENTINEL_POOL =
+    "s:\n  listen: 127.0.0.1:22121\n  redis: true\n  sentinels:\n   - 127.0.0.1:26379\n"
+    "   - 127.0.0.1:26380\n  sentinel_auth: pw\n  sentinel_user: u\n  sentinel_masters:\n"
+    "    127.0.0.1:4500: g1\n  servers:\n   - 127.0.0.1:4500:1 127.0.0.1:4500\n"
+    "   - 127.0.0.1:4501:1 g2\n";
+
+static const char *master_of(const struct sp_conf_pool *p, const char *server)
+{
+    int i = sp_conf_find_server(p, server);
+    ck_assert_msg(i >= 0, "no server %s", server);
+    return p->servers[i].master;
+}
+
+/* Edits of a Sentinel pool keep every server on its master and the pool's Sentinel rules. */
+START_TEST(sentinel_pool_edits)
+{
+    char err[512] = "";
+    struct sp_conf *c = NULL;
+    ck_assert_msg(sp_conf_load_string(SENTINEL_POOL, strlen(SENTINEL_POOL), "t.yml", NULL, NULL,
+                                      &c, err, sizeof err) == 0, "%s", err);
+    struct sp_conf_pool *p = sp_conf_pool_dup(&c->pools[0]);
+    sp_conf_free(c);  /* the copy owns everything (ASan: no use after free below) */
+    ck_assert_uint_eq(p->nsentinels, 2);
+    ck_assert_str_eq(p->sentinels[1].addr.text, "127.0.0.1:26380");
+    ck_assert_str_eq(p->sentinel_auth, "pw");
+    ck_assert_str_eq(p->sentinel_user, "u");
+    ck_assert_str_eq(master_of(p, "127.0.0.1:4500"), "g1");
+    ck_assert_str_eq(master_of(p, "g2"), "g2");
+
+    /* a failover moves the address: same name, same master */
+    int i = sp_conf_find_server(p, "127.0.0.1:4500");
+    ck_assert_int_eq(sp_conf_pool_edit_server(p, (size_t)i, "10.0.0.9:4600", NULL, NULL,
+                                              "--failover", err, sizeof err), 0);
+    i = sp_conf_find_server(p, "127.0.0.1:4500");
+    ck_assert_str_eq(p->servers[i].addr.text, "10.0.0.9:4600");
+    ck_assert_str_eq(p->servers[i].master, "g1");
+    /* a rename takes the sentinel_masters entry along */
+    ck_assert_int_eq(sp_conf_pool_edit_server(p, (size_t)i, NULL, NULL, "x", "--rename", err,
+                                              sizeof err), 0);
+    ck_assert_str_eq(master_of(p, "x"), "g1");
+    ck_assert_str_eq(p->sentinel_masters[0].server, "x");
+    /* an unnamed server, or a second server on one master, is refused as the loader does */
+    ck_assert_int_lt(sp_conf_pool_add_server(p, "127.0.0.1:4502:1", "--add", err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "--add: pool 's': key 'servers': server '127.0.0.1:4502' has no "
+                              "name"), "%s", err);
+    ck_assert_int_lt(sp_conf_pool_add_server(p, "127.0.0.1:4502:1 g1", "--add", err, sizeof err),
+                     0);
+    ck_assert_msg(strstr(err, "Sentinel master 'g1' is already followed by server 'x'"), "%s",
+                  err);
+    ck_assert_uint_eq(p->nservers, 2);
+    ck_assert_int_eq(sp_conf_pool_add_server(p, "127.0.0.1:4502:1 g3", "--add", err, sizeof err),
+                     0);
+    ck_assert_str_eq(master_of(p, "g3"), "g3");
+    /* removing a mapped server drops its entry: later edits still pass the loader's checks */
+    ck_assert_int_eq(sp_conf_pool_remove_server(p, (size_t)sp_conf_find_server(p, "x")), 0);
+    ck_assert_uint_eq(p->nsentinel_masters, 0);
+    ck_assert_int_eq(sp_conf_pool_add_server(p, "127.0.0.1:4500:1 g1", "--add", err, sizeof err),
+                     0);
+    ck_assert_str_eq(master_of(p, "g1"), "g1");
+    sp_conf_pool_free(p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conf_edit");
@@ -145,6 +208,7 @@ int main(void)
     tcase_add_test(tc, add_sorts_like_the_loader);
     tcase_add_test(tc, edit_weight_name_address);
     tcase_add_test(tc, refused_edits_change_nothing);
+    tcase_add_test(tc, sentinel_pool_edits);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

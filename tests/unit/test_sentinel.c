@@ -1,0 +1,478 @@
+/*
+ * The Sentinel client without sockets: what Sentinels send, decoded (sentinel_msg.c), and the
+ * rule that decides which address a master is followed at (sentinel_view.c), driven answer by
+ * answer and event by event.  (The client against real Sentinels: test_sentinel.py.)
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "conf.h"
+#include "sentinel/sentinel_int.h"
+
+/* ---- decoding ---- */
+
+/* A reply framed from `bytes` (the whole of it), kept for the sn_parse_* calls. */
+struct framed {
+    struct evbuffer *buf;
+    struct sp_resp_reply r;
+    struct sn_reply rp;
+};
+
+static void frame(struct framed *f, const char *bytes, size_t len)
+{
+    char err[SP_RESP_ERRLEN];
+    f->buf = evbuffer_new();
+    evbuffer_add(f->buf, bytes, len);
+    sp_resp_reply_init(&f->r);
+    f->r.want_elems = 1;
+    ck_assert_int_eq(sp_resp_reply_parse(&f->r, f->buf, err, sizeof err), SP_PARSE_OK);
+    ck_assert_uint_eq(f->r.len, len);
+    f->rp.r = &f->r;
+    f->rp.p = (const char *)evbuffer_pullup(f->buf, (ssize_t)len);
+}
+
+static void unframe(struct framed *f)
+{
+    sp_resp_reply_free(&f->r);
+    evbuffer_free(f->buf);
+}
+
+#define FRAME(f, lit) frame(f, lit, sizeof(lit) - 1)
+
+static int parse_addr(const char *bytes, size_t len, struct sn_addr *a, char *why, size_t wlen)
+{
+    struct framed f;
+    struct sn_text w = { "", 0 };
+    frame(&f, bytes, len);
+    int rc = sn_parse_addr(&f.rp, a, &w);
+    snprintf(why, wlen, "%.*s", (int)w.n, w.s);
+    unframe(&f);
+    return rc;
+}
+#define PARSE_ADDR(lit, a, why) parse_addr(lit, sizeof(lit) - 1, a, why, sizeof(why))
+
+START_TEST(addr_replies)
+{
+    struct sn_addr a;
+    char why[128];
+    ck_assert_int_eq(PARSE_ADDR("*2\r\n$9\r\n127.0.0.1\r\n$4\r\n6379\r\n", &a, why), 1);
+    ck_assert_str_eq(a.host, "127.0.0.1");
+    ck_assert_int_eq(a.port, 6379);
+    ck_assert_int_eq(PARSE_ADDR("*2\r\n$3\r\n::1\r\n$5\r\n65535\r\n", &a, why), 1);
+    ck_assert_str_eq(a.host, "::1");
+    /* an unknown master: nil */
+    ck_assert_int_eq(PARSE_ADDR("*-1\r\n", &a, why), 0);
+    ck_assert_int_eq(PARSE_ADDR("$-1\r\n", &a, why), 0);
+    /* errors and nonsense: -1, with the error's text */
+    ck_assert_int_eq(PARSE_ADDR("-NOAUTH Authentication required.\r\n", &a, why), -1);
+    ck_assert_str_eq(why, "NOAUTH Authentication required.");
+    ck_assert_int_eq(PARSE_ADDR("*2\r\n$9\r\n127.0.0.1\r\n$1\r\n0\r\n", &a, why), -1);
+    ck_assert_str_eq(why, "unexpected reply");
+    ck_assert_int_eq(PARSE_ADDR("*2\r\n$9\r\n127.0.0.1\r\n$5\r\n65536\r\n", &a, why), -1);
+    ck_assert_int_eq(PARSE_ADDR("*2\r\n$9\r\n127.0.0.1\r\n$2\r\nx1\r\n", &a, why), -1);
+    ck_assert_int_eq(PARSE_ADDR("*2\r\n$0\r\n\r\n$4\r\n6379\r\n", &a, why), -1);
+    ck_assert_int_eq(PARSE_ADDR("*1\r\n$9\r\n127.0.0.1\r\n", &a, why), -1);
+    ck_assert_int_eq(PARSE_ADDR("*2\r\n*0\r\n$4\r\n6379\r\n", &a, why), -1);
+    ck_assert_int_eq(PARSE_ADDR("+OK\r\n", &a, why), -1);
+    ck_assert_int_eq(PARSE_ADDR("*2\r\n$4\r\na\0bc\r\n$4\r\n6379\r\n", &a, why), -1);
+    /* a host longer than any DNS name */
+    char big[600];
+    int n = snprintf(big, sizeof big, "*2\r\n$300\r\n%0300d\r\n$4\r\n6379\r\n", 0);
+    ck_assert_int_eq(parse_addr(big, (size_t)n, &a, why, sizeof why), -1);
+}
+END_TEST
+
+static int parse_info(const char *bytes, size_t len, struct sn_info *info)
+{
+    struct framed f;
+    struct sn_text why;
+    frame(&f, bytes, len);
+    int rc = sn_parse_info(&f.rp, info, &why);
+    unframe(&f);
+    return rc;
+}
+#define PARSE_INFO(lit, info) parse_info(lit, sizeof(lit) - 1, info)
+
+START_TEST(master_replies)
+{
+    struct sn_info info;
+    ck_assert_int_eq(PARSE_INFO("*8\r\n$4\r\nname\r\n$2\r\nm1\r\n$5\r\nflags\r\n"
+                                "$20\r\nmaster,s_down,o_down\r\n$12\r\nconfig-epoch\r\n$2\r\n17\r\n"
+                                "$4\r\nport\r\n$4\r\n6379\r\n", &info), 1);
+    ck_assert_int_eq(info.epoch, 17);
+    ck_assert(info.sdown && info.odown);
+    ck_assert_int_eq(PARSE_INFO("*4\r\n$5\r\nflags\r\n$6\r\nmaster\r\n$12\r\nconfig-epoch\r\n"
+                                "$1\r\n0\r\n", &info), 1);
+    ck_assert_int_eq(info.epoch, 0);
+    ck_assert(!info.sdown && !info.odown);
+    /* "s_down" must be a whole flag */
+    ck_assert_int_eq(PARSE_INFO("*4\r\n$5\r\nflags\r\n$14\r\nmaster,xs_down\r\n"
+                                "$12\r\nconfig-epoch\r\n$1\r\n1\r\n", &info), 1);
+    ck_assert(!info.sdown);
+    ck_assert_int_eq(PARSE_INFO("-ERR No such master with that name\r\n", &info), 0);
+    ck_assert_int_eq(PARSE_INFO("-ERR unknown command\r\n", &info), -1);
+    ck_assert_int_eq(PARSE_INFO("*2\r\n$5\r\nflags\r\n$6\r\nmaster\r\n", &info), -1);
+    ck_assert_int_eq(PARSE_INFO("*2\r\n$12\r\nconfig-epoch\r\n$2\r\n-1\r\n", &info), -1);
+    ck_assert_int_eq(PARSE_INFO("*1\r\n$12\r\nconfig-epoch\r\n", &info), -1);
+    ck_assert_int_eq(PARSE_INFO(":1\r\n", &info), -1);
+}
+END_TEST
+
+static int event(const char *channel, const char *payload, struct sn_event *ev)
+{
+    struct sn_text c = { channel, strlen(channel) }, p = { payload, strlen(payload) };
+    return sn_parse_event(c, p, ev);
+}
+
+START_TEST(events)
+{
+    struct sn_event ev;
+    ck_assert_int_eq(event("+switch-master", "m1 10.0.0.1 6379 10.0.0.2 6380", &ev), 1);
+    ck_assert_int_eq(ev.kind, SN_EV_SWITCH);
+    ck_assert_int_eq((int)ev.master.n, 2);
+    ck_assert(memcmp(ev.master.s, "m1", 2) == 0);
+    ck_assert_str_eq(ev.from.host, "10.0.0.1");
+    ck_assert_int_eq(ev.from.port, 6379);
+    ck_assert_str_eq(ev.to.host, "10.0.0.2");
+    ck_assert_int_eq(ev.to.port, 6380);
+    ck_assert_int_eq(event("+sdown", "master m1 10.0.0.1 6379", &ev), 1);
+    ck_assert_int_eq(ev.kind, SN_EV_SDOWN);
+    ck_assert_int_eq(event("-sdown", "master m1 10.0.0.1 6379", &ev), 1);
+    ck_assert_int_eq(ev.kind, SN_EV_SDOWN_OFF);
+    ck_assert_int_eq(event("+odown", "master m1 10.0.0.1 6379 #quorum 2/2", &ev), 1);
+    ck_assert_int_eq(ev.kind, SN_EV_ODOWN);
+    ck_assert_str_eq(ev.from.host, "10.0.0.1");
+    ck_assert_int_eq(event("-odown", "master m1 ::1 6379", &ev), 1);
+    ck_assert_int_eq(ev.kind, SN_EV_ODOWN_OFF);
+    ck_assert_str_eq(ev.from.host, "::1");
+    /* about replicas and Sentinels, or another channel: not ours */
+    ck_assert_int_eq(event("+sdown", "slave 10.0.0.2:6380 10.0.0.2 6380 @ m1 10.0.0.1 6379", &ev),
+                     0);
+    ck_assert_int_eq(event("+sdown", "sentinel 0123 10.0.0.9 26379 @ m1 10.0.0.1 6379", &ev), 0);
+    ck_assert_int_eq(event("+failover-end", "master m1 10.0.0.1 6379", &ev), 0);
+    /* malformed */
+    ck_assert_int_eq(event("+switch-master", "m1 10.0.0.1 6379 10.0.0.2", &ev), -1);
+    ck_assert_int_eq(event("+switch-master", "m1 10.0.0.1 6379 10.0.0.2 6380 extra", &ev), -1);
+    ck_assert_int_eq(event("+switch-master", "m1 10.0.0.1 port 10.0.0.2 6380", &ev), -1);
+    ck_assert_int_eq(event("+switch-master", "", &ev), -1);
+    ck_assert_int_eq(event("+odown", "master m1 10.0.0.1", &ev), -1);
+    ck_assert_int_eq(event("+odown", "master m1 10.0.0.1 99999", &ev), -1);
+}
+END_TEST
+
+START_TEST(reply_text)
+{
+    struct framed f;
+    struct sn_text t;
+    FRAME(&f, "+PONG\r\n");
+    ck_assert_int_eq(sn_reply_text(&f.rp, &t), 0);
+    ck_assert(t.n == 4 && memcmp(t.s, "PONG", 4) == 0);
+    unframe(&f);
+    FRAME(&f, "$5\r\nab\r\nc\r\n");
+    ck_assert_int_eq(sn_reply_text(&f.rp, &t), 0);
+    ck_assert(t.n == 5 && memcmp(t.s, "ab\r\nc", 5) == 0);
+    unframe(&f);
+    FRAME(&f, "*3\r\n$7\r\nmessage\r\n:12\r\n+x\r\n");
+    ck_assert_int_eq(sn_reply_text(&f.rp, &t), -1);
+    ck_assert_int_eq(sn_reply_elem(&f.rp, 1, &t), 0);
+    ck_assert(t.n == 2 && memcmp(t.s, "12", 2) == 0);
+    ck_assert_int_eq(sn_reply_elem(&f.rp, 2, &t), 0);
+    ck_assert_int_eq(sn_reply_elem(&f.rp, 3, &t), -1);
+    unframe(&f);
+}
+END_TEST
+
+/* ---- the rule ---- */
+
+#define NLINKS 3
+#define NMASTERS 2
+
+static const char POOL[] =
+    "ha:\n  listen: 127.0.0.1:22121\n  redis: true\n  sentinels:\n   - 127.0.0.1:26379\n"
+    "   - 127.0.0.1:26380\n   - 127.0.0.1:26381\n  servers:\n   - 10.0.0.1:6379:1 m1\n"
+    "   - 10.0.0.2:6379:1 m2\n";
+
+/* A client with links that are "up" but have no sockets: the view's requests go nowhere. */
+struct fixture {
+    struct sp_conf *conf;
+    struct sp_sentinel sn;
+    struct sn_master masters[NMASTERS];
+    struct sn_link links[NLINKS];
+    struct sn_answer answers[NLINKS][NMASTERS];
+    /* what was reported */
+    int nreports;
+    struct sp_sentinel_master last;
+    char last_host[SN_HOST_MAX];
+    char last_sentinel[64];
+    int nstates;
+    enum sp_sentinel_state state;
+};
+
+static void on_master(void *ctx, const struct sp_sentinel_master *m)
+{
+    struct fixture *fx = ctx;
+    fx->nreports++;
+    fx->last = *m;
+    snprintf(fx->last_host, sizeof fx->last_host, "%s", m->host);
+    snprintf(fx->last_sentinel, sizeof fx->last_sentinel, "%s", m->sentinel);
+}
+
+static void on_state(void *ctx, size_t server, const char *master, enum sp_sentinel_state state,
+                     const char *sentinel)
+{
+    struct fixture *fx = ctx;
+    (void)server;
+    (void)master;
+    (void)sentinel;
+    fx->nstates++;
+    fx->state = state;
+}
+
+static struct fixture *setup(void)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+    char err[512];
+    ck_assert_msg(sp_conf_load_string(POOL, sizeof(POOL) - 1, "t.yml", NULL, NULL, &fx->conf, err,
+                                      sizeof err) == 0, "%s", err);
+    struct sp_sentinel *sn = &fx->sn;
+    sn->pool = &fx->conf->pools[0];
+    sn->cb = (struct sp_sentinel_callbacks){ on_master, on_state, fx };
+    sn->masters = fx->masters;
+    sn->nmasters = NMASTERS;
+    sn->links = fx->links;
+    sn->nlinks = NLINKS;
+    ck_assert_int_eq(sn_view_init(sn), 0);
+    for (size_t i = 0; i < NLINKS; i++) {
+        fx->links[i].sn = sn;
+        fx->links[i].idx = i;
+        fx->links[i].name = sn->pool->sentinels[i].addr.text;
+        fx->links[i].up = true;
+        fx->links[i].answers = fx->answers[i];
+    }
+    return fx;
+}
+
+static void teardown(struct fixture *fx)
+{
+    sp_conf_free(fx->conf);
+    free(fx);
+}
+
+static struct sn_addr addr(const char *host, int port)
+{
+    struct sn_addr a;
+    snprintf(a.host, sizeof a.host, "%s", host);
+    a.port = port;
+    return a;
+}
+
+/* Link `l` answers that master `m` is at host:port with `epoch` (port 0: does not know it). */
+static void answer(struct fixture *fx, size_t l, size_t m, const char *host, int port,
+                   long long epoch)
+{
+    struct sn_answer *a = &fx->answers[l][m];
+    a->kind = port ? SN_ANSWER_KNOWN : SN_ANSWER_UNKNOWN;
+    a->addr = addr(host, port);
+    a->epoch = epoch;
+    sn_view_answer(&fx->links[l], m);
+}
+
+static void link_down(struct fixture *fx, size_t l)
+{
+    fx->links[l].up = false;
+    sn_view_link_down(&fx->links[l]);
+}
+
+static void switch_master(struct fixture *fx, size_t l, size_t m, const char *from, int fport,
+                          const char *to, int tport)
+{
+    struct sn_addr a = addr(from, fport), b = addr(to, tport);
+    sn_view_switch(&fx->links[l], &fx->masters[m], &a, &b);
+}
+
+static void assert_followed(struct fixture *fx, size_t m, const char *host, int port,
+                            long long epoch)
+{
+    const char *h;
+    int p;
+    long long e;
+    ck_assert_int_eq(sp_sentinel_current(&fx->sn, m, &h, &p, &e), 0);
+    ck_assert_str_eq(h, host);
+    ck_assert_int_eq(p, port);
+    ck_assert_int_eq(e, epoch);
+}
+
+START_TEST(start_waits_for_a_majority_and_takes_the_newest_epoch)
+{
+    struct fixture *fx = setup();
+    assert_followed(fx, 0, "10.0.0.1", 6379, -1);      /* the YAML's, until decided */
+    answer(fx, 0, 0, "10.0.0.1", 6379, 3);             /* a stale Sentinel answers first */
+    ck_assert_int_eq(fx->nreports, 0);
+    answer(fx, 1, 0, "10.0.0.9", 6379, 5);
+    ck_assert_int_eq(fx->nreports, 1);
+    ck_assert_int_eq(fx->last.why, SP_SENTINEL_FIRST);
+    ck_assert_str_eq(fx->last_host, "10.0.0.9");
+    ck_assert_int_eq(fx->last.epoch, 5);
+    ck_assert_str_eq(fx->last_sentinel, "127.0.0.1:26380");
+    ck_assert_uint_eq(fx->last.server, 0);
+    ck_assert_str_eq(fx->last.master, "m1");
+    /* the stale one keeps its view: never applied */
+    answer(fx, 0, 0, "10.0.0.1", 6379, 3);
+    answer(fx, 2, 0, "10.0.0.1", 6379, 3);
+    ck_assert_int_eq(fx->nreports, 1);
+    assert_followed(fx, 0, "10.0.0.9", 6379, 5);
+    /* a first answer equal to the YAML's address is reported too (it is decided now) */
+    answer(fx, 0, 1, "10.0.0.2", 6379, 0);
+    answer(fx, 1, 1, "10.0.0.2", 6379, 0);
+    ck_assert_int_eq(fx->nreports, 2);
+    ck_assert_uint_eq(fx->last.server, 1);
+    teardown(fx);
+}
+END_TEST
+
+START_TEST(start_with_sentinels_down_or_not_knowing)
+{
+    struct fixture *fx = setup();
+    answer(fx, 0, 0, "10.0.0.5", 6379, 1);
+    link_down(fx, 1);
+    ck_assert_int_eq(fx->nreports, 0);                 /* one answer, one Sentinel to go */
+    link_down(fx, 2);
+    ck_assert_int_eq(fx->nreports, 1);                 /* nobody else left to ask */
+    ck_assert_str_eq(fx->last_host, "10.0.0.5");
+    /* master 2: every Sentinel says it does not know it: the YAML's address stays */
+    fx->links[1].up = fx->links[2].up = true;
+    answer(fx, 0, 1, "", 0, 0);
+    answer(fx, 1, 1, "", 0, 0);
+    answer(fx, 2, 1, "", 0, 0);
+    ck_assert_int_eq(fx->nreports, 1);
+    assert_followed(fx, 1, "10.0.0.2", 6379, -1);
+    answer(fx, 2, 1, "10.0.0.2", 6380, 0);            /* it learnt it */
+    ck_assert_int_eq(fx->nreports, 2);
+    assert_followed(fx, 1, "10.0.0.2", 6380, 0);
+    teardown(fx);
+}
+END_TEST
+
+START_TEST(switch_then_stale_and_newer_answers)
+{
+    struct fixture *fx = setup();
+    answer(fx, 0, 0, "10.0.0.1", 6379, 4);
+    answer(fx, 1, 0, "10.0.0.1", 6379, 4);
+    ck_assert_int_eq(fx->nreports, 1);
+    switch_master(fx, 2, 0, "10.0.0.1", 6379, "10.0.0.3", 6379);
+    ck_assert_int_eq(fx->nreports, 2);
+    ck_assert_int_eq(fx->last.why, SP_SENTINEL_SWITCH);
+    assert_followed(fx, 0, "10.0.0.3", 6379, 5);      /* one above the old config's epoch */
+    /* every other Sentinel announces the same switch: nothing new */
+    switch_master(fx, 0, 0, "10.0.0.1", 6379, "10.0.0.3", 6379);
+    switch_master(fx, 1, 0, "10.0.0.1", 6379, "10.0.0.3", 6379);
+    ck_assert_int_eq(fx->nreports, 2);
+    /* a Sentinel that has not heard of it yet answers with the old view */
+    answer(fx, 1, 0, "10.0.0.1", 6379, 4);
+    ck_assert_int_eq(fx->nreports, 2);
+    /* one that did tells the real epoch: learnt, nothing reported */
+    answer(fx, 2, 0, "10.0.0.3", 6379, 9);
+    assert_followed(fx, 0, "10.0.0.3", 6379, 9);
+    ck_assert_int_eq(fx->nreports, 2);
+    /* an equal epoch with another address is not newer */
+    answer(fx, 0, 0, "10.0.0.4", 6379, 9);
+    ck_assert_int_eq(fx->nreports, 2);
+    /* a newer epoch is (a switch whose event was lost) */
+    answer(fx, 0, 0, "10.0.0.4", 6379, 10);
+    ck_assert_int_eq(fx->nreports, 3);
+    ck_assert_int_eq(fx->last.why, SP_SENTINEL_NEWER);
+    assert_followed(fx, 0, "10.0.0.4", 6379, 10);
+    /* a late Sentinel replays an older failover: from an address not followed, only a query */
+    switch_master(fx, 1, 0, "10.0.0.1", 6379, "10.0.0.3", 6379);
+    ck_assert_int_eq(fx->nreports, 3);
+    assert_followed(fx, 0, "10.0.0.4", 6379, 10);
+    teardown(fx);
+}
+END_TEST
+
+START_TEST(switch_before_any_answer)
+{
+    struct fixture *fx = setup();
+    answer(fx, 0, 0, "10.0.0.1", 6379, 2);             /* one answer: not decided yet */
+    switch_master(fx, 1, 0, "10.0.0.1", 6379, "10.0.0.7", 6379);
+    ck_assert_int_eq(fx->nreports, 1);
+    ck_assert_int_eq(fx->last.why, SP_SENTINEL_SWITCH);
+    assert_followed(fx, 0, "10.0.0.7", 6379, 3);
+    answer(fx, 2, 0, "10.0.0.1", 6379, 2);             /* stale: older than the switch */
+    ck_assert_int_eq(fx->nreports, 1);
+    teardown(fx);
+}
+END_TEST
+
+START_TEST(down_states)
+{
+    struct fixture *fx = setup();
+    struct sn_addr at = addr("10.0.0.1", 6379), other = addr("10.0.0.8", 6379);
+    struct sn_master *m = &fx->masters[0];
+    sn_view_down(&fx->links[0], m, &at, false, true);
+    ck_assert_int_eq(fx->state, SP_SENTINEL_SDOWN);
+    sn_view_down(&fx->links[1], m, &at, false, true);
+    sn_view_down(&fx->links[1], m, &at, true, true);
+    ck_assert_int_eq(fx->state, SP_SENTINEL_ODOWN);
+    ck_assert_int_eq(fx->nstates, 2);
+    sn_view_down(&fx->links[2], m, &other, true, true);  /* not where it is followed */
+    ck_assert_int_eq(fx->nstates, 2);
+    sn_view_down(&fx->links[1], m, &at, true, false);
+    ck_assert_int_eq(fx->state, SP_SENTINEL_SDOWN);
+    link_down(fx, 1);
+    link_down(fx, 0);                                    /* their views no longer count */
+    ck_assert_int_eq(fx->state, SP_SENTINEL_UP);
+    fx->links[0].up = fx->links[1].up = true;
+    sn_view_down(&fx->links[0], m, &at, true, true);
+    ck_assert_int_eq(fx->state, SP_SENTINEL_ODOWN);
+    switch_master(fx, 0, 0, "10.0.0.1", 6379, "10.0.0.3", 6379);
+    ck_assert_int_eq(fx->state, SP_SENTINEL_UP);         /* a new master */
+    teardown(fx);
+}
+END_TEST
+
+START_TEST(flags_after_a_reconnect)
+{
+    struct fixture *fx = setup();
+    struct sn_answer *a = &fx->answers[0][0];
+    a->fresh = true;
+    a->next_odown = true;
+    answer(fx, 0, 0, "10.0.0.1", 6379, 1);
+    fx->answers[1][0].fresh = true;
+    answer(fx, 1, 0, "10.0.0.1", 6379, 1);             /* decided: link 0's flags count */
+    ck_assert_int_eq(fx->state, SP_SENTINEL_ODOWN);
+    a->next_odown = false;                             /* later rounds: events decide */
+    answer(fx, 0, 0, "10.0.0.1", 6379, 1);
+    ck_assert_int_eq(fx->state, SP_SENTINEL_ODOWN);
+    teardown(fx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("sentinel");
+    TCase *tm = tcase_create("messages");
+    tcase_add_test(tm, addr_replies);
+    tcase_add_test(tm, master_replies);
+    tcase_add_test(tm, events);
+    tcase_add_test(tm, reply_text);
+    suite_add_tcase(s, tm);
+    TCase *tv = tcase_create("view");
+    tcase_add_test(tv, start_waits_for_a_majority_and_takes_the_newest_epoch);
+    tcase_add_test(tv, start_with_sentinels_down_or_not_knowing);
+    tcase_add_test(tv, switch_then_stale_and_newer_answers);
+    tcase_add_test(tv, switch_before_any_answer);
+    tcase_add_test(tv, down_states);
+    tcase_add_test(tv, flags_after_a_reconnect);
+    suite_add_tcase(s, tv);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
