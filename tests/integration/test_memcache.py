@@ -55,7 +55,9 @@ class MemcacheCase(harness.TestCase):
 
     def keys_on_every_server(self, prefix, n=60):
         """n keys, taken in turn from each backend's (so every backend owns some)."""
-        cands = [b"%s:%d" % (prefix, i) for i in range(40 * n)]
+        # Varied keys: fnv1a_64 puts keys that differ only at the end together (and the servers'
+        # names, ports included, change with every run).
+        cands = [b"%s:%08x" % (prefix, i * 2654435761 % (1 << 32)) for i in range(200 * n)]
         where = self.where(cands)
         per = {a: [k for k in cands if where[k] == a] for a in self.by_addr}
         self.assertTrue(all(len(v) >= n // len(per) + 1 for v in per.values()), per.keys())
