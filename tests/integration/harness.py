@@ -465,15 +465,22 @@ class SentinelTopology:
         others = len(self.sentinels) - 1
 
         def ready():
-            for s in self.live_sentinels():
-                for name in self.names:
-                    info = s.client().execute_command("SENTINEL", "MASTER", name)
-                    info = dict(zip(info[::2], info[1::2]))
-                    if (info[b"flags"] != b"master" or int(info[b"num-slaves"]) < 1 or
-                            int(info[b"num-other-sentinels"]) < others):
-                        return False
-            return True
+            import redis
+            try:
+                return self._ready(others)
+            except redis.exceptions.ConnectionError:
+                return False  # a Sentinel still starting up (or busy): ask again
         wait_until(ready, timeout, "the Sentinels to see every master, replica and Sentinel")
+
+    def _ready(self, others):
+        for s in self.live_sentinels():
+            for name in self.names:
+                info = s.client().execute_command("SENTINEL", "MASTER", name)
+                info = dict(zip(info[::2], info[1::2]))
+                if (info[b"flags"] != b"master" or int(info[b"num-slaves"]) < 1 or
+                        int(info[b"num-other-sentinels"]) < others):
+                    return False
+        return True
 
     def master_address(self, name, sentinel=None):
         """Where the Sentinel (default: the first live one) says master `name` is."""
