@@ -1,7 +1,7 @@
 # The shardproxy daemon, by folder: core/ (the protocol-neutral data path), redis/ (RESP behind
-# core/proto.h), report/ (log and statistics, used by the data path and the shell), sentinel/ (the
-# Sentinel client), shell/ (the process: command line, signals, daemon mode; main.c is the
-# program).  Everything but main.c goes
+# core/proto.h), memcache/ (memcached's text and meta protocols, behind it too), report/ (log and
+# statistics, used by the data path and the shell), sentinel/ (the Sentinel client), shell/ (the
+# process: command line, signals, daemon mode; main.c is the program).  Everything but main.c goes
 # into a convenience library that the unit tests link.  Includes across folders name the folder:
 # "core/core.h", "report/log.h".
 bin_PROGRAMS += proxy/shardproxy
@@ -46,6 +46,20 @@ proxy_libspproxy_la_SOURCES += \
 	proxy/redis/resp_args.c \
 	proxy/redis/commands.h \
 	proxy/redis/commands.c
+
+# memcache/: the memcached text and meta protocols: framing, command table, checks, multi-get
+# split and merge, the adapter.
+proxy_libspproxy_la_SOURCES += \
+	proxy/memcache/proto_memcache.c \
+	proxy/memcache/mc.h \
+	proxy/memcache/mc_commands.h \
+	proxy/memcache/mc_commands.c \
+	proxy/memcache/mc_scan.c \
+	proxy/memcache/mc_request.c \
+	proxy/memcache/mc_check.c \
+	proxy/memcache/mc_reply.c \
+	proxy/memcache/mc_multiget.h \
+	proxy/memcache/mc_multiget.c
 
 # report/: the log and the statistics (nutcracker's JSON on the stats port).
 proxy_libspproxy_la_SOURCES += \

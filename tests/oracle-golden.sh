@@ -22,18 +22,27 @@ done
 [ "$checked" -eq 12 ] || { echo "FAIL: expected 12 hash columns, saw $checked"; fail=1; }
 
 # Placement: `place --hex` prints key_hex<TAB>server[<TAB>name], the golden files' row format.
-cases=0
-for c in $(tail -n +2 "$data/placement/cases.tsv" | cut -f1); do
-    tail -n +2 "$data/placement/$c.tsv" > "$tmp/want"
-    if ! "$oracle" place -c "$data/placement/$c.yml" --hex "$data/placement_keys.hex" > "$tmp/got"; then
-        echo "FAIL: place $c exited non-zero"; fail=1
-    elif ! cmp -s "$tmp/want" "$tmp/got"; then
-        echo "FAIL: placement $c differs from nutcracker ($(diff "$tmp/want" "$tmp/got" | grep -c '^>') keys)"
-        fail=1
-    fi
-    [ "$(wc -l < "$tmp/want")" -eq 500 ] || { echo "FAIL: $c.tsv has not 500 rows"; fail=1; }
-    cases=$((cases + 1))
-done
-[ "$cases" -eq 105 ] || { echo "FAIL: expected 105 placement cases, saw $cases"; fail=1; }
-echo "hash columns: $checked, placement cases: $cases"
+# check_cases DIR KEYS ROWS: every case of DIR/cases.tsv, ROWS keys each; sets $cases.
+check_cases() {
+    cases=0
+    for c in $(tail -n +2 "$1/cases.tsv" | cut -f1); do
+        tail -n +2 "$1/$c.tsv" > "$tmp/want"
+        if ! "$oracle" place -c "$1/$c.yml" --hex "$2" > "$tmp/got"; then
+            echo "FAIL: place $1/$c exited non-zero"; fail=1
+        elif ! cmp -s "$tmp/want" "$tmp/got"; then
+            echo "FAIL: placement $1/$c differs from nutcracker ($(diff "$tmp/want" "$tmp/got" | grep -c '^>') keys)"
+            fail=1
+        fi
+        [ "$(wc -l < "$tmp/want")" -eq "$3" ] || { echo "FAIL: $c.tsv has not $3 rows"; fail=1; }
+        cases=$((cases + 1))
+    done
+}
+check_cases "$data/placement" "$data/placement_keys.hex" 500
+pcases=$cases
+[ "$pcases" -eq 105 ] || { echo "FAIL: expected 105 placement cases, saw $pcases"; fail=1; }
+# memcached pools (redis: false), observed through nutcracker with memcached backends.
+check_cases "$data/memcache" "$data/memcache/keys.hex" 300
+mcases=$cases
+[ "$mcases" -eq 38 ] || { echo "FAIL: expected 38 memcache placement cases, saw $mcases"; fail=1; }
+echo "hash columns: $checked, placement cases: $pcases, memcache placement cases: $mcases"
 exit $fail

@@ -209,7 +209,10 @@ void sp_req_fail(struct sp_pool *pool, struct sp_req *req, const char *reason)
     struct sp_proxy *proxy = pool->proxy;
 
     evbuffer_drain(req->reply, evbuffer_get_length(req->reply));
-    pool->proto->error_reply(req->reply, reason);
+    /* A request sent with memcached's noreply gets no reply, not even this one: the client
+       reads none, and one it did not expect would shift every later reply. */
+    if (!req->noreply)
+        pool->proto->error_reply(req->reply, reason);
     req->done = true;
     if (req->parent != NULL)
         sp_multikey_frag_done(proxy, req);

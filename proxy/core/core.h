@@ -110,6 +110,8 @@ struct sp_req {
     uint32_t frags_cap;
     uint32_t *frag_of_key;        /* nkeys entries, capacity keys_cap (kept across reuse) */
     struct sp_part *key_part;     /* key i's element in its fragment's reply (keys_cap) */
+    struct evbuffer *memo;        /* what the protocol's split keeps for its merge (created on
+                                     the first split, kept across reuse) */
     uint32_t nparted;             /* fragments whose replies filled key_part */
     size_t nkeys;
     size_t keys_cap;

@@ -114,22 +114,24 @@ static int make_frags(struct sp_client *cl, struct sp_req *req, size_t nkeys)
     return 0;
 }
 
-/* Writes the fragments into out[] and removes the request's msg->len bytes from `in`. */
+/* Writes the fragments into out[] (and the merge's memo) and removes the request's msg->len
+   bytes from `in`. */
 static int split_bytes(struct sp_pool *pool, const struct sp_msg *msg, struct evbuffer *in,
-                       const unsigned char *flat, const uint32_t *frag_of_key, uint32_t nfrags,
-                       struct evbuffer *const *out)
+                       const unsigned char *flat, struct sp_req *req, struct evbuffer *const *out)
 {
     struct evbuffer *scratch = pool->proxy->scratch;
+    const uint32_t *frag_of_key = req->frag_of_key;
+    uint32_t nfrags = req->nfrags;
     int rc;
 
     if (flat != NULL) {
-        rc = pool->proto->split(msg, in, flat, frag_of_key, nfrags, out);
+        rc = pool->proto->split(msg, in, flat, frag_of_key, nfrags, out, req->memo);
         evbuffer_drain(in, msg->len);
         return rc;
     }
     /* The protocol consumes what it moves: give it the request alone. */
     evbuffer_remove_buffer(in, scratch, msg->len);
-    rc = pool->proto->split(msg, scratch, NULL, frag_of_key, nfrags, out);
+    rc = pool->proto->split(msg, scratch, NULL, frag_of_key, nfrags, out, req->memo);
     evbuffer_drain(scratch, evbuffer_get_length(scratch));
     return rc;
 }
@@ -146,7 +148,10 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
                                     ? evbuffer_pullup(in, (ev_ssize_t)msg->len) : NULL;
     int same = locate_keys(pool, msg, in, flat, &reason);
 
-    if (same < 0 || (same == 0 && sp_req_reserve(req, (uint32_t)pool->nservers, msg->nkeys) < 0)) {
+    if (same == 0 && req->memo == NULL)
+        req->memo = evbuffer_new(); /* kept with the request object from now on */
+    if (same < 0 || (same == 0 && (req->memo == NULL ||
+                                   sp_req_reserve(req, (uint32_t)pool->nservers, msg->nkeys) < 0))) {
         evbuffer_drain(in, msg->len);
         pool->st->forward_error++;
         sp_req_fail(pool, req, reason != NULL ? reason : strerror(ENOMEM));
@@ -176,7 +181,7 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
         out[f] = frag->sconn != NULL ? sp_sconn_out(frag->sconn) : proxy->discard;
         frag->len = evbuffer_get_length(out[f]); /* before; made a length below */
     }
-    if (split_bytes(pool, msg, in, flat, req->frag_of_key, req->nfrags, out) < 0) {
+    if (split_bytes(pool, msg, in, flat, req, out) < 0) {
         /* Out of memory half way: the fragment streams may be cut, so they cannot be sent. */
         sp_log_error("pool '%s': splitting a request failed: out of memory", pool->conf->name);
     }
@@ -253,7 +258,7 @@ void sp_multikey_frag_done(struct sp_proxy *proxy, struct sp_req *frag)
             proxy->frag_rep[f] = parent->frags[f]->reply;
         evbuffer_drain(parent->reply, evbuffer_get_length(parent->reply));
         cl->pool->proto->merge(parent->cmd, parent->frag_of_key, parent->nkeys, parts,
-                               proxy->frag_rep, nfrags, parent->reply);
+                               proxy->frag_rep, nfrags, parent->memo, parent->reply);
     }
     for (uint32_t f = 0; f < nfrags; f++)
         sp_req_put(proxy, parent->frags[f]);

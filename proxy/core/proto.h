@@ -3,7 +3,7 @@
  *
  * The core (pool, client, server, request, multikey) moves bytes, keeps queues, matches replies to
  * requests in order, times out, ejects, and never looks inside a message.  A protocol (RESP in
- * proto_redis.c, memcached text next) frames requests and replies, names the keys to route by,
+ * proto_redis.c, memcached in proto_memcache.c) frames requests and replies, names the keys to route by,
  * answers what the proxy answers itself, and splits / merges multi-key requests.
  *
  * Framing is resumable: parse functions look at the head of an input buffer, keep their progress
@@ -58,6 +58,9 @@ struct sp_msg {
     const void *priv;          /* the protocol's own view of the request (for split) */
 };
 
+/* The command id parse_reply is given for a reply no request awaits (connection setup). */
+#define SP_CMD_NONE UINT32_MAX
+
 /* A byte range inside a reply: `len` bytes from `off` bytes after its first byte. */
 struct sp_part {
     size_t off;
@@ -67,6 +70,9 @@ struct sp_part {
 /* One parsed reply. */
 struct sp_reply {
     size_t len;                 /* bytes of the reply at the head of the input */
+    size_t extra;               /* bytes right after them that answer the proxy, not the client
+                                   (memcached's MN behind a quiet request): consumed with the
+                                   reply, never delivered */
     bool is_error;              /* an error reply (counts as a failed part of a multi-key
                                    request) */
     size_t nparts;              /* want_parts: the top-level elements of an aggregate reply */
@@ -116,12 +122,14 @@ struct sp_proto {
 
     /*
      * Frames the reply at the head of `in` (same contract as parse_request, no side effects).
-     * With want_parts (the reply answers a fragment of a split request) rep->parts also gives
-     * its elements' bounds, so a merge need not frame them again; want_parts must not change
-     * while one reply is AGAIN.
+     * `cmd` is the command id (sp_msg.cmd) of the request it answers, or SP_CMD_NONE for a
+     * connection setup reply: a protocol whose replies depend on the request (memcached's quiet
+     * mode) frames by it.  With want_parts (the reply answers a fragment of a split request)
+     * rep->parts also gives its elements' bounds, so a merge need not frame them again.  Neither
+     * cmd nor want_parts changes while one reply is AGAIN.
      */
-    enum sp_parse (*parse_reply)(void *state, struct evbuffer *in, bool want_parts,
-                                 struct sp_reply *rep);
+    enum sp_parse (*parse_reply)(void *state, struct evbuffer *in, uint32_t cmd,
+                                 bool want_parts, struct sp_reply *rep);
 
     /* Appends an error reply carrying `reason` (e.g. "Connection refused") to `out`. */
     void (*error_reply)(struct evbuffer *out, const char *reason);
@@ -138,25 +146,32 @@ struct sp_proto {
      * appended to out[f] (keys in their original order).  When `flat` is not NULL it points at
      * the request's bytes, contiguous (a small request): each fragment is then copied out of it
      * in one piece and `req` is left as it was.  Otherwise values are moved, not copied, and the
-     * request is consumed from `req` (the caller drops what is left of it).
+     * request is consumed from `req` (the caller drops what is left of it).  `memo` (empty) may
+     * be given whatever the merge will need that the replies do not say (memcached's multi-get
+     * keeps its keys there: servers answer only hits); the core hands it to the merge.
      * Returns 0, or -1 on failure (out of memory), with `req` in an unspecified state.
      */
     int (*split)(const struct sp_msg *msg, struct evbuffer *req, const void *flat,
-                 const uint32_t *frag_of_key, size_t nfrags, struct evbuffer *const *out);
+                 const uint32_t *frag_of_key, size_t nfrags, struct evbuffer *const *out,
+                 struct evbuffer *memo);
 
     /*
      * Appends the client's reply for a split request to `out`: rep[f] holds fragment f's whole
      * reply (drained); keys are in request order with key i answered by fragment frag_of_key[i].
      * Any error reply among the parts becomes the answer (the first in key order).  `parts`,
      * when not NULL, gives key i's element in rep[frag_of_key[i]] (as parse_reply's parts).
-     * rep[] may be left with bytes in them.
+     * `memo` holds what split left there (it may be consumed).  rep[] may be left with bytes in
+     * them.
      */
     void (*merge)(uint32_t cmd, const uint32_t *frag_of_key, size_t nkeys,
                   const struct sp_part *parts, struct evbuffer *const *rep, size_t nfrags,
-                  struct evbuffer *out);
+                  struct evbuffer *memo, struct evbuffer *out);
 };
 
 /* The RESP protocol (proto_redis.c). */
 extern const struct sp_proto sp_proto_redis;
+
+/* The memcached text and meta protocols (memcache/proto_memcache.c). */
+extern const struct sp_proto sp_proto_memcache;
 
 #endif /* SP_PROTO_H */

@@ -20,10 +20,6 @@ static int pool_check(const struct sp_conf_pool *cp, const struct sp_registry *r
     socklen_t len;
     char why[256];
 
-    if (!cp->redis) {
-        snprintf(err, errlen, "pool '%s': the memcached protocol is not supported yet", cp->name);
-        return -1;
-    }
     if (sp_addr_resolve(&cp->listen, &ss, &len, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "pool '%s': listen: %s", cp->name, why);
         return -1;
@@ -67,7 +63,8 @@ static int pool_init(struct sp_proxy *proxy, struct sp_pool *pool, unsigned idx,
     pool->proxy = proxy;
     pool->conf = cp;
     pool->idx = idx;
-    pool->proto = &sp_proto_redis;
+    /* The config's `redis:` flag picks the wire protocol (false, nutcracker's default: memcached). */
+    pool->proto = cp->redis ? &sp_proto_redis : &sp_proto_memcache;
     TAILQ_INIT(&pool->clients);
     pool->st = proxy->stats != NULL ? sp_stats_pool(proxy->stats, idx) : &pool->own_st;
     if (pool_check(cp, proxy->reg, err, errlen) < 0)

@@ -38,6 +38,8 @@ struct sp_req *sp_req_get(struct sp_proxy *proxy)
 static void req_destroy(struct sp_req *req)
 {
     evbuffer_free(req->reply);
+    if (req->memo != NULL)
+        evbuffer_free(req->memo);
     free(req->frags);
     free(req->frag_of_key);
     free(req->key_part);
@@ -47,6 +49,7 @@ static void req_destroy(struct sp_req *req)
 void sp_req_put(struct sp_proxy *proxy, struct sp_req *req)
 {
     struct evbuffer *reply = req->reply;
+    struct evbuffer *memo = req->memo;
     struct sp_req **frags = req->frags;
     uint32_t *fok = req->frag_of_key;
     struct sp_part *parts = req->key_part;
@@ -68,8 +71,11 @@ void sp_req_put(struct sp_proxy *proxy, struct sp_req *req)
     /* A reply left behind (a swallowed one) must not leak into the next use. */
     if (evbuffer_get_length(reply) > 0)
         evbuffer_drain(reply, evbuffer_get_length(reply));
+    if (memo != NULL && evbuffer_get_length(memo) > 0)
+        evbuffer_drain(memo, evbuffer_get_length(memo));
     memset(req, 0, sizeof(*req));
     req->reply = reply;
+    req->memo = memo;
     req->frags = frags;
     req->frags_cap = fcap;
     req->frag_of_key = fok;

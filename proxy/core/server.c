@@ -465,7 +465,7 @@ static int sconn_hello_reply(struct sp_sconn *sc, struct evbuffer *in, const str
         sconn_close(sc, SCONN_ERR, why);
         return -1;
     }
-    evbuffer_drain(in, rep->len);
+    evbuffer_drain(in, rep->len + rep->extra);
     if (--sc->nswallow == 0 && sc->held_out != NULL) {
         evbuffer_add_buffer(sc->conn.out, sc->held_out);
         evbuffer_free(sc->held_out);
@@ -488,7 +488,8 @@ static void sconn_process(struct sp_sconn *sc)
         struct sp_req *head = TAILQ_FIRST(&sc->sent);
         /* A fragment's reply is merged later: have its elements' bounds found while framing. */
         bool want_parts = sc->nswallow == 0 && head != NULL && head->parent != NULL;
-        enum sp_parse rc = proto->parse_reply(sc->pstate, in, want_parts, &rep);
+        uint32_t cmd = sc->nswallow == 0 && head != NULL ? head->cmd : SP_CMD_NONE;
+        enum sp_parse rc = proto->parse_reply(sc->pstate, in, cmd, want_parts, &rep);
         struct sp_req *req;
 
         if (rc == SP_PARSE_AGAIN)
@@ -510,9 +511,10 @@ static void sconn_process(struct sp_sconn *sc)
             sconn_close(sc, SCONN_ERR, "Unexpected reply from server");
             return;
         }
-        req = sconn_dequeue(sc, rep.len);
+        req = sconn_dequeue(sc, rep.len + rep.extra);
         answered = true;
         sconn_deliver(sc, req, in, &rep);
+        evbuffer_drain(in, rep.extra); /* the protocol's own trailer: nobody's reply */
     }
     if (answered) {
         sp_pool_server_ok(server);

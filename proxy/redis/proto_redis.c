@@ -373,13 +373,14 @@ static int export_parts(struct redis_server *st, struct sp_reply *rep)
     return 0;
 }
 
-static enum sp_parse redis_parse_reply(void *state, struct evbuffer *in, bool want_parts,
-                                       struct sp_reply *rep)
+static enum sp_parse redis_parse_reply(void *state, struct evbuffer *in, uint32_t cmd,
+                                       bool want_parts, struct sp_reply *rep)
 {
     struct redis_server *st = state;
     char err[SP_RESP_ERRLEN];
     int rc;
 
+    (void)cmd; /* a RESP reply says what it is */
     if (st->parts_cap > SP_RESP_KEEP_ELEMS) {
         free(st->parts); /* the previous reply's, handed over already */
         st->parts = NULL;
@@ -393,6 +394,7 @@ static enum sp_parse redis_parse_reply(void *state, struct evbuffer *in, bool wa
     if (rc == SP_PARSE_ERROR)
         return SP_PARSE_ERROR;
     rep->len = st->rep.len;
+    rep->extra = 0;
     rep->is_error = st->rep.is_error != 0;
     rep->nparts = 0;
     rep->parts = NULL;
@@ -489,13 +491,15 @@ static int split_flat_frag(const struct sp_resp_request *r, const unsigned char 
 }
 
 static int redis_split(const struct sp_msg *msg, struct evbuffer *req, const void *flat,
-                       const uint32_t *frag_of_key, size_t nfrags, struct evbuffer *const *out)
+                       const uint32_t *frag_of_key, size_t nfrags, struct evbuffer *const *out,
+                       struct evbuffer *memo)
 {
     const struct sp_resp_request *r = msg->priv;
     const struct sp_command *cmd = sp_command_get((enum sp_cmd_id)msg->cmd);
     size_t step = cmd->route == SP_ROUTE_MSET ? 2 : 1;
     size_t consumed;
 
+    (void)memo; /* RESP replies answer every key: the merge needs nothing more */
     /* An inline request arrives here rewritten (msg->body): always a multibulk. */
     if (flat != NULL) {
         for (uint32_t f = 0; f < nfrags; f++) {
@@ -634,13 +638,14 @@ static void merge_mget(const uint32_t *frag_of_key, size_t nkeys, const struct s
 
 static void redis_merge(uint32_t cmd_id, const uint32_t *frag_of_key, size_t nkeys,
                         const struct sp_part *parts, struct evbuffer *const *rep, size_t nfrags,
-                        struct evbuffer *out)
+                        struct evbuffer *memo, struct evbuffer *out)
 {
     const struct sp_command *cmd = sp_command_get((enum sp_cmd_id)cmd_id);
     long bad = first_error(frag_of_key, nkeys, rep, nfrags);
     struct sp_resp_reply p;
     long long sum = 0;
 
+    (void)memo;
     if (bad >= 0) {
         if (evbuffer_get_length(rep[bad]) == 0)
             redis_error_reply(out, "no reply from server");

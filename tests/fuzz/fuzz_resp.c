@@ -17,21 +17,7 @@
 
 #include "redis/resp.h"
 #include "fuzz.h"
-
-/* What one feed framed: a hash of every result in order, and how it ended. */
-struct outcome {
-    uint64_t hash;
-    size_t messages;
-    int failed;
-};
-
-static void mix(struct outcome *o, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-
-    for (size_t i = 0; i < n; i++)
-        o->hash = (o->hash ^ b[i]) * 0x100000001b3ULL;
-}
+#include "fuzz_feed.h"
 
 #define CHECK(cond) SP_FUZZ_CHECK("fuzz_resp", cond)
 
@@ -47,7 +33,7 @@ const size_t sp_fuzz_nseeds = sizeof(sp_fuzz_seeds) / sizeof(sp_fuzz_seeds[0]);
 const char sp_fuzz_alphabet[] = "*$:+-\r\n0123456789 -1aZ\"'\\x";
 const size_t sp_fuzz_prefix = 2;
 
-static void request_done(struct sp_resp_request *r, struct evbuffer *b, struct outcome *o)
+static void request_done(struct sp_resp_request *r, struct evbuffer *b, struct fuzz_outcome *o)
 {
     struct evbuffer *args = sp_resp_request_args(r, b);
     size_t bound = r->is_inline ? evbuffer_get_length(args) : r->len;
@@ -58,7 +44,7 @@ static void request_done(struct sp_resp_request *r, struct evbuffer *b, struct o
     for (size_t i = 0; i < r->argc; i++) {
         CHECK(r->argv[i].off + r->argv[i].len <= bound);
         CHECK(i == 0 || r->argv[i].off >= r->argv[i - 1].off + r->argv[i - 1].len);
-        mix(o, &r->argv[i], sizeof(r->argv[i]));
+        fuzz_mix(o, &r->argv[i], sizeof(r->argv[i]));
     }
     if (r->argc > 0 && r->cmd != NULL) {
         char name[SP_RESP_ERRLEN];
@@ -66,12 +52,12 @@ static void request_done(struct sp_resp_request *r, struct evbuffer *b, struct o
 
         CHECK(n == (long)r->argv[0].len);
     }
-    mix(o, &r->len, sizeof(r->len));
-    mix(o, &r->is_inline, sizeof(r->is_inline));
-    mix(o, &r->cmd, sizeof(r->cmd));
+    fuzz_mix(o, &r->len, sizeof(r->len));
+    fuzz_mix(o, &r->is_inline, sizeof(r->is_inline));
+    fuzz_mix(o, &r->cmd, sizeof(r->cmd));
 }
 
-static void reply_done(struct sp_resp_reply *p, struct evbuffer *b, struct outcome *o)
+static void reply_done(struct sp_resp_reply *p, struct evbuffer *b, struct fuzz_outcome *o)
 {
     size_t at;
 
@@ -85,32 +71,17 @@ static void reply_done(struct sp_resp_reply *p, struct evbuffer *b, struct outco
             at += p->elems[i].len;
         }
         CHECK(at == p->len);
-        mix(o, p->elems, p->nelems * sizeof(p->elems[0]));
+        fuzz_mix(o, p->elems, p->nelems * sizeof(p->elems[0]));
     }
-    mix(o, &p->len, sizeof(p->len));
-    mix(o, &p->type, sizeof(p->type));
-    mix(o, &p->integer, sizeof(p->integer));
-    mix(o, &p->nelems, sizeof(p->nelems));
-}
-
-static void add_piece(struct evbuffer *b, const uint8_t *d, size_t n, int separate)
-{
-    if (n == 0)
-        return;
-    if (separate) {
-        struct evbuffer *piece = evbuffer_new();
-
-        evbuffer_add(piece, d, n);
-        evbuffer_add_buffer(b, piece);
-        evbuffer_free(piece);
-    } else {
-        evbuffer_add(b, d, n);
-    }
+    fuzz_mix(o, &p->len, sizeof(p->len));
+    fuzz_mix(o, &p->type, sizeof(p->type));
+    fuzz_mix(o, &p->integer, sizeof(p->integer));
+    fuzz_mix(o, &p->nelems, sizeof(p->nelems));
 }
 
 /* Feeds d[0..n) in pieces of the sizes step() gives; runs the parser after each piece. */
-static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, unsigned),
-                 unsigned seed, int separate, struct outcome *o)
+static void feed(int reply, const uint8_t *d, size_t n, fuzz_step_fn step,
+                 unsigned seed, int separate, struct fuzz_outcome *o)
 {
     struct evbuffer *b = evbuffer_new();
     struct sp_resp_request r;
@@ -118,8 +89,7 @@ static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, u
     char err[SP_RESP_ERRLEN];
     size_t from = 0;
 
-    memset(o, 0, sizeof(*o));
-    o->hash = 0xcbf29ce484222325ULL;
+    fuzz_outcome_init(o);
     sp_resp_request_init(&r);
     r.max_args = 64;
     r.max_bulk = 1024;
@@ -133,7 +103,7 @@ static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, u
 
         if (k > n - from)
             k = n - from;
-        add_piece(b, d + from, k, separate);
+        fuzz_add_piece(b, d + from, k, separate);
         from += k;
         for (;;) {
             rc = reply ? sp_resp_reply_parse(&p, b, err, sizeof(err))
@@ -149,8 +119,9 @@ static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, u
         }
         CHECK(rc == SP_PARSE_AGAIN || rc == SP_PARSE_ERROR);
         if (rc == SP_PARSE_ERROR) {
-            CHECK(strncmp(err, "Protocol error: ", 16) == 0 && strstr(err, " at byte ") != NULL);
-            mix(o, err, strlen(err));
+            CHECK(strncmp(err, "Protocol error: ", 16) == 0 &&
+                  strstr(err, " at byte ") != NULL);
+            fuzz_mix(o, err, strlen(err));
             o->failed = 1;
         }
     }
@@ -159,44 +130,10 @@ static void feed(int reply, const uint8_t *d, size_t n, size_t (*step)(size_t, u
     evbuffer_free(b);
 }
 
-static size_t whole(size_t from, unsigned seed)
-{
-    (void)from;
-    (void)seed;
-    return SIZE_MAX;
-}
-
-static size_t one_byte(size_t from, unsigned seed)
-{
-    (void)from;
-    (void)seed;
-    return 1;
-}
-
-static size_t pseudo(size_t from, unsigned seed)
-{
-    return 1 + ((from * 2654435761u) ^ seed) % 23;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct outcome a, b;
-    int reply, separate;
-    unsigned seed;
-
     if (size < 2)
         return 0;
-    reply = data[0] & 1;
-    separate = (data[0] >> 1) & 1;
-    seed = data[1];
-    data += 2;
-    size -= 2;
-    feed(reply, data, size, whole, 0, 0, &a);
-    feed(reply, data, size, pseudo, seed, separate, &b);
-    CHECK(a.hash == b.hash && a.messages == b.messages && a.failed == b.failed);
-    if (size <= 512) {
-        feed(reply, data, size, one_byte, 0, separate, &b);
-        CHECK(a.hash == b.hash && a.messages == b.messages && a.failed == b.failed);
-    }
+    fuzz_compare_feeds(feed, data[0] & 1, (data[0] >> 1) & 1, data[1], data + 2, size - 2);
     return 0;
 }

@@ -1,6 +1,6 @@
 """Integration-test harness for shardproxy: real redis-server / memcached / nutcracker peers.
 
-Run tests with Debian's /usr/bin/python3 (python3-redis, python3-yaml).  Everything listens on
+Run tests with Debian's /usr/bin/python3 (python3-redis, python3-yaml, python3-pymemcache).  Everything listens on
 127.0.0.1 only, on free ports picked here, and every process started is stopped by PID when the
 test ends - also when it fails or raises - through unittest's addCleanup (or the context managers).
 
@@ -583,6 +583,23 @@ class Memcached(Server):
             argv += ["-u", "root"]  # memcached refuses to run as root without it
         super().__init__("memcached", argv + list(extra_args), workdir, port)
 
+    def client(self, **kw):
+        """A pymemcache client talking to this memcached directly (Debian's python3-pymemcache)."""
+        return memcache_client(self.port, **kw)
+
+    def raw(self):
+        from rawmc import RawMc
+        return RawMc(self.port)
+
+
+def memcache_client(port, **kw):
+    """pymemcache.Client on 127.0.0.1:port that waits for every reply unless told otherwise."""
+    from pymemcache.client.base import Client
+    kw.setdefault("default_noreply", False)
+    kw.setdefault("timeout", 10)
+    kw.setdefault("connect_timeout", 10)
+    return Client((HOST, port), **kw)
+
 
 def pool(servers, listen_port=None, **keys):
     """A pool's config dict: listen on a free 127.0.0.1 port, the given servers.  `servers`
@@ -698,6 +715,14 @@ class ProxyBase(Process):
         import redis
         return redis.Redis(host=HOST, port=self.port(pool_name), socket_timeout=10, **kw)
 
+    def memcache_client(self, pool_name, **kw):
+        return memcache_client(self.port(pool_name), **kw)
+
+    def raw_mc(self, pool_name):
+        """A byte-exact memcached client (rawmc.RawMc) on the pool's port."""
+        from rawmc import RawMc
+        return RawMc(self.port(pool_name))
+
     def raw_stats(self):
         return read_stats(self.stats_port)
 
@@ -797,6 +822,45 @@ class TestCase(unittest.TestCase):
 
     def path(self, name):
         return os.path.join(self.tmpdir, name)
+
+
+class ClassPeersTestCase(TestCase):
+    """A TestCase whose peers are started once for the whole class: a subclass defines the
+    classmethod start_peers() and starts each peer through cls._start(proc) (its temp dir is
+    cls.workdir).  They are stopped by PID when the class is done; a shardproxy that does not
+    exit cleanly on SIGTERM (status, sanitizer report) fails the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="sp-%s-" % cls.__name__.lower())
+        cls.procs = []
+        try:
+            cls.start_peers()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def start_peers(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def tearDownClass(cls):
+        problem = None
+        for p in reversed(cls.procs):
+            rc = p.stop()
+            # A sanitizer build reports leaks and UB at exit: a clean SIGTERM exit is part of it.
+            if isinstance(p, Shardproxy) and (rc != 0 or "Sanitizer" in p.output()
+                                              or "runtime error" in p.output()):
+                problem = "shardproxy exited with status %s on SIGTERM:\n%s" % (rc, p.output())
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+        if problem is not None:
+            raise AssertionError(problem)
+
+    @classmethod
+    def _start(cls, proc):
+        cls.procs.append(proc)
+        return proc
 
 
 def main():

@@ -25,6 +25,15 @@ CORE_INTEGRATION_TESTS = \
 TESTS += $(CORE_INTEGRATION_TESTS)
 EXTRA_DIST += $(CORE_INTEGRATION_TESTS) tests/integration/rawresp.py
 
+# memcached pools (proxy/memcache) against real memcached and python3-pymemcache.
+MEMCACHE_INTEGRATION_TESTS = \
+	tests/integration/test_memcache.py \
+	tests/integration/test_routing_memcache.py \
+	tests/integration/test_memcache_vs_nutcracker.py \
+	tests/integration/test_stress_memcache.py
+TESTS += $(MEMCACHE_INTEGRATION_TESTS)
+EXTRA_DIST += $(MEMCACHE_INTEGRATION_TESTS) tests/integration/rawmc.py
+
 # Byte-for-byte reply comparison with nutcracker 0.5.0 (bench engineer).
 TESTS += tests/integration/test_vs_nutcracker.py
 EXTRA_DIST += tests/integration/test_vs_nutcracker.py

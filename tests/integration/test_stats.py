@@ -29,8 +29,8 @@ def pools_with_listen(ports):
         "alpha": harness.pool(["127.0.0.1:41003:1 zz", "127.0.0.1:41004:1 a",
                                "127.0.0.1:41005:2 bb"], listen_port=next(ports), redis=True,
                               hash="murmur", distribution="modula"),
-        # TODO: make this a memcached pool once the data path speaks memcached.
-        "mid": harness.pool(["127.0.0.1:41006:1"], listen_port=next(ports), redis=True),
+        # a memcached pool (redis: false): the same fields
+        "mid": harness.pool(["127.0.0.1:41006:1"], listen_port=next(ports)),
     }
 
 

@@ -278,6 +278,14 @@ class Conn(RawClient):
 
 
 class Client(threading.Thread):
+    """One RESP client's sessions.  The protocol lives in the class attributes and the methods
+    op(), flood(), soft_error(), terminator() and is_error() (test_stress_memcache.py overrides
+    them; the engine is the same)."""
+
+    model_class = None          # set below: Model
+    conn_class = None           # set below: Conn
+    quit_reply = b"+OK\r\n"     # what QUIT is answered with (None: nothing, just the close)
+
     def __init__(self, shared, idx):
         super().__init__(name="client-%d" % idx, daemon=True)
         self.sh = shared
@@ -294,7 +302,7 @@ class Client(threading.Thread):
     def new_gen(self, gen):
         self.gen = gen
         keys = self.sh.keys[self.idx][gen]
-        self.model = Model({k for k in keys if self.sh.owner[k] == self.sh.victim})
+        self.model = self.model_class({k for k in keys if self.sh.owner[k] == self.sh.victim})
         if self.sh.kill_started.is_set():
             self.model.forget_victim()  # requests of an abandoned session may still land
         self.killed_seen = self.sh.kill_started.is_set()
@@ -354,7 +362,7 @@ class Client(threading.Thread):
 
     def session(self):
         r = self.rnd
-        c = Conn(self.sh.port, self.slow)
+        c = self.conn_class(self.sh.port, self.slow)
         self.sh.add("sessions")
         try:
             for _ in range(r.randrange(1, 6)):
@@ -375,19 +383,12 @@ class Client(threading.Thread):
         else:
             ops = [self.op() for _ in range(self.depth())]
         if r.random() < 0.1:
-            raw, err = r.choice(SOFT_ERRORS)
-            bad = Op("BAD", raw=raw)
-            bad.want_err = err
+            bad = self.soft_error()
             ops.insert(r.randrange(len(ops) + 1), bad)
         cut = None                  # replies up to here; nothing after it is executed
         if ending in ("quit", "fatal"):
             cut = r.randrange(len(ops) + 1)
-            if ending == "quit":
-                term = Op("QUIT", raw=enc(b"QUIT"))
-            else:
-                term = Op("BAD", raw=r.choice(FATAL_ERRORS))
-                term.want_err = b"ERR Protocol error: "
-            ops.insert(cut, term)
+            ops.insert(cut, self.terminator(ending))
         stream = b"".join(op.raw for op in ops)
         bounds = sorted(r.sample(range(1, len(stream)), min(len(stream) - 1,
                                                            r.randrange(0, 12))))
@@ -402,6 +403,8 @@ class Client(threading.Thread):
             if self.slow and r.random() < 0.5:
                 time.sleep(r.uniform(0.1, 0.4))  # not reading: server connections stall
             nread = len(ops) if cut is None else cut + 1
+            if ending == "quit" and self.quit_reply is None:
+                nread -= 1
             if ending == "abrupt":
                 nread = r.randrange(len(ops) + 1)
             for i in range(nread):
@@ -422,6 +425,25 @@ class Client(threading.Thread):
             return True
         finally:
             sender.join(SOCK_TIMEOUT)
+
+    def soft_error(self):
+        """A request refused while the connection stays usable."""
+        raw, err = self.rnd.choice(SOFT_ERRORS)
+        bad = Op("BAD", raw=raw)
+        bad.want_err = err
+        return bad
+
+    def terminator(self, ending):
+        """The request that ends a session: "quit", or "fatal" (framing lost)."""
+        if ending == "quit":
+            return Op("QUIT", raw=enc(b"QUIT"))
+        term = Op("BAD", raw=self.rnd.choice(FATAL_ERRORS))
+        term.want_err = b"ERR Protocol error: "
+        return term
+
+    @staticmethod
+    def is_error(raw):
+        return raw.startswith(b"-")
 
     def send(self, c, chunks, may_fail, seed):
         r = random.Random(seed)  # not self.rnd: the streams stay the same on a replay
@@ -446,14 +468,16 @@ class Client(threading.Thread):
         self.batch_bytes += len(raw)
         del self.history[:-5]
         if op.name == "QUIT":
-            if raw != b"+OK\r\n":
+            if raw != self.quit_reply:
                 raise Mismatch("QUIT answered %r" % raw[:80])
             return
         try:
             self.model.check(op, raw)
         except Mismatch as e:
-            raise Mismatch("%s: %s; reply %r" % (op, e, raw[:200])) from None
-        if raw.startswith(b"-") and op.name != "BAD":
+            raise Mismatch("%s: %s; reply %r (sent late %s, read after kill %s, victim keys %r)"
+                           % (op, e, raw[:200], op.sent_late, op.read_after_kill,
+                              [k for k in op.keys if k in self.model.victim_keys])) from None
+        if self.is_error(raw) and op.name != "BAD":
             self.sh.add("victim_errors")
 
     def abandon(self, c, sender):
@@ -482,6 +506,10 @@ class Client(threading.Thread):
                                            type(e).__name__, e, recent))
 
 
+Client.model_class = Model
+Client.conn_class = Conn
+
+
 def placement(conf_path, pool, keys, workdir):
     """key -> "host:port" from shardoracle (the proxy's own placement code)."""
     path = os.path.join(workdir, "stress-keys.hex")
@@ -497,11 +525,42 @@ def placement(conf_path, pool, keys, workdir):
     return where
 
 
-class StressTest(harness.TestCase):
-    def test_random_workload(self):
+class Workload:
+    """The seeded workload (a TestCase mixin): NBACKENDS backends behind one pool, the clients,
+    a backend killed and restarted half way, then every model checked against the backends and
+    the proxy's stats and exit.  The protocol is in the hooks (RESP here; memcached in
+    test_stress_memcache.py)."""
+
+    client_class = Client
+
+    def start_backend(self, **kw):
+        return self.start_redis(**kw)
+
+    @staticmethod
+    def misses(port, key):
+        """Does the pool answer a read of (absent) `key`, as a miss?"""
+        c = RawClient(port, timeout=SOCK_TIMEOUT)
+        try:
+            return c.call(b"GET", key) == bulk(None)
+        finally:
+            c.close()
+
+    @staticmethod
+    def still_serves(port):
+        c = RawClient(port)
+        try:
+            return c.call(b"PING") == b"+PONG\r\n"
+        finally:
+            c.close()
+
+    @staticmethod
+    def stored(backend, key):
+        return backend.client().get(key)
+
+    def run_workload(self):
         print("\nstress seed %d (replay: SP_STRESS_SEED=%d)" % (SEED, SEED), file=sys.stderr)
         rnd = random.Random(SEED)
-        backends = [self.start_redis() for _ in range(NBACKENDS)]
+        backends = self.backends = [self.start_backend() for _ in range(NBACKENDS)]
         p = self.start_proxy({"alpha": harness.pool(backends, hash="fnv1a_64",
                                                     distribution="ketama")})
         keys = [[[b"s%d:c%d:g%d:k%d" % (SEED, i, g, j) for j in range(KEYS_PER_GEN)]
@@ -514,7 +573,7 @@ class StressTest(harness.TestCase):
         rss_start = harness.rss_kib(p.pid)
         start = time.monotonic()
         sh = Shared(p.port("alpha"), keys, owner, victim, start + SECONDS)
-        clients = [Client(sh, i) for i in range(NCLIENTS)]
+        clients = [self.client_class(sh, i) for i in range(NCLIENTS)]
         for c in clients:
             c.start()
 
@@ -524,16 +583,12 @@ class StressTest(harness.TestCase):
         port = backends[victim].port
         sh.kill_started.set()
         backends[victim].stop(harness.signal.SIGKILL)
-        backends[victim] = self.start_redis(port=port)
+        backends[victim] = self.start_backend(port=port)
         probe = next(k for k in (b"probe%d" % i for i in range(10000))
                      if placement(p.conf_path, "alpha", [k], self.tmpdir)[k]
                      == backends[victim].address)
-        pc = RawClient(sh.port, timeout=SOCK_TIMEOUT)
-
-        def answered():
-            return pc.call(b"GET", probe) == bulk(None)
-        harness.wait_until(answered, 20, "the restarted backend to answer through the proxy")
-        pc.close()
+        harness.wait_until(lambda: self.misses(sh.port, probe), 20,
+                           "the restarted backend to answer through the proxy")
         sh.victim_back.set()
 
         for c in clients:
@@ -548,14 +603,12 @@ class StressTest(harness.TestCase):
         self.assertGreater(sh.counts["requests"], 1000)
 
         # The proxy still serves, routes as the oracle says, and its counters are back.
-        c = RawClient(sh.port)
-        self.assertEqual(c.call(b"PING"), b"+PONG\r\n")
+        self.assertTrue(self.still_serves(sh.port))
         for cl in clients:
             for k, v in cl.model.val.items():
                 if v is not UNKNOWN:
-                    self.assertEqual(backends[owner[k]].client().get(k), v,
+                    self.assertEqual(self.stored(backends[owner[k]], k), v,
                                      "seed %d: key %r" % (SEED, k))
-        c.close()
 
         def settled(doc):
             pool = doc["alpha"]
@@ -573,6 +626,11 @@ class StressTest(harness.TestCase):
                               "RSS once quiet after the load (seed %d)" % SEED)
         # A clean exit (under the sanitizers: no leak, no bad access at teardown either).
         self.assertEqual(p.stop(), 0, "seed %d\n%s" % (SEED, p.output()[-3000:]))
+
+
+class StressTest(harness.TestCase, Workload):
+    def test_random_workload(self):
+        self.run_workload()
 
     def test_shutdown_under_load(self):
         # SIGTERM while clients have requests in flight, are paused by back-pressure, wait on a

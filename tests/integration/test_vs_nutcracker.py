@@ -16,8 +16,6 @@ Where shardproxy answers what Redis itself would answer, a separate reference re
 """
 
 import random
-import shutil
-import tempfile
 import time
 
 import harness
@@ -363,43 +361,17 @@ def corpus(rng):
 
 # --- the test ------------------------------------------------------------------------------------
 
-class VsNutcracker(harness.TestCase):
+class VsNutcracker(harness.ClassPeersTestCase):
     """Peers are started once for the class (7 redis-servers, 2 proxies); each test starts from
     flushed backends."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="sp-vsnc-")
-        cls.procs = []
-        try:
-            cls.sp_backends = [cls._start(harness.RedisServer(cls.workdir))
-                               for _ in range(NSERVERS)]
-            cls.nc_backends = [cls._start(harness.RedisServer(cls.workdir))
-                               for _ in range(NSERVERS)]
-            cls.reference = cls._start(harness.RedisServer(cls.workdir))
-            cls.sp = cls._start(harness.Shardproxy(cls.workdir, cls.pools(cls.sp_backends)))
-            cls.nc = cls._start(harness.Nutcracker(cls.workdir, cls.pools(cls.nc_backends)))
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        problem = None
-        for p in reversed(cls.procs):
-            rc = p.stop()
-            # A sanitizer build reports leaks and UB at exit: a clean SIGTERM exit is part of it.
-            if isinstance(p, harness.Shardproxy) and (rc != 0 or "Sanitizer" in p.output()
-                                                      or "runtime error" in p.output()):
-                problem = "shardproxy exited with status %s on SIGTERM:\n%s" % (rc, p.output())
-        shutil.rmtree(cls.workdir, ignore_errors=True)
-        if problem is not None:
-            raise AssertionError(problem)
-
-    @classmethod
-    def _start(cls, proc):
-        cls.procs.append(proc)
-        return proc
+    def start_peers(cls):
+        cls.sp_backends = [cls._start(harness.RedisServer(cls.workdir)) for _ in range(NSERVERS)]
+        cls.nc_backends = [cls._start(harness.RedisServer(cls.workdir)) for _ in range(NSERVERS)]
+        cls.reference = cls._start(harness.RedisServer(cls.workdir))
+        cls.sp = cls._start(harness.Shardproxy(cls.workdir, cls.pools(cls.sp_backends)))
+        cls.nc = cls._start(harness.Nutcracker(cls.workdir, cls.pools(cls.nc_backends)))
 
     @staticmethod
     def pools(backends):

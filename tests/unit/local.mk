@@ -99,6 +99,19 @@ tests_unit_test_proto_redis_CPPFLAGS = $(UNIT_PROXY_CPPFLAGS)
 tests_unit_test_proto_redis_CFLAGS = $(UNIT_PROXY_CFLAGS)
 tests_unit_test_proto_redis_LDADD = $(UNIT_PROXY_LIBS)
 
+# The memcached layer: request and reply framing (split at every byte), memcached's line rules,
+# limits, the command table; and the adapter on its own (local replies, routing, split, merge).
+check_PROGRAMS += tests/unit/test_memcache tests/unit/test_proto_memcache
+TESTS += tests/unit/test_memcache tests/unit/test_proto_memcache
+tests_unit_test_memcache_SOURCES = tests/unit/test_memcache.c
+tests_unit_test_memcache_CPPFLAGS = $(UNIT_PROXY_CPPFLAGS)
+tests_unit_test_memcache_CFLAGS = $(UNIT_PROXY_CFLAGS)
+tests_unit_test_memcache_LDADD = $(UNIT_PROXY_LIBS)
+tests_unit_test_proto_memcache_SOURCES = tests/unit/test_proto_memcache.c
+tests_unit_test_proto_memcache_CPPFLAGS = $(UNIT_PROXY_CPPFLAGS)
+tests_unit_test_proto_memcache_CFLAGS = $(UNIT_PROXY_CFLAGS)
+tests_unit_test_proto_memcache_LDADD = $(UNIT_PROXY_LIBS)
+
 # The Sentinel client without sockets: replies and events decoded, and the rule that decides
 # which address a master is followed at (against real Sentinels: tests/integration/test_sentinel.py).
 check_PROGRAMS += tests/unit/test_sentinel

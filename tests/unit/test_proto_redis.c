@@ -181,11 +181,11 @@ static void check_split(const char *req, const char *want0, const char *want1)
         evbuffer_drain(out[0], 3);
         if (flat) {
             p = evbuffer_pullup(f.in, (ev_ssize_t)f.msg.len);
-            ck_assert_int_eq(P->split(&f.msg, f.in, p, fok, 2, out), 0);
+            ck_assert_int_eq(P->split(&f.msg, f.in, p, fok, 2, out, NULL), 0);
             ck_assert_uint_eq(evbuffer_get_length(f.in), f.msg.len + 14);
         } else {
             evbuffer_remove_buffer(f.in, bytes, f.msg.len);
-            ck_assert_int_eq(P->split(&f.msg, bytes, NULL, fok, 2, out), 0);
+            ck_assert_int_eq(P->split(&f.msg, bytes, NULL, fok, 2, out, NULL), 0);
         }
         s0 = drain_str(out[0]);
         s1 = drain_str(out[1]);
@@ -230,7 +230,7 @@ START_TEST(split_many_keys)
     fx_init(&f, NULL, 0);
     fx_parse(&f, "MSET a 1 b 2 c 3 d 4 e 5 f 6 g 7 h 8 i 9 j 10 k 11\r\n", SP_PARSE_OK);
     ck_assert_uint_eq(f.msg.nkeys, 11);
-    ck_assert_int_eq(P->split(&f.msg, f.in, evbuffer_pullup(f.in, -1), fok, 2, out), 0);
+    ck_assert_int_eq(P->split(&f.msg, f.in, evbuffer_pullup(f.in, -1), fok, 2, out, NULL), 0);
     s0 = drain_str(out[0]);
     s1 = drain_str(out[1]);
     ck_assert_str_eq(s0, "*21\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nc\r\n$1\r\n3\r\n"
@@ -268,7 +268,7 @@ static bool key_parts(const char *const r[2], const uint32_t *fok, size_t nkeys,
         size_t k = 0;
 
         evbuffer_add(b, r[f], strlen(r[f]));
-        ck_assert_int_eq(P->parse_reply(st, b, true, &rep), SP_PARSE_OK);
+        ck_assert_int_eq(P->parse_reply(st, b, SP_CMD_NONE, true, &rep), SP_PARSE_OK);
         ck_assert_uint_eq(rep.len, strlen(r[f]));
         for (size_t i = 0; i < nkeys; i++) {
             if (fok[i] != f)
@@ -324,7 +324,7 @@ static char *merge_with(const char *req, const char *r0, const char *r1, const s
     fx_parse(&f, req, SP_PARSE_OK);
     evbuffer_add(rep[0], r0, strlen(r0));
     evbuffer_add(rep[1], r1, strlen(r1));
-    P->merge(f.msg.cmd, fok, 3, kp, rep, 2, out);
+    P->merge(f.msg.cmd, fok, 3, kp, rep, 2, NULL, out);
     s = drain_str(out);
     evbuffer_free(rep[0]);
     evbuffer_free(rep[1]);
@@ -406,9 +406,9 @@ START_TEST(reply_parts_resumable)
 
         P->server_init(st);
         evbuffer_add(b, r, cut);
-        ck_assert_int_eq(P->parse_reply(st, b, true, &rep), SP_PARSE_AGAIN);
+        ck_assert_int_eq(P->parse_reply(st, b, SP_CMD_NONE, true, &rep), SP_PARSE_AGAIN);
         evbuffer_add(b, r + cut, len - cut);
-        ck_assert_int_eq(P->parse_reply(st, b, true, &rep), SP_PARSE_OK);
+        ck_assert_int_eq(P->parse_reply(st, b, SP_CMD_NONE, true, &rep), SP_PARSE_OK);
         ck_assert_uint_eq(rep.len, len);
         ck_assert_uint_eq(rep.nparts, 4);
         for (size_t i = 0; i < 4; i++) {
@@ -419,7 +419,7 @@ START_TEST(reply_parts_resumable)
         /* Without want_parts the next reply has none. */
         evbuffer_drain(b, len);
         evbuffer_add(b, r, len);
-        ck_assert_int_eq(P->parse_reply(st, b, false, &rep), SP_PARSE_OK);
+        ck_assert_int_eq(P->parse_reply(st, b, SP_CMD_NONE, false, &rep), SP_PARSE_OK);
         ck_assert_uint_eq(rep.nparts, 0);
         P->server_fini(st);
         free(st);
