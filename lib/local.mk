@@ -4,7 +4,7 @@ lib_libshardproxy_la_SOURCES = \
 	lib/conf.c lib/conf.h lib/conf_int.h lib/conf_keys.c lib/conf_msg.c lib/conf_parse.c lib/conf_value.c lib/conf_pool.c \
 	lib/conf_sentinel.c \
 	lib/registry.c lib/registry.h \
-	lib/placement.c lib/placement.h \
+	lib/placement.c lib/placement.h lib/placement_int.h lib/shares.c \
 	lib/hex.c lib/hex.h
 lib_libshardproxy_la_SOURCES += lib/conf_edit.c
 lib_libshardproxy_la_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)

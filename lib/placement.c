@@ -14,18 +14,8 @@
 #include <string.h>
 
 #include "placement.h"
+#include "placement_int.h"
 
-struct sp_placer {
-    const struct sp_conf_pool *pool;
-    sp_hash_fn *hash;
-    const struct sp_plugin *dist;
-    void *selector;      /* NULL when no server is live */
-    uint32_t *to_pool;   /* selector index -> index into pool->servers */
-    size_t nlive;
-    bool single;         /* one configured server: nutcracker never hashes */
-    bool tagged;
-    char tag[2];
-};
 
 /* Writes "pool 'NAME': <message>" into err[errlen]. */
 static void placer_error(char *err, size_t errlen, const struct sp_conf_pool *pool,
@@ -83,6 +73,7 @@ static int find_plugins(struct sp_placer *p, const struct sp_registry *reg, char
         return -1;
     }
     p->hash = h->hash;
+    p->hash_bits = h->hash_bits;
     p->dist = d;
     return 0;
 }

@@ -54,6 +54,30 @@ uint64_t sp_placer_hash(const struct sp_placer *placer, const void *key, size_t 
 /* Number of servers taking part in the distribution (the live ones). */
 size_t sp_placer_live_count(const struct sp_placer *placer);
 
+/* How a share of the hash space was found. */
+enum sp_share_how {
+    SP_SHARE_EXACT,     /* from the distributions' shapes (sp_dist_shape_fn): exact */
+    SP_SHARE_SAMPLED,   /* a distribution has no shape: 2^20 evenly spread hash values */
+    SP_SHARE_ESTIMATED, /* the hash or hash_tag differs: keys move as if independently */
+};
+
+/*
+ * The share of the keys whose server changes from placer `a` to placer `b` (e.g. the running
+ * config and the next): key hashes spread evenly over the hash space, servers matched by
+ * `b_to_a` (index into b's pool -> index into a's, -1 for a server a does not have).  With the
+ * same hash and hash_tag on both sides, the share of the hash space whose owner changes; else an
+ * estimate, 1 - sum of the products of each server's shares on both sides.  *how says which.
+ * Returns a value in [0, 1]; -1 when out of memory.
+ */
+double sp_placer_moved_share(const struct sp_placer *a, const struct sp_placer *b,
+                             const int *b_to_a, enum sp_share_how *how);
+
+/*
+ * Each server's share of the hash space under `placer`: shares[i] for pool server i (0 for one
+ * that is not live).  Returns 0, or -1 when out of memory; *how as above (never ESTIMATED).
+ */
+int sp_placer_space_shares(const struct sp_placer *placer, double *shares, enum sp_share_how *how);
+
 /*
  * The hash_tag rule on its own: stores in *off and *n the part of key[len] to hash for tag `tag`
  * ("" or two characters).

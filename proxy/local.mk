@@ -19,6 +19,11 @@ proxy_shardproxy_LDADD = proxy/libspproxy.la lib/libshardproxy.la $(LIBEVENT_LIB
 proxy_libspproxy_la_SOURCES = \
 	proxy/core/proxy.h proxy/core/proto.h proxy/core/core.h proxy/core/parse.h \
 	proxy/core/proxy.c \
+	proxy/core/reload.c \
+	proxy/core/reload_log.c \
+	proxy/core/retire.c \
+	proxy/core/backend.c \
+	proxy/core/failover.c \
 	proxy/core/listener.c \
 	proxy/core/accept.c proxy/core/accept.h \
 	proxy/core/addr.c proxy/core/addr.h \

@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define SP_ABI_MAJOR 1
-#define SP_ABI_MINOR 0
+#define SP_ABI_MINOR 1
 
 /* The one symbol a plugin exports; the loader looks it up with dlsym. */
 #define SP_PLUGIN_SYMBOL shardproxy_plugin
@@ -73,6 +73,19 @@ typedef void *sp_dist_build_fn(const struct sp_server_spec *servers, size_t n, c
 typedef uint32_t sp_dist_select_fn(void *selector, uint64_t hash);
 typedef void sp_dist_destroy_fn(void *selector);
 
+/*
+ * Optional, ABI 1.1: the shape of a selector, so a host can compute exactly which share of the
+ * hash space each server owns and how much a change moves (shardoracle, the proxy's reload log)
+ * instead of sampling.  A selector has a shape when its answer depends on `hash % period` only,
+ * and over [0, period) is constant on each range (cuts[i-1], cuts[i]] and on the wrap-around
+ * range (cuts[n-1], period) + [0, cuts[0]]; select(cuts[i]) then names each range's owner.
+ * Writes the period (2^32 for a 32-bit ring, the total weight for modula) into *period and the
+ * first min(n, cap) of the n sorted cuts into cuts[], and returns n (>= 1).  Returns 0 (and
+ * nothing is read) when the selector has no such shape.  Pure; may be NULL in the descriptor.
+ */
+typedef size_t sp_dist_shape_fn(const void *selector, uint64_t *cuts, size_t cap,
+                                uint64_t *period);
+
 struct sp_plugin {
     /* ---- ABI 1.0: version fields first ---- */
     uint32_t abi_major;
@@ -88,6 +101,8 @@ struct sp_plugin {
     sp_dist_build_fn *build;
     sp_dist_select_fn *select;
     sp_dist_destroy_fn *destroy;
+    /* ---- ABI 1.1 ---- */
+    sp_dist_shape_fn *shape;  /* kind == SP_PLUGIN_DIST, optional (NULL: none) */
     /* ---- append new fields below this line and bump SP_ABI_MINOR ---- */
 };
 
@@ -130,6 +145,22 @@ struct sp_plugin {
         .build = (BUILD_FN),                                                                     \
         .select = (SELECT_FN),                                                                   \
         .destroy = (DESTROY_FN),                                                                 \
+    }
+
+/* A distribution that also describes its shape (see sp_dist_shape_fn). */
+#define SP_DIST_PLUGIN_SHAPED(NAME, SUMMARY, BUILD_FN, SELECT_FN, DESTROY_FN, SHAPE_FN)          \
+    SP_PLUGIN_EXTERN SP_PLUGIN_EXPORT const struct sp_plugin SP_PLUGIN_SYMBOL;                    \
+    const struct sp_plugin SP_PLUGIN_SYMBOL = {                                                  \
+        .abi_major = SP_ABI_MAJOR,                                                               \
+        .abi_minor = SP_ABI_MINOR,                                                               \
+        .struct_size = (uint32_t)sizeof(struct sp_plugin),                                       \
+        .kind = SP_PLUGIN_DIST,                                                                  \
+        .name = (NAME),                                                                          \
+        .summary = (SUMMARY),                                                                    \
+        .build = (BUILD_FN),                                                                     \
+        .select = (SELECT_FN),                                                                   \
+        .destroy = (DESTROY_FN),                                                                 \
+        .shape = (SHAPE_FN),                                                                     \
     }
 
 #ifdef __cplusplus

@@ -23,5 +23,13 @@ static void ketama_destroy(void *selector)
     sp_ketama_ring_free(selector);
 }
 
-SP_DIST_PLUGIN("ketama", "nutcracker ketama: MD5 continuum, 160 points per server scaled by weight",
-               ketama_build, ketama_select, ketama_destroy);
+/* The ring's distinct point values are its cuts: a key goes to the first point >= its hash. */
+static size_t ketama_shape(const void *selector, uint64_t *cuts, size_t cap, uint64_t *period)
+{
+    *period = (uint64_t)1 << 32; /* the low 32 bits of the hash decide (ketama_ring.h) */
+    return sp_ketama_ring_cuts(selector, cuts, cap);
+}
+
+SP_DIST_PLUGIN_SHAPED("ketama",
+                      "nutcracker ketama: MD5 continuum, 160 points per server scaled by weight",
+                      ketama_build, ketama_select, ketama_destroy, ketama_shape);

@@ -181,3 +181,17 @@ uint32_t sp_ketama_ring_size(const struct sp_ketama_ring *ring)
 {
     return ring->npoints;
 }
+
+size_t sp_ketama_ring_cuts(const struct sp_ketama_ring *ring, uint64_t *cuts, size_t cap)
+{
+    size_t n = 0;
+
+    for (uint32_t k = 0; k < ring->npoints; k++) {
+        if (k > 0 && ring->values[k] == ring->values[k - 1])
+            continue;
+        if (n < cap)
+            cuts[n] = ring->values[k];
+        n++;
+    }
+    return n;
+}

@@ -66,6 +66,12 @@ uint32_t sp_ketama_ring_select(const struct sp_ketama_ring *ring, uint64_t hash)
 /* Points server `server` holds on the ring (0 for an index out of range). */
 uint32_t sp_ketama_ring_server_points(const struct sp_ketama_ring *ring, size_t server);
 
+/*
+ * The ring's distinct point values, ascending: writes the first min(n, cap) into cuts and returns
+ * n (equal values are one cut: the first owner in ring order holds it).
+ */
+size_t sp_ketama_ring_cuts(const struct sp_ketama_ring *ring, uint64_t *cuts, size_t cap);
+
 /* Total number of points on the ring. */
 uint32_t sp_ketama_ring_size(const struct sp_ketama_ring *ring);
 

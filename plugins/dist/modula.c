@@ -71,5 +71,16 @@ static uint32_t modula_select(void *selector, uint64_t hash)
     return lo;
 }
 
-SP_DIST_PLUGIN("modula", "nutcracker modula: hash modulo the total weight, servers in order",
-               modula_build, modula_select, modula_destroy);
+/* Period: the total weight; server i owns slots [upto[i-1], upto[i]), so its cut is upto[i]-1. */
+static size_t modula_shape(const void *selector, uint64_t *cuts, size_t cap, uint64_t *period)
+{
+    const struct modula *m = selector;
+
+    *period = m->total;
+    for (uint32_t i = 0; i < m->n && i < cap; i++)
+        cuts[i] = m->upto[i] - 1;
+    return m->n;
+}
+
+SP_DIST_PLUGIN_SHAPED("modula", "nutcracker modula: hash modulo the total weight, servers in order",
+                      modula_build, modula_select, modula_destroy, modula_shape);

@@ -469,6 +469,19 @@ static void client_linger(struct sp_client *cl)
     sp_conn_set_reading(&cl->conn, true);
 }
 
+void sp_client_retire(struct sp_client *cl)
+{
+    if (cl->lingering)
+        return;
+    cl->closing = true; /* nothing more is read: what was sent is answered, then the close */
+    sp_conn_set_reading(&cl->conn, false);
+    if ((cl->busy == NULL || TAILQ_EMPTY(&cl->busy->reqs)) && sp_conn_out_len(&cl->conn) == 0) {
+        client_linger(cl);
+        return;
+    }
+    sp_conn_flush_later(&cl->conn); /* the drained callback then closes it */
+}
+
 static void client_on_read(void *arg)
 {
     struct sp_client *cl = arg;

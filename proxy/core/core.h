@@ -37,10 +37,12 @@
 
 struct sp_client;
 struct sp_client_busy;
+struct sp_listener;
 struct sp_parser_block;
 struct sp_pool;
 struct sp_req;
 struct sp_sconn;
+struct sp_sentinel;
 struct sp_server;
 
 TAILQ_HEAD(sp_req_q, sp_req);
@@ -69,6 +71,9 @@ void sp_assert_fail(const char *cond, const char *file, int line) __attribute__(
  */
 #define SP_REQ_COST 256
 #define SP_HELD_REPLY_COST 1280
+
+/* Room for a server's current address as text: "host:port" (IPv6 in brackets) or a path. */
+#define SP_ADDR_TEXT_MAX 128
 
 /* Room for an error reason the data path formats itself (a server name and a server's text). */
 #define SP_REASON_MAX 512
@@ -140,42 +145,61 @@ struct sp_sconn {
     void *pstate;                 /* protocol reply parser state */
 };
 
+/*
+ * A server of a pool.  Its address is where it is now: the config's, or, in a Sentinel pool,
+ * where Sentinel says its master is.  Servers are allocated one by one and survive a reload that
+ * keeps them (connections and all); one that a reload drops, or whose pool is gone, is retired:
+ * it takes no new request, answers what is in flight and is freed once idle (retire.c).
+ */
+/* A pool's placement as it stands: the placer built from the servers that are live now. */
+struct sp_placement {
+    struct sp_placer *placer;     /* NULL while no server is live */
+    bool *live;                   /* per server (config order): taking part in placement */
+    size_t nlive;
+    int64_t next_rebuild;         /* usec (wall clock): earliest retry of an ejected server */
+};
+
 struct sp_server {
     struct sp_pool *pool;
-    const struct sp_conf_server *conf;
-    unsigned idx;
+    const struct sp_conf_server *conf; /* the running config's entry; NULL once retired */
+    char *name;                   /* its own copy: logs outlive a reload */
+    unsigned idx;                 /* index in pool->servers (the config's order) */
     struct sockaddr_storage addr;
     socklen_t addrlen;
+    char addr_text[SP_ADDR_TEXT_MAX]; /* "host:port" (or the socket path) it is at now */
     struct sp_sconn **conns;      /* slots in use so far (of server_connections, grown on
                                      demand: nothing per possible connection up front) */
     unsigned nconns;              /* slots in `conns`; NULL entries are closed */
     uint32_t failure_count;       /* consecutive failures (auto_eject_hosts) */
     int64_t next_retry;           /* usec (wall clock): ejected until then; 0 = not ejected */
+    bool retired;                 /* dropped by a reload: finishing what is in flight */
+    uint64_t retired_at;          /* usec (loop clock) */
+    TAILQ_ENTRY(sp_server) rlink; /* proxy->retired_servers */
     struct sp_server_stats *st;   /* the shared stats, or own_st when there are none */
     struct sp_server_stats own_st;
 };
 
+TAILQ_HEAD(sp_server_q, sp_server);
+TAILQ_HEAD(sp_pool_q, sp_pool);
+
 struct sp_pool {
     struct sp_proxy *proxy;
-    const struct sp_conf_pool *conf;
+    const struct sp_conf_pool *conf; /* the running config's, or a retired pool's own copy */
+    struct sp_conf_pool *own_conf;   /* retired: the copy above (freed with the pool) */
     unsigned idx;
     const struct sp_proto *proto;
-    struct evconnlistener *listener;
-    struct sp_accept_guard accept_guard; /* accept failures: pause, rate-limited log */
+    struct sp_listener *listener; /* NULL: not listening (yet, or any more) */
     struct sp_log_limit refuse_log; /* over client_connections: one log line a second */
-    struct sp_server *servers;
+    struct sp_server **servers;   /* in the config's order */
     size_t nservers;
-    struct sp_placer *placer;
-    bool *live;                   /* per server: taking part in placement */
-    size_t nlive;
-    int64_t next_rebuild;         /* usec (wall clock): earliest retry of an ejected server */
+    struct sp_placement place;    /* who owns a key now (pool.c) */
+    struct sp_sentinel *sentinel; /* a Sentinel pool's client (failover.c), else NULL */
     struct sp_client_q clients;
     size_t nclients;
+    bool retired;                 /* gone from the config: replies in flight, then closed */
+    TAILQ_ENTRY(sp_pool) rlink;   /* proxy->retired_pools */
     struct sp_pool_stats *st;     /* the shared stats, or own_st when there are none */
     struct sp_pool_stats own_st;
-    char *unix_path;              /* unix listen socket to remove at teardown ... */
-    dev_t unix_dev;               /* ... if it is still the one we made */
-    ino_t unix_ino;
 };
 
 struct sp_proxy {
@@ -188,8 +212,12 @@ struct sp_proxy {
     struct sp_flusher flusher;    /* end-of-iteration write batch (conn.h) */
     size_t read_size;             /* max bytes per read call */
     size_t hwm;                   /* back-pressure high watermark, bytes */
-    struct sp_pool *pools;
+    struct sp_pool **pools;       /* the running config's, in its order */
     size_t npools;
+    struct sp_pool_q retired_pools;     /* gone by a reload, still delivering (retire.c) */
+    struct sp_server_q retired_servers; /* ditto, servers of any pool */
+    struct event *retire_timer;
+    size_t maxservers;            /* size of the multikey arrays below */
     size_t nclients;              /* over all pools (free list release when idle) */
     bool stopping;                /* teardown: closed connections are no server's fault */
     struct sp_req_q free_reqs;
@@ -267,6 +295,60 @@ int sp_listener_open(struct sp_pool *pool, char *err, size_t errlen);
 /* Closes the pool's listener (a unix socket file is removed); safe when it has none. */
 void sp_listener_close(struct sp_pool *pool);
 
+/*
+ * Hands `from`'s listener to `to` (a reload: a new pool on a removed pool's address), which gets
+ * the connections accepted from now on.  Never fails; the socket is not closed in between.
+ */
+void sp_listener_move(struct sp_pool *to, struct sp_pool *from);
+
+/* ---- proxy.c: life cycle ---- */
+
+/*
+ * A pool for config `cp` (index `idx` in its config), placed with the plugins of `reg`: servers
+ * resolved, placement built, a Sentinel pool's masters followed; not listening yet
+ * (sp_listener_open), stats its own until sp_pool_attach_stats.  NULL with err naming the pool.
+ */
+struct sp_pool *sp_pool_new(struct sp_proxy *proxy, const struct sp_registry *reg,
+                            const struct sp_conf_pool *cp, unsigned idx, char *err,
+                            size_t errlen);
+
+/* Closes the pool's listener, clients and server connections and frees it.  NULL: no-op. */
+void sp_pool_free(struct sp_pool *pool);
+
+/* Points the pool's and its servers' counters at pool `idx` of `stats` (NULL: their own). */
+void sp_pool_attach_stats(struct sp_pool *pool, struct sp_stats *stats, size_t idx);
+
+/* Connects to every server now when the pool has `preconnect`. */
+void sp_pool_preconnect(struct sp_pool *pool);
+
+/* The most servers any pool of `conf` has. */
+size_t sp_conf_max_servers(const struct sp_conf *conf);
+
+/* Grows the multi-key scratch arrays to `maxservers` entries.  Returns 0 or -1 (OOM). */
+int sp_proxy_reserve(struct sp_proxy *proxy, size_t maxservers);
+
+/* ---- reload_log.c ---- */
+
+/* Logs, per pool, what changed from config `a` to `b` and the share of keys that move. */
+void sp_reload_log(const struct sp_conf *a, const struct sp_registry *areg,
+                   const struct sp_conf *b, const struct sp_registry *breg);
+
+/* ---- retire.c: what a reload dropped, finishing its work ---- */
+
+/* Starts / stops the timer that frees retired servers and pools once idle (stop frees them). */
+int sp_retire_start(struct sp_proxy *proxy);
+void sp_retire_stop(struct sp_proxy *proxy);
+
+/* `s` left its pool's config: it takes no new request, answers what is in flight, then goes. */
+void sp_retire_server(struct sp_server *s);
+
+/*
+ * `pool` left the config (or changed its listen address): `own` (a copy of its config, taken
+ * over) replaces the config it used; its listener must be gone already; its clients are closed
+ * once their replies are out, its servers retired.
+ */
+void sp_retire_pool(struct sp_pool *pool, struct sp_conf_pool *own);
+
 /* ---- trim.c ---- */
 
 /* Starts the timer that gives memory back once the proxy is quiet.  Returns 0 or -1 (OOM). */
@@ -327,6 +409,12 @@ size_t sp_client_backlog(const struct sp_client *cl);
 /* Re-enables reading of a client paused by server back-pressure (called by server.c). */
 void sp_client_unblock(struct sp_client *cl);
 
+/*
+ * Its pool is going (a reload removed it): the client is read no more, gets the replies to what
+ * it sent, then its connection is shut (as after QUIT) and closed when the peer closes.
+ */
+void sp_client_retire(struct sp_client *cl);
+
 /* Closes a client (pool shutdown): in-flight requests are swallowed. */
 void sp_client_close(struct sp_client *cl);
 
@@ -379,8 +467,49 @@ void sp_sconn_block_client(struct sp_sconn *sc, struct sp_client *cl);
 /* Forgets `cl` as a waiter (client closing). */
 void sp_sconn_unblock_client(struct sp_client *cl);
 
-/* Closes every connection of `server` (teardown), failing their requests. */
-void sp_server_close_all(struct sp_server *server);
+/*
+ * Closes every connection of `server` (teardown, a failover, a reload), failing the requests on
+ * them with `reason`; not counted as the server's failure.  New requests open new connections.
+ */
+void sp_server_close_all(struct sp_server *server, const char *reason);
+
+/*
+ * Closes the connections of `server` that have nothing in flight; returns how many are still
+ * busy (a retired server is freed once none is).
+ */
+size_t sp_server_close_idle(struct sp_server *server);
+
+/* ---- failover.c: Sentinel pools ---- */
+
+/* Starts following a Sentinel pool's masters (no-op for other pools).  0 or -1 with err set. */
+int sp_failover_start(struct sp_pool *pool, char *err, size_t errlen);
+
+/* A Sentinel client for `pool` following config `cp` (a reload prepares the next one).  NULL
+   with err set. */
+struct sp_sentinel *sp_failover_client(struct sp_pool *pool, const struct sp_conf_pool *cp,
+                                       char *err, size_t errlen);
+
+/* Stops following (frees the client); safe when there is none. */
+void sp_failover_stop(struct sp_pool *pool);
+
+/* ---- backend.c: the server object ---- */
+
+/*
+ * A new server for config entry `cs` (index `idx` in its pool's config order), its address
+ * resolved, stats its own until the caller points `st` at the shared ones.  NULL with err set.
+ */
+struct sp_server *sp_server_new(struct sp_pool *pool, const struct sp_conf_server *cs,
+                                unsigned idx, char *err, size_t errlen);
+
+/* Closes the server's connections (failing their requests) and frees it.  NULL is a no-op. */
+void sp_server_free(struct sp_server *s);
+
+/*
+ * Points `s` at host:port (a Sentinel failover): its connections are closed, failing the
+ * requests on them with `reason`; placement is not touched.  Returns 0, or -1 (logged) when the
+ * address cannot be resolved (the server stays where it was).
+ */
+int sp_server_move(struct sp_server *s, const char *host, int port, const char *reason);
 
 /* ---- pool.c: placement and ejection ---- */
 
@@ -390,6 +519,19 @@ void sp_server_close_all(struct sp_server *server);
  */
 struct sp_server *sp_pool_locate(struct sp_pool *pool, const void *key, size_t len,
                                  const char **reason);
+
+/*
+ * Builds the placement of pool config `cp` over `servers` (its servers, config order): servers
+ * ejected now (their retry time not passed, in a pool that ejects) are left out.  Allocates; the
+ * running pool is not touched (a reload builds the next placement before switching).  Returns 0
+ * or -1 with err set.
+ */
+int sp_placement_build(const struct sp_registry *reg, const struct sp_conf_pool *cp,
+                       struct sp_server *const *servers, struct sp_placement *out, char *err,
+                       size_t errlen);
+
+/* Frees a placement (safe on a zeroed one). */
+void sp_placement_free(struct sp_placement *p);
 
 /* A server connection failed or closed: counts it and ejects the server at the limit. */
 void sp_pool_server_failure(struct sp_server *server);

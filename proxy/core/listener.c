@@ -1,6 +1,7 @@
 /*
  * A pool's listening socket: TCP or a unix socket with permissions, accepting into client.c,
- * backing off when the process runs out of descriptors.
+ * backing off when the process runs out of descriptors.  A reload may hand it to another pool on
+ * the same address without closing it.
  */
 #include "config.h"
 
@@ -15,12 +16,20 @@
 #include "core.h"
 #include "report/log.h"
 
+struct sp_listener {
+    struct evconnlistener *lev;
+    struct sp_accept_guard guard; /* accept failures: pause, rate-limited log */
+    char *unix_path;              /* unix listen socket to remove at teardown ... */
+    dev_t unix_dev;               /* ... if it is still the one we made */
+    ino_t unix_ino;
+};
+
 static void pool_accept_error(struct evconnlistener *lev, void *arg)
 {
     struct sp_pool *pool = arg;
 
     (void)lev;
-    sp_accept_guard_error(&pool->accept_guard);
+    sp_accept_guard_error(&pool->listener->guard);
 }
 
 /* Is a process listening on unix socket `path` (a connect succeeds, or its backlog is full)? */
@@ -85,6 +94,7 @@ int sp_listener_open(struct sp_pool *pool, char *err, size_t errlen)
     struct sockaddr_storage ss;
     socklen_t sslen;
     unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
+    struct sp_listener *l;
     char what[128];
     struct stat sb;
 
@@ -96,49 +106,74 @@ int sp_listener_open(struct sp_pool *pool, char *err, size_t errlen)
     } else {
         flags |= LEV_OPT_REUSEABLE;
     }
-    pool->listener = listen_bind(pool, &ss, sslen, flags);
-    if (pool->listener == NULL) {
+    if ((l = calloc(1, sizeof(*l))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pool->listener = l;
+    l->lev = listen_bind(pool, &ss, sslen, flags);
+    if (l->lev == NULL) {
         snprintf(err, errlen, "listen on %s failed: %s", addr->text, strerror(errno));
+        sp_listener_close(pool);
         return -1;
     }
     /* nutcracker counts its listening sockets as connections too (monitoring compares). */
     pool->proxy->gst->total_connections++;
     pool->proxy->gst->curr_connections++;
     snprintf(what, sizeof(what), "pool '%s' (%s)", pool->conf->name, addr->text);
-    if (sp_accept_guard_init(&pool->accept_guard, pool->proxy->base, pool->listener, what) < 0) {
+    if (sp_accept_guard_init(&l->guard, pool->proxy->base, l->lev, what) < 0) {
         snprintf(err, errlen, "out of memory");
+        sp_listener_close(pool);
         return -1;
     }
-    evconnlistener_set_error_cb(pool->listener, pool_accept_error);
+    evconnlistener_set_error_cb(l->lev, pool_accept_error);
     if (addr->is_unix) {
-        pool->unix_path = strdup(addr->host);
-        if (pool->unix_path == NULL || lstat(addr->host, &sb) < 0) {
+        l->unix_path = strdup(addr->host);
+        if (l->unix_path == NULL || lstat(addr->host, &sb) < 0) {
             snprintf(err, errlen, "listen on %s: %s", addr->text,
-                     pool->unix_path == NULL ? "out of memory" : strerror(errno));
+                     l->unix_path == NULL ? "out of memory" : strerror(errno));
+            sp_listener_close(pool);
             return -1;
         }
-        pool->unix_dev = sb.st_dev;
-        pool->unix_ino = sb.st_ino;
+        l->unix_dev = sb.st_dev;
+        l->unix_ino = sb.st_ino;
     }
     return 0;
 }
 
 void sp_listener_close(struct sp_pool *pool)
 {
+    struct sp_listener *l = pool->listener;
     struct stat sb;
 
-    sp_accept_guard_fini(&pool->accept_guard);
-    if (pool->listener != NULL) {
-        evconnlistener_free(pool->listener);
-        pool->listener = NULL;
+    if (l == NULL)
+        return;
+    pool->listener = NULL;
+    sp_accept_guard_fini(&l->guard);
+    if (l->lev != NULL) {
+        evconnlistener_free(l->lev);
         pool->proxy->gst->curr_connections--;
     }
-    if (pool->unix_path != NULL) {
+    if (l->unix_path != NULL) {
         /* Only our own socket file: another process may have one there by now. */
-        if (lstat(pool->unix_path, &sb) == 0 && sb.st_dev == pool->unix_dev &&
-            sb.st_ino == pool->unix_ino)
-            unlink(pool->unix_path);
-        free(pool->unix_path);
-        pool->unix_path = NULL;
+        if (lstat(l->unix_path, &sb) == 0 && sb.st_dev == l->unix_dev &&
+            sb.st_ino == l->unix_ino)
+            unlink(l->unix_path);
+        free(l->unix_path);
     }
+    free(l);
+}
+
+void sp_listener_move(struct sp_pool *to, struct sp_pool *from)
+{
+    struct sp_listener *l = from->listener;
+
+    from->listener = NULL;
+    to->listener = l;
+    if (l == NULL)
+        return;
+    evconnlistener_set_cb(l->lev, sp_client_accept, to);
+    evconnlistener_set_error_cb(l->lev, pool_accept_error);
+    snprintf(l->guard.what, sizeof(l->guard.what), "pool '%s' (%s)", to->conf->name,
+             to->conf->listen.text);
 }

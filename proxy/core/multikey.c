@@ -103,7 +103,7 @@ static int make_frags(struct sp_client *cl, struct sp_req *req, size_t nkeys)
 
         if (frag->sconn != NULL || frag->err != NULL)
             continue; /* this fragment's server is settled */
-        frag->sconn = sp_server_conn(&pool->servers[proxy->key_srv[i]], sp_client_affinity(cl),
+        frag->sconn = sp_server_conn(pool->servers[proxy->key_srv[i]], sp_client_affinity(cl),
                                     &frag->err);
         if (frag->sconn == NULL) {
             pool->st->forward_error++;
@@ -158,7 +158,7 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
         return;
     }
     if (same) {
-        sp_forward_to(cl, req, &pool->servers[proxy->key_srv[0]], in, msg->len);
+        sp_forward_to(cl, req, pool->servers[proxy->key_srv[0]], in, msg->len);
         return;
     }
     req->nkeys = msg->nkeys;

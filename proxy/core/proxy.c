@@ -1,6 +1,7 @@
 /*
- * The proxy's life cycle: every pool of a config put into service (servers resolved, placer
- * built, listener open) and torn down again.
+ * The proxy's life cycle: every pool of a config put into service (servers resolved, placement
+ * built, listener open, Sentinel followed) and torn down again.  A running proxy changes config
+ * in reload.c; what a reload drops finishes its work in retire.c.
  */
 #include "config.h"
 
@@ -31,6 +32,12 @@ static int pool_check(const struct sp_conf_pool *cp, const struct sp_registry *r
             return -1;
         }
     }
+    for (size_t i = 0; i < cp->nsentinels; i++) {
+        if (sp_addr_resolve(&cp->sentinels[i].addr, &ss, &len, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "pool '%s': Sentinel %s", cp->name, why);
+            return -1;
+        }
+    }
     placer = sp_placer_new(reg, cp, NULL, why, sizeof(why));
     if (placer == NULL) {
         snprintf(err, errlen, "pool '%s': %s", cp->name, why);
@@ -54,78 +61,122 @@ int sp_proxy_check(const struct sp_conf *conf, const struct sp_registry *reg, ch
     return 0;
 }
 
-static int pool_init(struct sp_proxy *proxy, struct sp_pool *pool, unsigned idx, char *err,
-                     size_t errlen)
+void sp_pool_attach_stats(struct sp_pool *pool, struct sp_stats *stats, size_t idx)
 {
-    const struct sp_conf_pool *cp = &proxy->conf->pools[idx];
+    pool->st = stats != NULL ? sp_stats_pool(stats, idx) : &pool->own_st;
+    for (size_t i = 0; i < pool->nservers; i++) {
+        struct sp_server *s = pool->servers[i];
+
+        s->st = stats != NULL ? sp_stats_server(stats, idx, i) : &s->own_st;
+        sp_stats_server_address(s->st, s->addr_text);
+    }
+}
+
+struct sp_pool *sp_pool_new(struct sp_proxy *proxy, const struct sp_registry *reg,
+                            const struct sp_conf_pool *cp, unsigned idx, char *err, size_t errlen)
+{
+    struct sp_pool *pool = calloc(1, sizeof(*pool));
     char why[256];
 
+    if (pool == NULL) {
+        snprintf(err, errlen, "pool '%s': out of memory", cp->name);
+        return NULL;
+    }
     pool->proxy = proxy;
     pool->conf = cp;
     pool->idx = idx;
     /* The config's `redis:` flag picks the wire protocol (false, nutcracker's default: memcached). */
     pool->proto = cp->redis ? &sp_proto_redis : &sp_proto_memcache;
+    pool->st = &pool->own_st;
     TAILQ_INIT(&pool->clients);
-    pool->st = proxy->stats != NULL ? sp_stats_pool(proxy->stats, idx) : &pool->own_st;
-    if (pool_check(cp, proxy->reg, err, errlen) < 0)
-        return -1;
-    pool->nservers = cp->nservers;
-    pool->servers = calloc(cp->nservers, sizeof(*pool->servers));
-    pool->live = calloc(cp->nservers, sizeof(*pool->live));
-    if (pool->servers == NULL || pool->live == NULL) {
+    if (pool_check(cp, reg, err, errlen) < 0)
+        goto fail;
+    pool->servers = calloc(cp->nservers ? cp->nservers : 1, sizeof(*pool->servers));
+    if (pool->servers == NULL) {
         snprintf(err, errlen, "pool '%s': out of memory", cp->name);
-        return -1;
+        goto fail;
     }
     for (size_t i = 0; i < cp->nservers; i++) {
-        struct sp_server *s = &pool->servers[i];
-
-        s->pool = pool;
-        s->conf = &cp->servers[i];
-        s->idx = (unsigned)i;
-        s->st = proxy->stats != NULL ? sp_stats_server(proxy->stats, idx, i) : &s->own_st;
-        if (sp_addr_resolve(&s->conf->addr, &s->addr, &s->addrlen, why, sizeof(why)) < 0) {
-            snprintf(err, errlen, "pool '%s': server '%s': %s", cp->name, s->conf->name, why);
-            return -1;
+        pool->servers[i] = sp_server_new(pool, &cp->servers[i], (unsigned)i, why, sizeof(why));
+        if (pool->servers[i] == NULL) {
+            snprintf(err, errlen, "pool '%s': %s", cp->name, why);
+            goto fail;
         }
-        pool->live[i] = true;
+        pool->nservers = i + 1;
     }
-    pool->nlive = cp->nservers;
-    pool->placer = sp_placer_new(proxy->reg, cp, NULL, why, sizeof(why));
-    if (pool->placer == NULL) {
+    if (sp_placement_build(reg, cp, pool->servers, &pool->place, why, sizeof(why)) < 0 ||
+        sp_failover_start(pool, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "pool '%s': %s", cp->name, why);
-        return -1;
+        goto fail;
     }
-    if (sp_listener_open(pool, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "pool '%s': %s", cp->name, why);
-        return -1;
-    }
-    return 0;
+    return pool;
+fail:
+    sp_pool_free(pool);
+    return NULL;
 }
 
-static void pool_fini(struct sp_pool *pool)
+void sp_pool_free(struct sp_pool *pool)
 {
     struct sp_client *cl;
 
+    if (pool == NULL)
+        return;
+    sp_failover_stop(pool);
     sp_listener_close(pool);
     while ((cl = TAILQ_FIRST(&pool->clients)) != NULL)
         sp_client_close(cl);
-    for (size_t i = 0; pool->servers != NULL && i < pool->nservers; i++)
-        sp_server_close_all(&pool->servers[i]);
-    for (size_t i = 0; pool->servers != NULL && i < pool->nservers; i++)
-        free(pool->servers[i].conns);
+    for (size_t i = 0; i < pool->nservers; i++)
+        sp_server_free(pool->servers[i]);
     free(pool->servers);
-    free(pool->live);
-    sp_placer_free(pool->placer);
+    sp_placement_free(&pool->place);
+    sp_conf_pool_free(pool->own_conf);
+    free(pool);
 }
 
-static void pool_preconnect(struct sp_pool *pool)
+void sp_pool_preconnect(struct sp_pool *pool)
 {
     const char *reason;
 
     if (!pool->conf->preconnect)
         return;
     for (size_t i = 0; i < pool->nservers; i++)
-        (void)sp_server_conn(&pool->servers[i], 0, &reason); /* failures counted and logged */
+        (void)sp_server_conn(pool->servers[i], 0, &reason); /* failures counted and logged */
+}
+
+int sp_proxy_reserve(struct sp_proxy *proxy, size_t maxservers)
+{
+    uint32_t *sf;
+    struct evbuffer **fo, **fr;
+
+    if (maxservers <= proxy->maxservers)
+        return 0;
+    sf = realloc(proxy->srv_frag, maxservers * sizeof(*sf));
+    if (sf == NULL)
+        return -1;
+    proxy->srv_frag = sf;
+    fo = realloc(proxy->frag_out, maxservers * sizeof(*fo));
+    if (fo == NULL)
+        return -1;
+    proxy->frag_out = fo;
+    fr = realloc(proxy->frag_rep, maxservers * sizeof(*fr));
+    if (fr == NULL)
+        return -1;
+    proxy->frag_rep = fr;
+    /* no fragment yet for any server */
+    memset(sf + proxy->maxservers, 0xff, (maxservers - proxy->maxservers) * sizeof(*sf));
+    proxy->maxservers = maxservers;
+    return 0;
+}
+
+size_t sp_conf_max_servers(const struct sp_conf *conf)
+{
+    size_t n = 1;
+
+    for (size_t p = 0; p < conf->npools; p++) {
+        if (conf->pools[p].nservers > n)
+            n = conf->pools[p].nservers;
+    }
+    return n;
 }
 
 struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *conf,
@@ -133,7 +184,6 @@ struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *con
                               const struct sp_proxy_options *opt, char *err, size_t errlen)
 {
     struct sp_proxy *proxy = calloc(1, sizeof(*proxy));
-    size_t maxservers = 1;
 
     if (proxy == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -151,43 +201,37 @@ struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *con
                                                         : SP_PROXY_DEFAULT_HIGH_WATERMARK;
     TAILQ_INIT(&proxy->free_reqs);
     TAILQ_INIT(&proxy->free_busy);
-    if (sp_flusher_init(&proxy->flusher, base) < 0) {
-        snprintf(err, errlen, "out of memory");
-        sp_proxy_free(proxy);
-        return NULL;
-    }
+    TAILQ_INIT(&proxy->retired_pools);
+    TAILQ_INIT(&proxy->retired_servers);
+    if (sp_flusher_init(&proxy->flusher, base) < 0)
+        goto oom;
     proxy->scratch = evbuffer_new();
     proxy->discard = evbuffer_new();
-    for (size_t p = 0; p < conf->npools; p++) {
-        if (conf->pools[p].nservers > maxservers)
-            maxservers = conf->pools[p].nservers;
-    }
-    proxy->srv_frag = calloc(maxservers, sizeof(*proxy->srv_frag));
-    proxy->frag_out = calloc(maxservers, sizeof(*proxy->frag_out));
-    proxy->frag_rep = calloc(maxservers, sizeof(*proxy->frag_rep));
     proxy->pools = calloc(conf->npools ? conf->npools : 1, sizeof(*proxy->pools));
-    if (proxy->scratch == NULL || proxy->discard == NULL || proxy->srv_frag == NULL ||
-        proxy->frag_out == NULL || proxy->frag_rep == NULL || proxy->pools == NULL) {
-        snprintf(err, errlen, "out of memory");
-        sp_proxy_free(proxy);
-        return NULL;
-    }
-    memset(proxy->srv_frag, 0xff, maxservers * sizeof(*proxy->srv_frag)); /* no fragment */
+    if (proxy->scratch == NULL || proxy->discard == NULL || proxy->pools == NULL ||
+        sp_proxy_reserve(proxy, sp_conf_max_servers(conf)) < 0)
+        goto oom;
     for (size_t p = 0; p < conf->npools; p++) {
+        struct sp_pool *pool = sp_pool_new(proxy, reg, &conf->pools[p], (unsigned)p, err, errlen);
+
+        if (pool == NULL)
+            goto fail;
+        proxy->pools[p] = pool;
         proxy->npools = p + 1;
-        if (pool_init(proxy, &proxy->pools[p], (unsigned)p, err, errlen) < 0) {
-            sp_proxy_free(proxy);
-            return NULL;
-        }
+        sp_pool_attach_stats(pool, stats, p);
+        if (sp_listener_open(pool, err, errlen) < 0)
+            goto fail;
     }
-    if (sp_trim_start(proxy) < 0) {
-        snprintf(err, errlen, "out of memory");
-        sp_proxy_free(proxy);
-        return NULL;
-    }
+    if (sp_trim_start(proxy) < 0 || sp_retire_start(proxy) < 0)
+        goto oom;
     for (size_t p = 0; p < proxy->npools; p++)
-        pool_preconnect(&proxy->pools[p]);
+        sp_pool_preconnect(proxy->pools[p]);
     return proxy;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    sp_proxy_free(proxy);
+    return NULL;
 }
 
 void sp_proxy_free(struct sp_proxy *proxy)
@@ -196,8 +240,9 @@ void sp_proxy_free(struct sp_proxy *proxy)
         return;
     proxy->stopping = true;
     sp_trim_stop(proxy);
+    sp_retire_stop(proxy); /* frees what is still retired */
     for (size_t p = 0; p < proxy->npools; p++)
-        pool_fini(&proxy->pools[p]);
+        sp_pool_free(proxy->pools[p]);
     free(proxy->pools);
     sp_flusher_fini(&proxy->flusher);
     sp_req_free_all(proxy);

@@ -52,6 +52,20 @@ int sp_proxy_check(const struct sp_conf *conf, const struct sp_registry *reg, ch
                    size_t errlen);
 
 /*
+ * Puts `conf` (with plugins from `reg`, counters in `stats`, which may be NULL) in service in
+ * place of the running config, without dropping what stays (core/reload.c): pools with the same
+ * name and listen address keep their listener, clients and the connections of their remaining
+ * servers; the placement switches at once; gone pools and servers finish their replies in flight
+ * first.  Logs what changed per pool.  On failure (a new address that does not resolve or bind,
+ * out of memory) nothing changed: returns -1 with err naming the pool and the problem.  On
+ * success the running config, registry and stats are no longer used and may be freed; the new
+ * ones must outlive the proxy (or the next reload).
+ */
+int sp_proxy_reload(struct sp_proxy *proxy, const struct sp_conf *conf,
+                    const struct sp_registry *reg, struct sp_stats *stats, char *err,
+                    size_t errlen);
+
+/*
  * Closes every listener, client and server connection and frees the proxy; a unix listen socket
  * file is removed.  Pending replies are dropped.  NULL is a no-op.
  */

@@ -26,6 +26,7 @@ enum sconn_end {
     SCONN_EOF,
     SCONN_ERR,
     SCONN_TIMEOUT,
+    SCONN_CLOSED,   /* by the proxy (failover, reload, shutdown): not the server's failure */
 };
 
 static void sconn_process(struct sp_sconn *sc);
@@ -83,7 +84,8 @@ static void sconn_destroy(struct sp_sconn *sc)
 
 /*
  * Closes `sc`: every request waiting on it is failed with `reason`, stats are updated as
- * nutcracker's server_close does, and the failure counts towards ejection.
+ * nutcracker's server_close does, and (unless the proxy closed it) the failure counts towards
+ * ejection.
  */
 static void sconn_close(struct sp_sconn *sc, enum sconn_end how, const char *reason)
 {
@@ -95,7 +97,7 @@ static void sconn_close(struct sp_sconn *sc, enum sconn_end how, const char *rea
     struct sp_req *req;
     size_t nunsent = sc->unsent_count;
 
-    sp_log_info("close server '%s' connection: %s (%zu requests in flight)", server->conf->name,
+    sp_log_info("close server '%s' connection: %s (%zu requests in flight)", server->name,
                 reason, sc->nsent);
     if (sc->connected) {
         st->server_connections--;
@@ -105,7 +107,7 @@ static void sconn_close(struct sp_sconn *sc, enum sconn_end how, const char *rea
         st->server_eof++;
     else if (how == SCONN_TIMEOUT)
         st->server_timedout++;
-    else
+    else if (how == SCONN_ERR)
         st->server_err++;
 
     server->conns[sc->slot] = NULL;
@@ -130,7 +132,8 @@ static void sconn_close(struct sp_sconn *sc, enum sconn_end how, const char *rea
         req->sconn = NULL;
         sp_req_fail(pool, req, reason);
     }
-    sp_pool_server_failure(server);
+    if (how != SCONN_CLOSED)
+        sp_pool_server_failure(server);
 }
 
 /* Sets TCP options on a fresh server socket (failures only cost latency: ignored). */
@@ -182,7 +185,7 @@ static struct sp_sconn *sconn_open(struct sp_server *server, unsigned slot, cons
     proxy->gst->total_connections++;
     if (sp_conn_connect(&sc->conn, (struct sockaddr *)&server->addr, server->addrlen) < 0) {
         err = errno;
-        sp_log_warn("connect to server '%s' failed: %s", server->conf->name, strerror(err));
+        sp_log_warn("connect to server '%s' failed: %s", server->name, strerror(err));
         *reason = strerror(err);
         sconn_destroy(sc);
         server->st->server_err++;
@@ -312,18 +315,34 @@ void sp_sconn_unblock_client(struct sp_client *cl)
     b->blocked_on = NULL;
 }
 
-void sp_server_close_all(struct sp_server *server)
+void sp_server_close_all(struct sp_server *server, const char *reason)
 {
+    for (unsigned i = 0; i < server->nconns; i++) {
+        struct sp_sconn *sc = server->conns[i];
+
+        if (sc != NULL)
+            sconn_close(sc, SCONN_CLOSED, reason);
+    }
+    free(server->conns);
+    server->conns = NULL;
+    server->nconns = 0;
+}
+
+size_t sp_server_close_idle(struct sp_server *server)
+{
+    size_t busy = 0;
+
     for (unsigned i = 0; i < server->nconns; i++) {
         struct sp_sconn *sc = server->conns[i];
 
         if (sc == NULL)
             continue;
-        sconn_close(sc, SCONN_ERR, "Proxy shutting down");
+        if (sc->nsent == 0 && sc->held_out == NULL && sp_conn_out_len(&sc->conn) == 0)
+            sconn_close(sc, SCONN_CLOSED, "server removed by a reload");
+        else
+            busy++;
     }
-    free(server->conns);
-    server->conns = NULL;
-    server->nconns = 0;
+    return busy;
 }
 
 /* Dequeues the request a reply belongs to and accounts for it. */
@@ -460,7 +479,7 @@ static int sconn_hello_reply(struct sp_sconn *sc, struct evbuffer *in, const str
             n--;
         text[n] = '\0';
         snprintf(why, sizeof(why), "server '%s' refused the connection setup (AUTH/SELECT): %s",
-                 sc->server->conf->name, text[0] == '-' ? text + 1 : text);
+                 sc->server->name, text[0] == '-' ? text + 1 : text);
         sp_log_error("pool '%s': %s", sc->server->pool->conf->name, why);
         sconn_close(sc, SCONN_ERR, why);
         return -1;
@@ -496,7 +515,7 @@ static void sconn_process(struct sp_sconn *sc)
             break;
         if (rc == SP_PARSE_ERROR) {
             sp_log_warn("pool '%s': server '%s' sent a reply that cannot be framed; closing its "
-                        "connection", server->pool->conf->name, server->conf->name);
+                        "connection", server->pool->conf->name, server->name);
             sconn_close(sc, SCONN_ERR, "Protocol error from server");
             return;
         }
@@ -507,7 +526,7 @@ static void sconn_process(struct sp_sconn *sc)
         }
         if (TAILQ_EMPTY(&sc->sent)) {
             sp_log_warn("pool '%s': server '%s' sent a reply nobody asked for; closing its "
-                        "connection", server->pool->conf->name, server->conf->name);
+                        "connection", server->pool->conf->name, server->name);
             sconn_close(sc, SCONN_ERR, "Unexpected reply from server");
             return;
         }
@@ -550,7 +569,7 @@ static void sconn_on_connected(void *arg)
 
     sc->connected = true;
     sc->server->st->server_connections++;
-    sp_log_info("connected to server '%s'", sc->server->conf->name);
+    sp_log_info("connected to server '%s'", sc->server->name);
 }
 
 static void sconn_on_end(void *arg, enum sp_conn_end how, int err)
@@ -577,7 +596,7 @@ static void sconn_drop_staller(struct sp_sconn *sc)
     sp_log_warn("pool '%s': closing a client that left %zu reply bytes unread for %llu ms, "
                 "holding up server '%s' (slow readers held its oldest request up %llu ms in all)",
                 cl->pool->conf->name, sp_client_backlog(cl),
-                (unsigned long long)((now - sc->stalled_at) / 1000), sc->server->conf->name,
+                (unsigned long long)((now - sc->stalled_at) / 1000), sc->server->name,
                 (unsigned long long)(sconn_stall_limit(sc) / 1000));
     cl->pool->st->client_err++;
     sp_client_close(cl); /* resumes this connection, which may close in turn: not used after */

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,9 +257,17 @@ static void put_pool(struct outbuf *b, const struct sp_stats *stats, size_t p)
     for (size_t s = 0; s < pool->nservers; s++) {
         if (s > 0)
             puts_(b, ",");
+        const struct sp_server_stats *st = &stats->servers[p][s];
+
         put_string(b, pool->servers[s].name);
         puts_(b, ": {");
-        put_fields(b, server_fields, NELEMS(server_fields), &stats->servers[p][s], "");
+        put_fields(b, server_fields, NELEMS(server_fields), st, "");
+        if (sp_conf_pool_is_sentinel(pool)) {
+            /* Not in nutcracker's document: only Sentinel pools (which it cannot run) have them. */
+            puts_(b, ", \"address\":");
+            put_string(b, st->address);
+            putf(b, ", \"failovers\":%" PRId64, st->failovers);
+        }
         puts_(b, "}");
     }
     puts_(b, "}");
@@ -310,4 +319,14 @@ void sp_stats_describe(FILE *out)
     describe_list(out, "pool stats", pool_fields, NELEMS(pool_fields));
     fputs("\n", out);
     describe_list(out, "server stats", server_fields, NELEMS(server_fields));
+}
+
+void sp_stats_server_address(struct sp_server_stats *st, const char *address)
+{
+    snprintf(st->address, sizeof(st->address), "%s", address);
+}
+
+void sp_stats_global_copy(struct sp_stats *to, const struct sp_stats *from)
+{
+    to->global = from->global;
 }

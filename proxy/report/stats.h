@@ -58,10 +58,19 @@ enum sp_stats_type {
     SP_STATS_TIMESTAMP,
 };
 
+/* Room for a server's address in the stats ("host:port", IPv6 in brackets). */
+#define SP_STATS_ADDRESS_MAX 128
+
 #define SP_STATS_MEMBER_(name, type, desc) int64_t name;
 struct sp_global_stats { SP_STATS_GLOBAL_FIELDS(SP_STATS_MEMBER_) };
 struct sp_pool_stats { SP_STATS_POOL_FIELDS(SP_STATS_MEMBER_) };
-struct sp_server_stats { SP_STATS_SERVER_FIELDS(SP_STATS_MEMBER_) };
+struct sp_server_stats {
+    SP_STATS_SERVER_FIELDS(SP_STATS_MEMBER_)
+    /* Sentinel pools only (not nutcracker's fields: rendered for those pools alone): where the
+       server is now, and how many times Sentinel moved it since the proxy started. */
+    int64_t failovers;
+    char address[SP_STATS_ADDRESS_MAX];
+};
 #undef SP_STATS_MEMBER_
 
 /* One field of a list, for code that walks them (tests, docs). */
@@ -120,6 +129,12 @@ struct sp_server_stats *sp_stats_server(struct sp_stats *stats, size_t pool, siz
  * JSON.  Returns a malloc'd NUL-terminated string (length in *len), or NULL when out of memory.
  */
 char *sp_stats_render(const struct sp_stats *stats, time_t now, size_t *len);
+
+/* Records the server's current address (shown for Sentinel pools). */
+void sp_stats_server_address(struct sp_server_stats *st, const char *address);
+
+/* Copies the process-wide counters (a reload's new stats go on from the old ones). */
+void sp_stats_global_copy(struct sp_stats *to, const struct sp_stats *from);
 
 /* Writes the -D description ("pool stats:" ... "server stats:" ...) to `out`. */
 void sp_stats_describe(FILE *out);

@@ -231,3 +231,9 @@ void sp_stats_listener_free(struct sp_stats_listener *srv)
     free(srv->snapshot);
     free(srv);
 }
+
+void sp_stats_listener_set_stats(struct sp_stats_listener *srv, struct sp_stats *stats)
+{
+    srv->stats = stats;
+    (void)sp_stats_listener_refresh(srv); /* the old snapshot is kept when out of memory */
+}

@@ -30,4 +30,7 @@ void sp_stats_listener_free(struct sp_stats_listener *srv);
  * (the previous snapshot is kept). */
 int sp_stats_listener_refresh(struct sp_stats_listener *srv);
 
+/* Serves `stats` from now on (a reload made new ones; the old may be freed after this). */
+void sp_stats_listener_set_stats(struct sp_stats_listener *srv, struct sp_stats *stats);
+
 #endif /* SP_STATS_LISTENER_H */

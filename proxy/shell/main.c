@@ -44,6 +44,9 @@ struct sp_app {
     struct sp_stats_listener *stats_listener;
     struct sp_proxy *proxy;
     char *pid_file;  /* absolute; set once written */
+    char *conf_path; /* -c, absolute: a reload after the daemon's chdir("/") reads it again */
+    char *plugin_dir; /* --plugin-dir, absolute (or NULL) */
+    time_t started;  /* the stats' "uptime" counts from here, across reloads */
     pid_t pid;
 };
 
@@ -75,15 +78,16 @@ static int plugin_in_use(const struct sp_plugin *p, void *ctx)
  * config, checking hash and distribution names against the loaded plugins.  Returns 0, or -1
  * with err set and nothing left allocated.
  */
-static int load_setup(const struct sp_options *opts, struct sp_registry **reg_out,
-                      struct sp_conf **conf_out, char *err, size_t errlen)
+static int load_setup(const char *conf_file, const char *plugin_dir,
+                      struct sp_registry **reg_out, struct sp_conf **conf_out, char *err,
+                      size_t errlen)
 {
     const char **hashes = NULL, **dists = NULL;
     struct sp_registry *reg = sp_registry_new();
 
     if (reg == NULL)
         goto oom;
-    if (sp_registry_load_default(reg, opts->plugin_dir, err, errlen) < 0)
+    if (sp_registry_load_default(reg, plugin_dir, err, errlen) < 0)
         goto err;
     size_t cap = sp_registry_count(reg) + 1; /* room for every name and the NULL */
     hashes = calloc(cap, sizeof(*hashes));
@@ -92,7 +96,7 @@ static int load_setup(const struct sp_options *opts, struct sp_registry **reg_ou
         goto oom;
     sp_registry_names(reg, SP_PLUGIN_HASH, hashes, cap);
     sp_registry_names(reg, SP_PLUGIN_DIST, dists, cap);
-    if (sp_conf_load(opts->conf_file, hashes, dists, conf_out, err, errlen) < 0)
+    if (sp_conf_load(conf_file, hashes, dists, conf_out, err, errlen) < 0)
         goto err;
     /* What starting would find wrong in the config itself (-t says it too). */
     if (sp_proxy_check(*conf_out, reg, err, errlen) < 0) {
@@ -142,7 +146,7 @@ static int test_conf(const struct sp_options *opts)
     struct sp_conf *conf;
     char err[1024];
 
-    if (load_setup(opts, &reg, &conf, err, sizeof(err)) < 0) {
+    if (load_setup(opts->conf_file, opts->plugin_dir, &reg, &conf, err, sizeof(err)) < 0) {
         fprintf(stderr, SP_PROGRAM_NAME ": %s\n", err);
         fprintf(stderr, SP_PROGRAM_NAME ": configuration file '%s' syntax is invalid\n",
                 opts->conf_file);
@@ -187,7 +191,9 @@ static void stop_proxy(struct sp_app *app)
     app->proxy = NULL;
 }
 
-static int start_stats(struct sp_app *app, char *err, size_t errlen)
+/* New counters for `conf`, with the process's identity and start time. */
+static struct sp_stats *new_stats(const struct sp_app *app, const struct sp_conf *conf, char *err,
+                                  size_t errlen)
 {
     char host[256];
     struct sp_stats_identity id = {SP_STATS_SERVICE, host, SP_VERSION_STRING};
@@ -195,13 +201,55 @@ static int start_stats(struct sp_app *app, char *err, size_t errlen)
     if (gethostname(host, sizeof(host)) < 0)
         snprintf(host, sizeof(host), "unknown");
     host[sizeof(host) - 1] = '\0';
-    app->stats = sp_stats_new(app->conf, &id, time(NULL), err, errlen);
+    return sp_stats_new(conf, &id, app->started, err, errlen);
+}
+
+static int start_stats(struct sp_app *app, char *err, size_t errlen)
+{
+    app->started = time(NULL);
+    app->stats = new_stats(app, app->conf, err, errlen);
     if (app->stats == NULL)
         return -1;
     app->stats_listener = sp_stats_listener_new(app->base, app->stats, app->opts->stats_addr,
                                                 app->opts->stats_port,
                                                 app->opts->stats_interval, err, errlen);
     return app->stats_listener != NULL ? 0 : -1;
+}
+
+/*
+ * SIGUSR1: reads the -c file again and puts it in service without a restart (core/reload.c).
+ * Everything is loaded and checked first (plugins, config, placement, addresses); anything wrong
+ * and the running config stays, the log says why.
+ */
+static void app_reload(void *ctx)
+{
+    struct sp_app *app = ctx;
+    struct sp_registry *reg;
+    struct sp_conf *conf;
+    struct sp_stats *stats;
+    char err[1024];
+
+    if (load_setup(app->conf_path, app->plugin_dir, &reg, &conf, err, sizeof(err)) < 0) {
+        sp_log_error("reload: %s; the running configuration stays", err);
+        return;
+    }
+    stats = new_stats(app, conf, err, sizeof(err));
+    if (stats == NULL || sp_proxy_reload(app->proxy, conf, reg, stats, err, sizeof(err)) < 0) {
+        sp_log_error("reload: %s: %s; the running configuration stays", app->conf_path, err);
+        sp_stats_free(stats);
+        sp_conf_free(conf);
+        sp_registry_free(reg);
+        return;
+    }
+    sp_stats_listener_set_stats(app->stats_listener, stats);
+    sp_stats_free(app->stats);
+    sp_conf_free(app->conf);
+    sp_registry_free(app->reg);
+    app->stats = stats;
+    app->conf = conf;
+    app->reg = reg;
+    sp_log_always("reload: configuration '%s' in service: %zu pool(s)", app->conf_path,
+                  conf->npools);
 }
 
 /*
@@ -261,15 +309,21 @@ static int app_start(struct sp_app *app, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto out;
     }
+    app->conf_path = absolute_path(opts->conf_file);
+    app->plugin_dir = opts->plugin_dir != NULL ? absolute_path(opts->plugin_dir) : NULL;
+    if (app->conf_path == NULL || (opts->plugin_dir != NULL && app->plugin_dir == NULL)) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     if (sp_log_init(opts->log_level, log_path, err, errlen) < 0 ||
-        load_setup(opts, &app->reg, &app->conf, err, errlen) < 0)
+        load_setup(opts->conf_file, opts->plugin_dir, &app->reg, &app->conf, err, errlen) < 0)
         goto out;
     app->base = event_base_new();
     if (app->base == NULL) {
         snprintf(err, errlen, "cannot create the event base");
         goto out;
     }
-    app->signals = sp_signals_new(app->base, err, errlen);
+    app->signals = sp_signals_new(app->base, app_reload, app, err, errlen);
     if (app->signals == NULL || start_stats(app, err, errlen) < 0 ||
         start_proxy(app, err, errlen) < 0 || become_daemon(app, err, errlen) < 0 ||
         write_pid_file(app, pid_path, err, errlen) < 0)
@@ -294,6 +348,8 @@ static void app_stop(struct sp_app *app)
     if (app->pid_file != NULL && sp_pidfile_remove(app->pid_file, app->pid, err, sizeof(err)) < 0)
         sp_log_error("%s", err);
     free(app->pid_file);
+    free(app->conf_path);
+    free(app->plugin_dir);
     sp_conf_free(app->conf);
     sp_registry_free(app->reg);
 }

@@ -20,6 +20,7 @@ enum sp_sig_action {
     SIG_ACT_LEVEL_UP,
     SIG_ACT_LEVEL_DOWN,
     SIG_ACT_EXIT,      /* leave the event loop */
+    SIG_ACT_RELOAD,    /* the caller's reload callback */
     SIG_ACT_IGNORE,    /* SIG_IGN, never delivered */
     SIG_ACT_FATAL,     /* sigaction handler, re-raise */
 };
@@ -29,7 +30,7 @@ enum sp_sig_action {
     X(SIGHUP,  REOPEN,         ", reopening log file") \
     X(SIGTTIN, LEVEL_UP,       ", up logging level") \
     X(SIGTTOU, LEVEL_DOWN,     ", down logging level") \
-    X(SIGUSR1, LOG,            "") \
+    X(SIGUSR1, RELOAD,         ", reloading the configuration") \
     X(SIGUSR2, LOG,            "") \
     X(SIGINT,  EXIT,           ", exiting") \
     X(SIGTERM, EXIT,           ", exiting") \
@@ -64,6 +65,8 @@ struct sp_signal_slot {
 struct sp_signals {
     struct event_base *base;
     int exit_signal;
+    void (*reload)(void *ctx);
+    void *reload_ctx;
     struct sp_signal_slot slots[NSIGNAL_DEFS];
 };
 
@@ -148,6 +151,10 @@ static void on_signal(evutil_socket_t signo, short events, void *arg)
         slot->owner->exit_signal = (int)signo;
         event_base_loopbreak(slot->owner->base);
         break;
+    case SIG_ACT_RELOAD:
+        if (slot->owner->reload != NULL)
+            slot->owner->reload(slot->owner->reload_ctx);
+        break;
     case SIG_ACT_LOG:
     case SIG_ACT_IGNORE:
     case SIG_ACT_FATAL:
@@ -174,7 +181,8 @@ static int install_plain(const struct sp_signal_def *def, char *err, size_t errl
     return 0;
 }
 
-struct sp_signals *sp_signals_new(struct event_base *base, char *err, size_t errlen)
+struct sp_signals *sp_signals_new(struct event_base *base, void (*reload)(void *ctx),
+                                  void *reload_ctx, char *err, size_t errlen)
 {
     struct sp_signals *sigs = calloc(1, sizeof(*sigs));
     if (sigs == NULL) {
@@ -182,6 +190,8 @@ struct sp_signals *sp_signals_new(struct event_base *base, char *err, size_t err
         return NULL;
     }
     sigs->base = base;
+    sigs->reload = reload;
+    sigs->reload_ctx = reload_ctx;
     for (size_t i = 0; i < NSIGNAL_DEFS; i++) {
         const struct sp_signal_def *def = &signal_defs[i];
         struct sp_signal_slot *slot = &sigs->slots[i];

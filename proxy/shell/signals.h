@@ -3,7 +3,8 @@
  * where anything may be done:
  *   SIGHUP           reopen the log file (logrotate)
  *   SIGTTIN/SIGTTOU  raise/lower the log level by one
- *   SIGUSR1/SIGUSR2  logged only (nutcracker reserves them)
+ *   SIGUSR1          reload the configuration (the caller's callback, in the loop)
+ *   SIGUSR2          logged only (nutcracker reserves it)
  *   SIGINT/SIGTERM   leave the event loop, so main cleans up (pid file) and exits 0
  *   SIGPIPE          ignored (a write to a closed socket is an ordinary error)
  * Fatal ones (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) have a plain sigaction handler: it
@@ -20,9 +21,11 @@ struct sp_signals;
 
 /*
  * Installs all of the above; the loop of `base` is left (event_base_loopbreak) on SIGINT and
- * SIGTERM.  Returns the handle, or NULL with err set (nothing left installed).
+ * SIGTERM, and `reload(reload_ctx)` runs on SIGUSR1 (may be NULL: logged only).  Returns the
+ * handle, or NULL with err set (nothing left installed).
  */
-struct sp_signals *sp_signals_new(struct event_base *base, char *err, size_t errlen);
+struct sp_signals *sp_signals_new(struct event_base *base, void (*reload)(void *ctx),
+                                  void *reload_ctx, char *err, size_t errlen);
 
 /*
  * Removes the libevent handlers (fatal handlers and SIGPIPE's SIG_IGN stay: they are harmless

@@ -44,6 +44,14 @@ tests_unit_test_properties_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_properties_LDADD = plugins/dist/libspketama.la plugins/dist/libspdist.la \
 	plugins/common/libspalgo.la $(UNIT_LIBS)
 
+# Shares of the hash space (what a change moves): exact answers against closed forms and brute
+# force, for ketama, modula, both ways between them, a distribution without a shape.
+check_PROGRAMS += tests/unit/test_shares
+TESTS += tests/unit/test_shares
+tests_unit_test_shares_SOURCES = tests/unit/test_shares.c
+tests_unit_test_shares_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_shares_LDADD = $(UNIT_LIBS) -lm
+
 # The plugin loader: one broken plugin per failure (tests/plugins), and the exported symbols.
 check_PROGRAMS += tests/unit/test_registry
 TESTS += tests/unit/test_registry tests/plugin-exports.sh

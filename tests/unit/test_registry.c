@@ -55,7 +55,7 @@ END_TEST
 
 START_TEST(refuses_newer_minor)
 {
-    expect_refused("newer_minor", "plugin ABI version 1.1 is newer than this program's 1.0");
+    expect_refused("newer_minor", "plugin ABI version 1.2 is newer than this program's 1.1");
 }
 END_TEST
 

@@ -1,0 +1,76 @@
+/*
+ * A Sentinel pool follows its masters: the pool's Sentinel client (proxy/sentinel) says where
+ * each server's master is, and when that changes the server moves there.
+ *
+ * A move closes the server's connections: requests already sent to the old master get an error
+ * (a write may or may not have happened there; it is never retried silently), the next ones
+ * connect to the new master at once.  Client connections stay, placement does not change (it
+ * depends on server names only), and a Sentinel pool never ejects (pool.c): while a master is down
+ * and not yet replaced its requests get errors, never another shard's answer.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+#include "report/log.h"
+#include "sentinel/sentinel.h"
+
+static void on_master(void *ctx, const struct sp_sentinel_master *m)
+{
+    struct sp_pool *pool = ctx;
+    struct sp_server *s;
+    char reason[SP_REASON_MAX], was[SP_ADDR_TEXT_MAX];
+
+    if (m->server >= pool->nservers)
+        return;
+    s = pool->servers[m->server];
+    snprintf(was, sizeof(was), "%s", s->addr_text);
+    snprintf(reason, sizeof(reason), "master '%s' failed over to %s:%d; the request may or may "
+             "not have been executed", m->master, m->host, m->port);
+    if (sp_server_move(s, m->host, m->port, reason) < 0)
+        return;
+    if (strcmp(was, s->addr_text) == 0)
+        return;
+    if (m->why != SP_SENTINEL_FIRST)
+        s->st->failovers++;
+    sp_stats_server_address(s->st, s->addr_text);
+    sp_log_notice("pool '%s': server '%s' (master '%s') is at %s now, was %s (%s from Sentinel "
+                  "%s, config epoch %lld)", pool->conf->name, s->name, m->master, s->addr_text,
+                  was, sp_sentinel_why_name(m->why), m->sentinel, m->epoch);
+}
+
+static void on_state(void *ctx, size_t server, const char *master, enum sp_sentinel_state state,
+                     const char *sentinel)
+{
+    struct sp_pool *pool = ctx;
+
+    if (server >= pool->nservers)
+        return;
+    sp_log_notice("pool '%s': server '%s' (master '%s' at %s): %s (Sentinel %s)",
+                  pool->conf->name, pool->servers[server]->name, master,
+                  pool->servers[server]->addr_text, sp_sentinel_state_name(state), sentinel);
+}
+
+struct sp_sentinel *sp_failover_client(struct sp_pool *pool, const struct sp_conf_pool *cp,
+                                       char *err, size_t errlen)
+{
+    struct sp_sentinel_callbacks cb = { on_master, on_state, pool };
+
+    return sp_sentinel_new(pool->proxy->base, cp, &cb, NULL, err, errlen);
+}
+
+int sp_failover_start(struct sp_pool *pool, char *err, size_t errlen)
+{
+    if (!sp_conf_pool_is_sentinel(pool->conf))
+        return 0;
+    pool->sentinel = sp_failover_client(pool, pool->conf, err, errlen);
+    return pool->sentinel != NULL ? 0 : -1;
+}
+
+void sp_failover_stop(struct sp_pool *pool)
+{
+    sp_sentinel_free(pool->sentinel);
+    pool->sentinel = NULL;
+}
