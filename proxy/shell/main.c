@@ -85,6 +85,8 @@ static int load_setup(const struct sp_options *opts, struct sp_registry **reg_ou
         goto oom;
     if (sp_registry_load_default(reg, opts->plugin_dir, err, errlen) < 0)
         goto err;
+    for (size_t i = 0; i < sp_registry_skipped_count(reg); i++)
+        sp_log_warn("%s", sp_registry_skipped(reg, i));
     size_t cap = sp_registry_count(reg) + 1; /* room for every name and the NULL */
     hashes = calloc(cap, sizeof(*hashes));
     dists = calloc(cap, sizeof(*dists));
