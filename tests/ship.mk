@@ -3,3 +3,9 @@
 SHIP_TESTS = tests/install.sh tests/man-pages.sh
 TESTS += $(SHIP_TESTS)
 EXTRA_DIST += $(SHIP_TESTS)
+
+# The RPM build takes a configure and a build of its own: once, in the normal build only.
+EXTRA_DIST += tests/rpm.sh
+if !SANITIZERS
+TESTS += tests/rpm.sh
+endif
