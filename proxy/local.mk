@@ -65,7 +65,9 @@ proxy_libspproxy_la_SOURCES += \
 proxy_libspproxy_la_SOURCES += \
 	proxy/report/log.c proxy/report/log.h \
 	proxy/report/stats.c proxy/report/stats.h \
-	proxy/report/stats_listener.c proxy/report/stats_listener.h
+	proxy/report/stats_listener.c proxy/report/stats_listener.h \
+	proxy/report/http.c proxy/report/http.h \
+	proxy/report/metrics.c proxy/report/metrics.h
 
 # sentinel/: the Sentinel client of Sentinel pools (the data path uses only sentinel.h).
 proxy_libspproxy_la_SOURCES += \

@@ -7,7 +7,9 @@ AM_PY_LOG_FLAGS = -B
 # A new test file is one more line here (it is then run by `make check` and distributed).
 INTEGRATION_TESTS = \
 	tests/integration/test_cli.py \
-	tests/integration/test_stats.py
+	tests/integration/test_stats.py \
+	tests/integration/test_metrics.py \
+	tests/integration/test_scaleout.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 
