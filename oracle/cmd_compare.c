@@ -170,6 +170,11 @@ static int analyse(struct sp_oracle_compare *c, const struct sp_registry *reg,
     return rc;
 }
 
+bool sp_oracle_moves_too_much(const struct sp_oracle_compare *c, const struct sp_oracle_combo *r)
+{
+    return c->keys && (double)r->moved / (double)c->keys > c->min_fraction * 1.25 + 0.02;
+}
+
 int sp_oracle_cmd_compare(int argc, char **argv)
 {
     struct sp_oracle_opts o;
