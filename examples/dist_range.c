@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * An out-of-tree distribution plugin, as a plugin author writes one: "range" splits the 32-bit
  * hash space into one contiguous slice per server, each as wide as its weight's share.  Simple

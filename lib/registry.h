@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Plugin registry: loads hash and distribution plugins (shared objects) and finds them by name.
  * The loading rules are the ones include/shardproxy/plugin.h states for plugin authors.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardoracle's capacity-planning model: per-server tallies of a key stream for one config (a
  * "side"), the balance figures derived from them, and the movement between two configs.

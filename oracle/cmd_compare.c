@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardoracle compare: every installed hash x distribution on the same servers and keys - balance,
  * and movement when one server of average weight is added - in one pass over the keys (stdin cannot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shardoracle place: the server that owns each key, as the proxy would route it. */
 #include "config.h"
 

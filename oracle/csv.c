@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardoracle --csv: one table per command (RFC 4180 quoting), every row with the header's column
  * count, for spreadsheets.  The summary figures that do not fit a table are in --json.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardoracle --html FILE: a self-contained report (inline CSS and SVG, no scripts, nothing fetched
  * from anywhere) that a person can read at a glance: the headline numbers as cards, load per server

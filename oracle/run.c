@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The hot loops: one pass over the keys, counting each key into per-server tallies (balance) or
  * into the old x new matrix (diff).  No allocation per key; a key is hashed once when both configs

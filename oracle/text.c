@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shardoracle's readable reports: aligned tables plus a few summary lines. */
 #include "config.h"
 

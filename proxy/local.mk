@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The shardproxy daemon, by folder: core/ (the protocol-neutral data path), redis/ (RESP behind
 # core/proto.h), memcache/ (memcached's text and meta protocols, behind it too), report/ (log and
 # statistics, used by the data path and the shell), sentinel/ (the Sentinel client), shell/ (the

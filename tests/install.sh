@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # What a plugin author does with an installed shardproxy: `make install` into a temporary prefix,
 # then build examples/ out of tree with nothing but the installed pkg-config file, install the
 # two example plugins where that file's plugindir says, and load them in shardoracle and in

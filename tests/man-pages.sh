@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The man pages stay true: groff formats them without a warning, shardproxy(8) describes every
 # option `shardproxy --help` lists, and shardoracle(1) every command of `shardoracle --help`.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # shardoracle balance / compare and the report formats: counts agree with `place`, JSON parses,
 # CSV rows have the header's column count, the HTML report is self-contained, and bad input exits 2
 # with one line naming the problem.

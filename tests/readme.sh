@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # README stays true: every `shardoracle ...` line of its shardoracle block runs and exits 0, in a
 # directory holding what the lines name (conf/nutcracker.yml from the tree; conf.yml, old.yml and
 # new.yml a one-pool "alpha" config; keys.txt, keys.hex a few keys).  --synthetic counts are cut

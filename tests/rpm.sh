@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The RPM as a CentOS/RHEL operator gets it: `make dist`, then `rpmbuild -ta` on the tarball, then
 # the packages' file lists, scriptlets and contents.  On Debian (rpm package) the RHEL
 # BuildRequires (libevent-devel, libyaml-devel, xxhash-devel, systemd-rpm-macros) cannot be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardproxy plugin ABI: hash functions and key distributions loaded at run time.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The data path's internal objects, shared by the files of proxy/core.
  *

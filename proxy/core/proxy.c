@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The proxy's life cycle: every pool of a config put into service (servers resolved, placer
  * built, listener open) and torn down again.

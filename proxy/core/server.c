@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Server connections: persistent, pipelined, one timeout timer each.
  *

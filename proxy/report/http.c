@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * HTTP request heads on the stats port.  A request line is "METHOD SP TARGET SP HTTP/d.d" then
  * CRLF (a bare LF is tolerated); headers follow up to an empty line.  The first byte that cannot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The little HTTP the stats port speaks: telling an HTTP request from a plain nutcracker-style
  * reader, and framing the request head.  Nothing here does I/O.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Prometheus text exposition of the statistics.  One family per stats field, named by its
  * `metric` column; samples of a family are written together (the format requires it), so the

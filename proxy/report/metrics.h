@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The statistics as Prometheus metrics (text exposition format 0.0.4), for `GET /metrics` on the
  * stats port: every field of the nutcracker JSON under a Prometheus name (stats.h's lists), with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Statistics, compatible with nutcracker 0.5.0's stats JSON and -D description.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The stats server: a TCP listener (-a:-s) that answers a plain connection with the latest stats
  * snapshot (one JSON document) and closes it, as nutcracker does.  The snapshot is rendered at

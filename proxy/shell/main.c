@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardproxy: the process shell.  Parses the command line, loads plugins and the config, then
  * (optionally daemonized, with a pid file) runs the event loop that serves the pools and the

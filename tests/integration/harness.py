@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Integration-test harness for shardproxy: real redis-server / memcached / nutcracker peers.
 
 Run tests with Debian's /usr/bin/python3 (python3-redis, python3-yaml, python3-pymemcache).  Everything listens on

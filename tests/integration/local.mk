@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Integration tests: the daemon against real redis-server / memcached / nutcracker on 127.0.0.1.
 # Each test_*.py is a unittest program run with Debian's python3 (python3-redis, python3-yaml),
 # exiting non-zero on failure; harness.py is the shared library they import.

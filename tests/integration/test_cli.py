@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The command line, signals, log, daemon mode and pid file of shardproxy, compared with
 nutcracker 0.5.0 (/usr/sbin/nutcracker) where the two must agree."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """GET /metrics on the stats port: the same counters as the JSON under Prometheus names, parsed
 with a real Prometheus text parser (python3-prometheus-client), per-server latency histograms,
 and the plain-TCP JSON unchanged for everyone else."""

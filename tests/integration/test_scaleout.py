@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Scale-out as examples/deploy/ describes it: two shardproxy instances reading the same pools
 behind a real HAProxy (the example's haproxy.cfg, on ports picked here).  Load runs through
 HAProxy; one instance is killed; clients reconnect through HAProxy to the other, and every key

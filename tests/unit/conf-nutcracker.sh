@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Cross-check of the config fixtures against the real nutcracker 0.5.0 (`nutcracker -t`): it must
 # accept every good fixture and sample config, and refuse every bad fixture except the few that
 # shardproxy refuses on purpose (docs/configuration.md, "Where shardproxy differs").  Files using

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Check unit tests: one program per module, linked against the convenience libraries.
 UNIT_PROXY_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proxy
 UNIT_PROXY_CFLAGS = $(UNIT_COMPILE_FLAGS) $(LIBEVENT_CFLAGS)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Stands in for the unit tests when configure did not find Check: reported as SKIP, with how to
 # get it.
 echo "SKIP: the unit tests need the Check framework (>= 0.11), which configure did not find."

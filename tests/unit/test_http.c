@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The stats port's HTTP framing (proxy/report/http.c): requests split at every byte, plain
  * readers told apart at their first impossible byte, limits. */
 #include "config.h"
