@@ -638,10 +638,13 @@ def listen_port_of(pool_conf):
     return int(listen.rsplit(":", 1)[1])
 
 
-def read_stats(port, timeout=10):
-    """Connects to a stats port, reads until the server closes, returns the raw bytes."""
+def read_stats(port, timeout=10, request=b""):
+    """Connects to a stats port, sends `request` (nothing: a plain reader), reads until the
+    server closes, returns the raw bytes."""
     chunks = []
     with socket.create_connection((HOST, port), timeout=timeout) as s:
+        if request:
+            s.sendall(request)
         while True:
             data = s.recv(65536)
             if not data:

@@ -151,14 +151,8 @@ class Metrics(harness.TestCase):
         json.loads(plain)
         for path in ("/", "/stats", "/metrics/x"):
             with self.subTest(path=path):
-                with socket.create_connection((harness.HOST, p.stats_port), timeout=10) as s:
-                    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
-                    data = b""
-                    while True:
-                        chunk = s.recv(65536)
-                        if not chunk:
-                            break
-                        data += chunk
+                data = harness.read_stats(
+                    p.stats_port, request=("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
                 # Exactly what nutcracker sends any client: the bare document.
                 self.assertTrue(data.startswith(b'{"service":"nutcracker"'), data[:80])
                 json.loads(data)
