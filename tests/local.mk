@@ -33,7 +33,3 @@ include $(srcdir)/tests/ship.mk
 include $(srcdir)/tests/integration/local.mk
 include $(srcdir)/tests/abuse/local.mk
 include $(srcdir)/tests/fuzz/local.mk
-
-# The abuse suite (tests/abuse) is not registered as tests yet; shipped so the tarball is whole.
-EXTRA_DIST += tests/abuse/fakes.py tests/abuse/test_floods.py tests/abuse/test_inline.py \
-	tests/abuse/test_slow_readers.py
