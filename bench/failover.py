@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """One master failover under load: today's script-and-restart setup vs shardproxy's native
 Sentinel pool, side by side (issue #8's table).
 

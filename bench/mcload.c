@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mcload: a small memcached text-protocol load generator for bench/memcache.py (memtier_benchmark
  * is not packaged for Debian, and memaslap cannot pipeline or send fixed-size multi-gets).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """memcached pools: direct memcached vs nutcracker vs shardproxy, throughput and proxy CPU.
 
 Not a test: prints a table (and PASS/MISS per target from issue #9, informational) and exits 0

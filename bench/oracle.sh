@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Oracle throughput: keys per second for `shardoracle place` (fnv1a_64 + ketama, 8 servers, keys
 # from a file), for the capacity-planning commands `balance`, `diff` and `whatif` (from the file and
 # from --synthetic keys), and for `shardoracle hash` with every hash plugin.  CPU seconds are

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Proxy throughput, CPU and memory: direct Redis vs nutcracker vs shardproxy in one run.
 
 Not a test: prints a table (and PASS/MISS per target from the performance issue, informational)

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Where shardproxy's time goes: system calls per request and a CPU profile, under one load.
 
 Not a test: prints tables.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * An out-of-tree hash plugin, as a plugin author writes one: Bernstein's djb2.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Editing a loaded pool, for "what if" questions: add, remove, re-weight, rename or move a server,
  * or switch the hash or distribution, without writing a file.

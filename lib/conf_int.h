@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internals of the configuration loader, shared by lib/conf*.c only.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pool keys the loader knows: the one list (name, YAML shape, what each takes), and lookups
  * in it.  nutcracker's keys come first, in its order; shardproxy's own (Sentinel) follow.

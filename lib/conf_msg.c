@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The loader's one message format: "FILE:LINE:COL: pool 'P': key 'K': problem (expected ...)",
  * so an operator can jump straight to the spot; user text in messages is quoted, escaped and cut.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Pool-level checks, once every key of a pool has been read: required keys, defaults for the
  * rest, cross-key rules, and nutcracker's server order (then the Sentinel rules,

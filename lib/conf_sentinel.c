@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Sentinel keys of a pool (none of them in nutcracker):
  *

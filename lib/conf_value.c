@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Scalar values: one YAML scalar -> one typed pool field, with nutcracker 0.5.0's rules made
  * strict.  nutcracker parses numbers with a digits-only atoi that silently wraps (weight

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hex encoding of binary keys, as the vectors and `--hex` input use it. */
 #ifndef SP_HEX_H
 #define SP_HEX_H

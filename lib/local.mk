@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # libshardproxy: what the proxy, the oracle and the tests share (config, plugin loader, placement).
 noinst_LTLIBRARIES += lib/libshardproxy.la
 lib_libshardproxy_la_SOURCES = \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Placement: key -> server index of a pool, as nutcracker 0.5.0 (see placement.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Placement: which server of a pool owns a key, exactly as nutcracker 0.5.0 decides it.
  *

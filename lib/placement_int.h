@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internals of the placer, shared by lib/placement.c (placing keys) and lib/shares.c (measuring
  * the hash space) only.

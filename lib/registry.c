@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Plugin registry: dlopen, check, index by kind and name.
  *
@@ -35,6 +36,8 @@ struct sp_registry {
     struct sp_registry_entry **entries; /* each entry allocated once: plugin pointers stay valid */
     size_t n, cap;
     unsigned generation;
+    char **skipped;                     /* "FILE: why" of each file a directory scan passed over */
+    size_t nskipped;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -65,6 +68,9 @@ void sp_registry_free(struct sp_registry *reg)
         free(reg->entries[i]);
     }
     free(reg->entries);
+    for (size_t i = 0; i < reg->nskipped; i++)
+        free(reg->skipped[i]);
+    free(reg->skipped);
     free(reg);
 }
 
@@ -179,6 +185,52 @@ static int append_entry(struct sp_registry *reg, void *handle, const char *path,
 }
 
 /*
+ * Whether the file could be a shardproxy plugin at all: every plugin's dynamic string table holds
+ * the descriptor's name.  Read before dlopen, so a stray library in a plugin directory is never
+ * loaded (its constructors never run).  Returns 1 yes, 0 no, -1 unreadable (errno set).
+ */
+static int mentions_descriptor(const char *path)
+{
+    static const char want[] = SP_PLUGIN_SYMBOL_NAME;
+    const size_t wlen = sizeof want - 1;
+    char buf[65536];
+    size_t keep = 0, got;
+    int found = 0;
+    FILE *f = fopen(path, "rb");
+
+    if (!f)
+        return -1;
+    /* Chunks overlap by the name's length, so a name across a chunk boundary is found. */
+    while (!found && (got = fread(buf + keep, 1, sizeof buf - keep, f)) > 0) {
+        size_t have = keep + got;
+        found = memmem(buf, have, want, wlen) != NULL;
+        keep = have < wlen ? have : wlen - 1;
+        memmove(buf, buf + have - keep, keep);
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed && !found) {
+        errno = EIO;
+        return -1;
+    }
+    return found;
+}
+
+/* Notes a file a directory scan passed over (the caller reports it); 0, or -1 out of memory. */
+static int note_skipped(struct sp_registry *reg, const char *path, const char *why)
+{
+    char **grown = realloc(reg->skipped, (reg->nskipped + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    reg->skipped = grown;
+    size_t len = strlen(path) + strlen(why) + 3;
+    if (!(reg->skipped[reg->nskipped] = malloc(len)))
+        return -1;
+    snprintf(reg->skipped[reg->nskipped++], len, "%s: %s", path, why);
+    return 0;
+}
+
+/*
  * Loads `path`; `shadow_ok` makes a name already loaded by an earlier directory a silent skip
  * (returns 1) instead of an error.
  */
@@ -283,6 +335,25 @@ oom:
     return NULL;
 }
 
+/* One "*.so" of a directory: a file that is no shardproxy plugin at all is passed over (and
+ * noted), anything else must load.  Returns 0 or -1 with err set. */
+static int load_dir_entry(struct sp_registry *reg, const char *path, char *err, size_t errlen)
+{
+    int maybe = mentions_descriptor(path);
+    if (maybe < 0) {
+        set_err(err, errlen, "%s: cannot load plugin: %s", path, strerror(errno));
+        return -1;
+    }
+    if (maybe == 0) {
+        if (note_skipped(reg, path, "not a shardproxy plugin (no '" SP_PLUGIN_SYMBOL_NAME
+                                    "' symbol), skipped") == 0)
+            return 0;
+        set_err(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    return load_file(reg, path, 1, err, errlen) < 0 ? -1 : 0;
+}
+
 int sp_registry_load_dir(struct sp_registry *reg, const char *dir, char *err, size_t errlen)
 {
     DIR *d = opendir(dir);
@@ -305,8 +376,8 @@ int sp_registry_load_dir(struct sp_registry *reg, const char *dir, char *err, si
         if (len < 0 || (size_t)len >= sizeof path) {
             set_err(err, errlen, "%s/%s: path too long", dir, names[i]);
             rc = -1;
-        } else if (rc == 0 && load_file(reg, path, 1, err, errlen) < 0) {
-            rc = -1;
+        } else if (rc == 0) {
+            rc = load_dir_entry(reg, path, err, errlen);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -353,15 +424,30 @@ int sp_registry_load_default(struct sp_registry *reg, const char *cli_dir, char 
     const char *env = getenv(SP_PLUGIN_PATH_ENV);
     if (env && *env && load_path_list(reg, env, "$" SP_PLUGIN_PATH_ENV, err, errlen) < 0)
         return -1;
-    if (is_dir(SP_PLUGIN_DIR) && sp_registry_load_dir(reg, SP_PLUGIN_DIR, err, errlen) < 0)
+    /* The installed directory, unless the environment names another one (or, empty, none). */
+    const char *sys = getenv(SP_SYSTEM_PLUGIN_DIR_ENV);
+    if (!sys)
+        sys = SP_PLUGIN_DIR;
+    if (*sys && is_dir(sys) && sp_registry_load_dir(reg, sys, err, errlen) < 0)
         return -1;
     if (reg->n == 0) {
         set_err(err, errlen, "no plugins found (searched %s%s%s%s%s); set --plugin-dir or $%s",
                 cli_dir ? cli_dir : "", cli_dir ? ", " : "", env && *env ? env : "",
-                env && *env ? ", " : "", SP_PLUGIN_DIR, SP_PLUGIN_PATH_ENV);
+                env && *env ? ", " : "", *sys ? sys : "no installed directory",
+                SP_PLUGIN_PATH_ENV);
         return -1;
     }
     return 0;
+}
+
+size_t sp_registry_skipped_count(const struct sp_registry *reg)
+{
+    return reg->nskipped;
+}
+
+const char *sp_registry_skipped(const struct sp_registry *reg, size_t i)
+{
+    return i < reg->nskipped ? reg->skipped[i] : NULL;
 }
 
 size_t sp_registry_retain(struct sp_registry *reg, int (*keep)(const struct sp_plugin *p, void *ctx),

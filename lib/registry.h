@@ -1,10 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Plugin registry: loads hash and distribution plugins (shared objects) and finds them by name.
+ * The loading rules are the ones include/shardproxy/plugin.h states for plugin authors.
  *
  * Search path, first match of a name wins: a directory given on the command line, then the
  * directories in $SHARDPROXY_PLUGIN_PATH (colon-separated), then the installed default
- * (SP_PLUGIN_DIR, under libdir).  Within one directory two plugins of the same kind and name are
- * an error; across directories the earlier one shadows the later.
+ * (SP_PLUGIN_DIR, under libdir; $SHARDPROXY_SYSTEM_PLUGIN_DIR replaces it, and set empty drops it,
+ * which is how the test suite keeps an installed copy out of its way).  Within one directory two
+ * plugins of the same kind and name are an error; across directories the earlier one shadows the
+ * later.
  */
 #ifndef SP_REGISTRY_H
 #define SP_REGISTRY_H
@@ -14,6 +18,7 @@
 #include <shardproxy/plugin.h>
 
 #define SP_PLUGIN_PATH_ENV "SHARDPROXY_PLUGIN_PATH"
+#define SP_SYSTEM_PLUGIN_DIR_ENV "SHARDPROXY_SYSTEM_PLUGIN_DIR"
 
 struct sp_registry;
 
@@ -33,18 +38,26 @@ void sp_registry_free(struct sp_registry *reg);
 int sp_registry_load_file(struct sp_registry *reg, const char *path, char *err, size_t errlen);
 
 /*
- * Loads every "*.so" in `dir`.  Names already loaded from an earlier directory are skipped
- * (shadowed); a duplicate within `dir` is an error.  Returns 0 or -1 with err set.
+ * Loads every "*.so" in `dir`.  A file that is not a shardproxy plugin at all (the descriptor's
+ * name appears nowhere in it) is not even opened: it is noted in sp_registry_skipped for the
+ * caller to warn about.  Anything else must load: a broken plugin is an error.  Names already
+ * loaded from an earlier directory are skipped (shadowed); a duplicate within `dir` is an error.
+ * Returns 0 or -1 with err set.
  */
 int sp_registry_load_dir(struct sp_registry *reg, const char *dir, char *err, size_t errlen);
 
 /*
  * Loads the standard search path: `cli_dir` (may be NULL), then $SHARDPROXY_PLUGIN_PATH, then
- * SP_PLUGIN_DIR.  A directory named on the command line or in the environment must exist; the
- * installed default is skipped when missing.  Returns 0 or -1 with err set.
+ * SP_PLUGIN_DIR (or $SHARDPROXY_SYSTEM_PLUGIN_DIR).  A directory named on the command line or in
+ * $SHARDPROXY_PLUGIN_PATH must exist; the installed default is skipped when missing.  Returns 0
+ * or -1 with err set.
  */
 int sp_registry_load_default(struct sp_registry *reg, const char *cli_dir, char *err,
                              size_t errlen);
+
+/* The files directory scans passed over, as "FILE: reason" (for a warning each), in scan order. */
+size_t sp_registry_skipped_count(const struct sp_registry *reg);
+const char *sp_registry_skipped(const struct sp_registry *reg, size_t i);
 
 /*
  * Unloads (dlclose) every plugin for which keep(plugin, ctx) returns 0, e.g. the ones no pool of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shares of the hash space: which part each server owns, and which part changes owner between
  * two placements (a reload, a "what if").  Keys hash evenly over [0, 2^hash_bits), so these are

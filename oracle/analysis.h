@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardoracle's capacity-planning model: per-server tallies of a key stream for one config (a
  * "side"), the balance figures derived from them, and the movement between two configs.
@@ -35,6 +36,12 @@ struct sp_oracle_opts {
     const char *html_path;       /* --html FILE, or NULL */
     uint64_t samples;            /* hash-space samples */
 };
+
+/* What diff/whatif call "within the tolerance" (movement.c computes it; the reports say it). */
+#define SP_ORACLE_TOLERANCE_RULE \
+    "the minimum + a quarter of it (at least 2 points) + 3 binomial standard deviations"
+/* What compare calls "moves too much" when one server is added (sp_oracle_moves_too_much). */
+#define SP_ORACLE_TOO_MUCH_RULE "more than the minimum x 1.25 + 2 points"
 
 /* Progress on stderr for long runs, only when stderr is a terminal. */
 struct sp_oracle_progress {
@@ -233,6 +240,9 @@ void sp_oracle_text_balance(FILE *out, const struct sp_oracle_side *s,
                             const struct sp_oracle_balance *b, bool sizes);
 void sp_oracle_text_diff(FILE *out, const struct sp_oracle_diff *d, bool sizes);
 void sp_oracle_text_compare(FILE *out, const struct sp_oracle_compare *c);
+
+/* Whether row r moved more than SP_ORACLE_TOO_MUCH_RULE on the added server. */
+bool sp_oracle_moves_too_much(const struct sp_oracle_compare *c, const struct sp_oracle_combo *r);
 
 void sp_oracle_json_balance(FILE *out, const struct sp_oracle_side *s,
                             const struct sp_oracle_balance *b, bool sizes);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shardoracle balance: keys (and bytes) per server against each server's weight share. */
 #include "config.h"
 

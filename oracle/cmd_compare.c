@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardoracle compare: every installed hash x distribution on the same servers and keys - balance,
  * and movement when one server of average weight is added - in one pass over the keys (stdin cannot
@@ -168,6 +169,11 @@ static int analyse(struct sp_oracle_compare *c, const struct sp_registry *reg,
     }
     free(to_plus);
     return rc;
+}
+
+bool sp_oracle_moves_too_much(const struct sp_oracle_compare *c, const struct sp_oracle_combo *r)
+{
+    return c->keys && (double)r->moved / (double)c->keys > c->min_fraction * 1.25 + 0.02;
 }
 
 int sp_oracle_cmd_compare(int argc, char **argv)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardoracle diff: what moves between two configs of a pool (e.g. before and after a reload), and
  * the driver that whatif shares: count, report, apply --max-moved.

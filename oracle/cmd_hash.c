@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shardoracle hash: the raw hash value of each key (no hash_tag, no placement). */
 #include "config.h"
 

@@ -1,9 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shardoracle place: the server that owns each key, as the proxy would route it. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "oracle.h"
 #include "placement.h"
@@ -32,10 +38,64 @@ static void free_suffixes(char **s, size_t n)
     free(s);
 }
 
+/* Copies the spooled output to stdout.  Returns 0, or -1 when reading or writing failed. */
+static int copy_out(FILE *spool)
+{
+    char buf[65536];
+    size_t n;
+
+    if (fflush(spool) != 0 || fseek(spool, 0, SEEK_SET) != 0)
+        return -1;
+    while ((n = fread(buf, 1, sizeof buf, spool)) > 0)
+        if (fwrite(buf, 1, n, stdout) != n)
+            return -1;
+    return ferror(spool) || fflush(stdout) != 0 ? -1 : 0;
+}
+
+/*
+ * Where the lines go so that a bad line (e.g. in --hex input) leaves no partial answer behind for
+ * a reader to take as the whole: a pipe or socket gets them via a temporary file, only once every
+ * key was read; a regular file directly, cut back to where it was on failure (*start); a terminal
+ * or a device directly (a person sees the error, /dev/null keeps nothing).  NULL on failure.
+ */
+static FILE *open_output(off_t *start)
+{
+    struct stat st;
+
+    *start = -1;
+    if (fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+        return tmpfile();
+    if (S_ISREG(st.st_mode)) {
+        /* Appending (>>), writes go to the end wherever the offset is now. */
+        int append = fcntl(STDOUT_FILENO, F_GETFL) & O_APPEND;
+        *start = lseek(STDOUT_FILENO, 0, append ? SEEK_END : SEEK_CUR);
+    }
+    return stdout;
+}
+
+/* Ends the output: copies the spool to stdout, or on failure cuts a regular file back. */
+static int close_output(FILE *out, off_t start, bool ok)
+{
+    int rc = 0;
+
+    if (out != stdout) {
+        rc = ok ? (ferror(out) ? -1 : copy_out(out)) : 0;
+        fclose(out);
+        return rc;
+    }
+    if (ok)
+        return ferror(stdout) || fflush(stdout) != 0 ? -1 : 0;
+    if (start >= 0 && fflush(stdout) == 0 && ftruncate(STDOUT_FILENO, start) == 0)
+        lseek(STDOUT_FILENO, start, SEEK_SET);
+    return 0;
+}
+
 static int place_keys(struct sp_placer *placer, const struct sp_conf_pool *pool, const char *path,
                       int flags)
 {
     char err[1024];
+    off_t start;
+    FILE *out = open_output(&start);
     char **suffix = server_suffixes(pool);
     size_t *suffix_len = calloc(pool->nservers, sizeof *suffix_len);
     for (size_t i = 0; suffix && suffix_len && i < pool->nservers; i++)
@@ -46,21 +106,28 @@ static int place_keys(struct sp_placer *placer, const struct sp_conf_pool *pool,
         rc = sp_oracle_fail("%s", err);
         goto out;
     }
+    if (!out) {
+        rc = sp_oracle_fail("cannot create a temporary file for the output: %s", strerror(errno));
+        goto out;
+    }
     struct sp_key key;
     int more;
     while ((more = sp_keys_next(keys, &key, err, sizeof err)) > 0) {
         int idx = sp_placer_locate(placer, key.bytes, key.len);
-        fwrite_unlocked(key.text, 1, key.text_len, stdout);
+        fwrite_unlocked(key.text, 1, key.text_len, out);
         if (idx < 0)
-            fputs_unlocked("\t-\n", stdout);
+            fputs_unlocked("\t-\n", out);
         else
-            fwrite_unlocked(suffix[idx], 1, suffix_len[idx], stdout);
+            fwrite_unlocked(suffix[idx], 1, suffix_len[idx], out);
     }
     if (more < 0)
         rc = sp_oracle_fail("%s", err);
-    else if (fflush(stdout) != 0)
-        rc = sp_oracle_fail("cannot write output");
+    if (close_output(out, start, more >= 0) != 0)
+        rc = sp_oracle_fail("cannot write output: %s", strerror(errno));
+    out = NULL;
 out:
+    if (out && out != stdout)
+        fclose(out);
     sp_keys_close(keys);
     free(suffix_len);
     free_suffixes(suffix, pool->nservers);

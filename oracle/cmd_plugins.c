@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shardoracle plugins: what the search path provides, and from which file. */
 #include "config.h"
 

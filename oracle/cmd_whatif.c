@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardoracle whatif: `diff` against a modified copy of the config, without writing it.
  *

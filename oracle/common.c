@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
 #include <stdarg.h>
@@ -31,6 +32,8 @@ struct sp_registry *sp_oracle_registry(const char *plugin_dir)
         sp_registry_free(reg);
         return NULL;
     }
+    for (size_t i = 0; i < sp_registry_skipped_count(reg); i++)
+        fprintf(stderr, "shardoracle: warning: %s\n", sp_registry_skipped(reg, i));
     return reg;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardoracle --csv: one table per command (RFC 4180 quoting), every row with the header's column
  * count, for spreadsheets.  The summary figures that do not fit a table are in --json.
@@ -123,12 +124,17 @@ void sp_oracle_csv_compare(FILE *out, const struct sp_oracle_compare *c)
         field(out, r->current ? "yes" : "no", false);
         count(out, r->bits, false);
         field(out, r->unstable ? "no" : "yes", false);
-        number(out, r->balance.peak_to_mean, false);
-        number(out, r->balance.stddev, false);
-        number(out, r->balance.exp_peak_to_mean, false);
-        count(out, r->moved, false);
-        number(out, c->keys ? (double)r->moved / (double)c->keys : 0, false);
-        number(out, r->space_moved, false);
+        if (r->error[0]) {
+            /* Refused: no figures at all (a 0 would sort as the best). */
+            fputs(",,,,,,", out);
+        } else {
+            number(out, r->balance.peak_to_mean, false);
+            number(out, r->balance.stddev, false);
+            number(out, r->balance.exp_peak_to_mean, false);
+            count(out, r->moved, false);
+            number(out, c->keys ? (double)r->moved / (double)c->keys : 0, false);
+            number(out, r->space_moved, false);
+        }
         number(out, c->min_fraction, false);
         field(out, r->error, true);
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardoracle --html FILE: a self-contained report (inline CSS and SVG, no scripts, nothing fetched
  * from anywhere) that a person can read at a glance: the headline numbers as cards, load per server
@@ -329,6 +330,7 @@ int sp_oracle_html_diff(const char *path, const struct sp_oracle_diff *d, bool s
     fprintf(out, "</div>\n<div class=\"verdict%s\"><b>%s</b>", d->excess ? " bad" : "",
             d->excess ? "Excess movement: this change moves far more keys than it needs to."
                       : "OK: the movement is close to the minimum this change needs.");
+    fprintf(out, " Tolerance: %.2f%% = " SP_ORACLE_TOLERANCE_RULE ".", 100 * d->threshold);
     if (d->ncauses || d->nnotes) {
         fputs("<ul>", out);
         for (size_t k = 0; k < d->ncauses; k++) {
@@ -400,11 +402,6 @@ static const char *short_error(const char *e)
     return p ? p + strlen("rejected the servers: ") : e;
 }
 
-static bool moves_too_much(const struct sp_oracle_compare *c, const struct sp_oracle_combo *r)
-{
-    return c->keys && (double)r->moved / (double)c->keys > c->min_fraction * 1.25 + 0.02;
-}
-
 /* Scatter of every combination: movement on +1 (x) against peak-to-mean (y); lower left wins. */
 static void scatter(FILE *out, const struct sp_oracle_compare *c)
 {
@@ -414,7 +411,10 @@ static void scatter(FILE *out, const struct sp_oracle_compare *c)
         if (!c->rows[k].error[0] && !c->rows[k].unstable &&
             isfinite(c->rows[k].balance.peak_to_mean))
             ymax = fmax(ymax, c->rows[k].balance.peak_to_mean * 1.05);
-    fprintf(out, "<svg width=\"%d\" height=\"%d\" font-size=\"11\">\n", W + L + 20, H + B + 10);
+    /* T: room above the plot for the top axis label and the "minimum movement" caption. */
+    const int T = 18;
+    fprintf(out, "<svg width=\"%d\" height=\"%d\" font-size=\"11\"><g transform=\"translate(0,%d)\">\n",
+            W + L + 20, H + B + 10 + T, T);
     for (int g = 0; g <= 4; g++) {
         int x = L + W * g / 4, y = H - H * g / 4;
         fprintf(out, "<line x1=\"%d\" y1=\"0\" x2=\"%d\" y2=\"%d\" stroke=\"#e4e7eb\"/>"
@@ -448,7 +448,7 @@ static void scatter(FILE *out, const struct sp_oracle_compare *c)
             fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">current: %s + %s"
                          "</text>\n", x + 11, y - 6, r->hash, r->dist);
     }
-    fputs("</svg>\n<div class=\"legend\">", out);
+    fputs("</g></svg>\n<div class=\"legend\">", out);
     for (size_t k = 0; k < c->nrows; k++) {
         bool seen = false;
         for (size_t m = 0; m < k && !seen; m++)
@@ -482,7 +482,7 @@ static void grid(FILE *out, const struct sp_oracle_compare *c)
             bg = "#eceff1";
             snprintf(text, sizeof text, "no fixed placement");
         } else {
-            bool moves = moves_too_much(c, r), uneven = r->balance.peak_to_mean > 1.2;
+            bool moves = sp_oracle_moves_too_much(c, r), uneven = r->balance.peak_to_mean > 1.2;
             bg = moves && uneven ? "#ffcdd2" : moves || uneven ? "#fff3c4" : "#c8e6c9";
             snprintf(text, sizeof text, "%.2f &middot; %.1f%%", r->balance.peak_to_mean,
                      c->keys ? 100.0 * (double)r->moved / (double)c->keys : 0);
@@ -498,7 +498,7 @@ static void grid(FILE *out, const struct sp_oracle_compare *c)
           "</i>balanced, moves about the minimum</span><span><i class=\"sw\" style=\"background:"
           "#fff3c4\"></i>uneven (peak-to-mean &gt; 1.2) or moves too much</span><span><i "
           "class=\"sw\" style=\"background:#ffcdd2\"></i>both</span><span>outlined: the config's "
-          "choice</span></div>\n", out);
+          "choice</span><span>moves too much: " SP_ORACLE_TOO_MUCH_RULE "</span></div>\n", out);
 }
 
 int sp_oracle_html_compare(const char *path, const struct sp_oracle_compare *c)
@@ -540,7 +540,7 @@ int sp_oracle_html_compare(const char *path, const struct sp_oracle_compare *c)
                 r->balance.peak_to_mean, r->balance.stddev, r->balance.exp_peak_to_mean,
                 100 * moved, 100 * r->space_moved,
                 r->unstable ? "random: no fixed placement"
-                : moves_too_much(c, r) ? "moves too much" : "");
+                : sp_oracle_moves_too_much(c, r) ? "moves too much" : "");
     }
     fputs("</table>\n", out);
     return close_report(out, path);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardoracle --json: the same figures as the table, as one JSON object per run.  Strings are
  * escaped for JSON, and bytes that are not valid UTF-8 are written as \u00XX so any name or path

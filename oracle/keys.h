@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key sources for the oracle: a file or stdin with one key per line (plain, or hex-encoded with
  * --hex; optionally a trailing TAB-separated size column), streamed in constant memory.

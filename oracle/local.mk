@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shardoracle: offline placement, linking the same library and plugins as the proxy.
 bin_PROGRAMS += oracle/shardoracle
 oracle_shardoracle_SOURCES = oracle/main.c oracle/oracle.h oracle/common.c oracle/keys.c \

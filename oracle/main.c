@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shardoracle: where every key lives for a config, computed offline with the proxy's plugins. */
 #include "config.h"
 

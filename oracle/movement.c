@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Movement between two configs of a pool: which server is which across the change, the least
  * movement any placement could achieve, and - when a change moves far more than that - why.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Options shared by the analysing subcommands (balance, diff, whatif, compare): where the keys come
  * from, how the report is written, and the dispatch of a finished analysis to its writers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shardoracle: command-line options shared by balance, diff, whatif and compare. */
 #ifndef SP_ORACLE_OPTS_H
 #define SP_ORACLE_OPTS_H

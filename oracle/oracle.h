@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shardoracle: shared pieces of the subcommands. */
 #ifndef SP_ORACLE_H
 #define SP_ORACLE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The hot loops: one pass over the keys, counting each key into per-server tallies (balance) or
  * into the old x new matrix (diff).  No allocation per key; a key is hashed once when both configs
@@ -13,8 +14,9 @@
 #include "analysis.h"
 #include "oracle.h"
 
-/* Progress is checked every this many keys (a power of two: the check is a mask). */
-#define PROGRESS_EVERY (UINT64_C(1) << 20)
+/* Progress is checked every this many keys (a power of two: the check is a mask).  Small enough
+ * that compare, which places each key once per hash x distribution, still ticks every second. */
+#define PROGRESS_EVERY (UINT64_C(1) << 12)
 
 struct sp_keys *sp_oracle_open_keys(const struct sp_oracle_opts *o)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One config's side of an analysis: the placer, each server's weight share and hash-space share,
  * the key tallies, and the balance figures derived from them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Aligned text tables for the readable reports: cells are collected, then each column is padded
  * to its widest cell (the first column left-aligned, numbers right-aligned).

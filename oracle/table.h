@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Aligned text tables for shardoracle's readable reports. */
 #ifndef SP_ORACLE_TABLE_H
 #define SP_ORACLE_TABLE_H

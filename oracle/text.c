@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shardoracle's readable reports: aligned tables plus a few summary lines. */
 #include "config.h"
 
@@ -246,12 +247,13 @@ void sp_oracle_text_diff(FILE *out, const struct sp_oracle_diff *d, bool sizes)
         if (d->min_fraction > 0)
             fprintf(out, " (%.1fx)", moved / 100 / d->min_fraction);
         fputc('\n', out);
-        for (size_t k = 0; k < d->ncauses; k++)
-            fprintf(out, "    cause: %s\n", d->cause_text[k]);
     } else {
-        fprintf(out, "  verdict           ok: within the tolerance of the minimum (%.2f%%)\n",
-                100 * d->threshold);
+        fprintf(out, "  verdict           ok: %.2f%% moved, within the tolerance\n", moved);
     }
+    fprintf(out, "  tolerance         %.2f%% = " SP_ORACLE_TOLERANCE_RULE "\n",
+            100 * d->threshold);
+    for (size_t k = 0; k < d->ncauses; k++)
+        fprintf(out, "    cause: %s\n", d->cause_text[k]);
     for (size_t k = 0; k < d->nnotes; k++)
         fprintf(out, "  note: %s\n", d->notes[k]);
     fputc('\n', out);
@@ -259,9 +261,40 @@ void sp_oracle_text_diff(FILE *out, const struct sp_oracle_diff *d, bool sizes)
     diff_matrix(out, d);
 }
 
+/* The plugin's own reason for refusing the servers, without the "pool ...: distribution ...
+ * rejected the servers: " preamble (rows of one distribution share it). */
+static const char *refusal(const char *error)
+{
+    const char *why = strstr(error, "rejected the servers: ");
+    return why ? why + strlen("rejected the servers: ") : error;
+}
+
+/* Footnote numbers of the refused rows (0: not refused); rows refused for the same reason share
+ * one, numbered in order of first appearance.  Returns how many distinct reasons, or -1 when out
+ * of memory. */
+static long refusal_notes(const struct sp_oracle_compare *c, size_t *note)
+{
+    long n = 0;
+    for (size_t k = 0; k < c->nrows; k++) {
+        note[k] = 0;
+        if (!c->rows[k].error[0])
+            continue;
+        for (size_t m = 0; m < k && !note[k]; m++)
+            if (note[m] && strcmp(refusal(c->rows[m].error), refusal(c->rows[k].error)) == 0)
+                note[k] = note[m];
+        if (!note[k])
+            note[k] = (size_t)++n;
+    }
+    return n;
+}
+
 void sp_oracle_text_compare(FILE *out, const struct sp_oracle_compare *c)
 {
     struct sp_table t;
+    size_t *note = calloc(c->nrows + 1, sizeof *note);
+    if (!note)
+        return;
+    long notes = refusal_notes(c, note);
     fprintf(out, "compare: pool '%s' (%s): %zu servers, %llu keys\n", c->pool->name, c->conf_path,
             c->pool->nservers, (unsigned long long)c->keys);
     fprintf(out, "  +1 server: '%s' (minimum movement %.2f%%); * = the config's choice\n\n",
@@ -278,9 +311,7 @@ void sp_oracle_text_compare(FILE *out, const struct sp_oracle_compare *c)
         if (r->error[0]) {
             for (int x = 0; x < 5; x++)
                 sp_table_cell(&t, "-");
-            const char *why = strstr(r->error, "rejected the servers: ");
-            sp_table_cell(&t, "refused: %.90s", why ? why + strlen("rejected the servers: ")
-                                                    : r->error);
+            sp_table_cell(&t, "refused [%zu]", note[k]);
             continue;
         }
         double moved = pct(r->moved, c->keys);
@@ -290,12 +321,20 @@ void sp_oracle_text_compare(FILE *out, const struct sp_oracle_compare *c)
         sp_table_cell(&t, "%.2f%%", moved);
         sp_table_cell(&t, "%.2f%%", 100 * r->space_moved);
         sp_table_cell(&t, "%s", r->unstable ? "no fixed placement (random per request)"
-                                : moved > 100 * (c->min_fraction * 1.25 + 0.02) ? "moves too much"
+                                : sp_oracle_moves_too_much(c, r) ? "moves too much"
                                 : r->balance.peak_to_mean > 1.5 ? "unbalanced" : "");
     }
     sp_table_print(&t, out, "  ");
     sp_table_free(&t);
+    /* The refusals in full, once per distinct reason: they do not fit a table cell. */
+    for (size_t k = 0, shown = 0; k < c->nrows && (long)shown < notes; k++) {
+        if (note[k] <= shown)
+            continue;
+        fprintf(out, "%s  [%zu] %s\n", shown ? "" : "\n", note[k], refusal(c->rows[k].error));
+        shown = note[k];
+    }
+    free(note);
     fprintf(out, "\n  (peak/mean: the most loaded server's key share over its weight share; "
                  "exp.: from the hash space;\n   moved +1: keys that move when the server is "
-                 "added)\n");
+                 "added; moves too much: " SP_ORACLE_TOO_MUCH_RULE ")\n");
 }

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The shardproxy daemon, by folder: core/ (the protocol-neutral data path), redis/ (RESP behind
 # core/proto.h), memcache/ (memcached's text and meta protocols, behind it too), report/ (log and
 # statistics, used by the data path and the shell), sentinel/ (the Sentinel client), shell/ (the
@@ -70,7 +71,9 @@ proxy_libspproxy_la_SOURCES += \
 proxy_libspproxy_la_SOURCES += \
 	proxy/report/log.c proxy/report/log.h \
 	proxy/report/stats.c proxy/report/stats.h \
-	proxy/report/stats_listener.c proxy/report/stats_listener.h
+	proxy/report/stats_listener.c proxy/report/stats_listener.h \
+	proxy/report/http.c proxy/report/http.h \
+	proxy/report/metrics.c proxy/report/metrics.h
 
 # sentinel/: the Sentinel client of Sentinel pools (the data path uses only sentinel.h).
 proxy_libspproxy_la_SOURCES += \

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Bad input to shardoracle: exit code 2 and one line naming the problem.
 . "$(dirname "$0")/oracle-lib.sh"
 

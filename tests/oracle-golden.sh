@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # shardoracle against nutcracker's observed figures: every column of hash.tsv and every placement
 # case, byte for byte.
 . "$(dirname "$0")/oracle-lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by the tests/oracle-*.sh scripts: the oracle under test, the golden data, a scratch
 # directory removed at exit, and the checks that record a failure in $fail.
 set -u

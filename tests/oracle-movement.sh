@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # shardoracle diff/whatif against what nutcracker actually did, and against the arithmetic of the
 # least movement: moved sets equal nutcracker's (a_* -> e_*, every hash x distribution), whatif
 # edits equal the edited YAML, ejection equals nutcracker's observed placement, and the minimum,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # shardoracle balance / compare and the report formats: counts agree with `place`, JSON parses,
 # CSV rows have the header's column count, the HTML report is self-contained, and bad input exits 2
 # with one line naming the problem.
@@ -140,4 +141,33 @@ printf 'foo\t12\nbar\n' > "$tmp/in"
 expect 2 "<stdin>:2: expected KEY<TAB>SIZE" -- balance -c "$a" --sizes
 printf '66\n6g\n' > "$tmp/in"
 expect 2 "<stdin>:2: bad hex digit 0x67 ('g') at byte 1" -- diff -c "$a" --to "$a" --hex
+# 8. The fixes of issue #10.  place: a bad line leaves no partial answer on stdout, piped or in a
+# file (appended to: what was there stays).
+printf '66\n6f6f\n6g\n' > "$tmp/in"
+"$oracle" place -c "$a" --hex < "$tmp/in" 2>/dev/null | cat > "$tmp/piped"
+check "place: nothing piped after a bad line" "$(wc -c < "$tmp/piped" | tr -d ' ')" 0
+echo before > "$tmp/file"
+"$oracle" place -c "$a" --hex < "$tmp/in" >> "$tmp/file" 2>/dev/null
+check "place: a file keeps only what it had" "$(cat "$tmp/file")" before
+# compare: a refusal in full (below the table, once per reason), empty CSV figures for it, the
+# "moves too much" rule and diff's tolerance spelt out.
+b="$data/placement/b_md5_ketama.yml"
+"$oracle" compare -c "$b" --synthetic 500 --samples 1024 > "$tmp/c.txt"
+grep -q "jump  *- .*refused \[1\]$" "$tmp/c.txt" || { echo "FAIL: compare: no refusal note in the table"; fail=1; }
+grep -q "^  \[1\] jump: .*cannot honour unequal weights (use rendezvous)$" "$tmp/c.txt" || { echo "FAIL: compare: the refusal is not given in full"; cat "$tmp/c.txt"; fail=1; }
+check "compare: one note per reason" "$(grep -c '^  \[[0-9]*\] ' "$tmp/c.txt")" 1
+grep -q "moves too much: more than the minimum x 1.25 + 2 points" "$tmp/c.txt" || { echo "FAIL: compare: rule not labelled"; fail=1; }
+"$oracle" compare -c "$b" --synthetic 500 --samples 1024 --csv > "$tmp/c.csv"
+check "compare CSV: refused rows have no figures" "$(grep '^md5,jump,' "$tmp/c.csv" | cut -d, -f6-11)" ",,,,,"
+"$oracle" compare -c "$b" --synthetic 500 --samples 1024 --html "$tmp/c2.html" > /dev/null
+grep -q 'translate(0,18)' "$tmp/c2.html" || { echo "FAIL: compare HTML: no room above the plot"; fail=1; }
+"$oracle" whatif -c "$a" --add 127.0.0.1:9:1 --synthetic 2000 > "$tmp/w.txt"
+grep -q "^  tolerance  *[0-9.]*% = the minimum + a quarter of it" "$tmp/w.txt" || { echo "FAIL: whatif: tolerance not labelled"; cat "$tmp/w.txt"; fail=1; }
+# compare shows progress on a terminal (script(1) gives it one) once it runs past a second.
+if command -v script >/dev/null 2>&1; then
+    script -qec "'$oracle' compare -c '$a' --synthetic 1000000 --samples 1024" /dev/null > "$tmp/tty" 2>&1
+    grep -aq "keys/s" "$tmp/tty" || { echo "FAIL: compare showed no progress on a terminal"; fail=1; }
+else
+    echo "note: script(1) is missing (util-linux): compare's progress on a terminal not checked"
+fi
 exit $fail

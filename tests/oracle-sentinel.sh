@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Moving a nutcracker pool with unnamed servers to a Sentinel pool moves no key: each server keeps
 # its address as its ring name and sentinel_masters maps that name to the Sentinel master name
 # (docs/operations.md, "Moving to a Sentinel pool").  For every hash, with ketama and modula, the

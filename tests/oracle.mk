@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shardoracle as users run it: golden data from nutcracker, movement and capacity planning
 # (diff/whatif against nutcracker's observed resharding and ejection), reports, bad input, and the
 # move to a Sentinel pool (0 keys).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Every built plugin exports exactly one dynamic symbol: the descriptor.  Anything more leaks
 # internals into the host's namespace and becomes ABI by accident.
 set -u

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardproxy plugin ABI: hash functions and key distributions loaded at run time.
  *
@@ -10,6 +11,27 @@
  *   - a distribution builds a selector from an explicit, ordered list of {name, weight} servers and
  *     maps a hash value to an index into that list.  No clock, no globals, no I/O, no live pool.
  *     When a server is ejected the host builds a new selector from the survivors.
+ *
+ * Building: `cc -shared -fPIC -fvisibility=hidden $(pkg-config --cflags shardproxy) -o
+ * hash_NAME.so hash_NAME.c`; install into `pkg-config --variable=plugindir shardproxy`.  Nothing
+ * else is needed: the ABI is this header, and a plugin links against no shardproxy library.
+ *
+ * Loading rules (shardproxy and shardoracle alike):
+ *   - Search order, first match of a (kind, name) wins: the directory given with --plugin-dir,
+ *     then each directory of $SHARDPROXY_PLUGIN_PATH (colon-separated), then the installed
+ *     directory (plugindir above; $SHARDPROXY_SYSTEM_PLUGIN_DIR names another one, or, set empty,
+ *     none).  A later directory's plugin of the same kind and name is shadowed, silently; two in
+ *     one directory are an error.
+ *   - A directory given with --plugin-dir or in $SHARDPROXY_PLUGIN_PATH must exist (an error
+ *     otherwise); a missing installed directory is simply not searched.
+ *   - In a directory, every file whose name ends in ".so" is considered, in name order.  A file
+ *     that does not contain the name SP_PLUGIN_SYMBOL_NAME at all is not a shardproxy plugin: it
+ *     is skipped with a warning, without being opened (its constructors never run).
+ *   - Any other file is a shardproxy plugin and must load: dlopen(RTLD_NOW | RTLD_LOCAL) succeeds
+ *     (every symbol it needs resolves), it exports SP_PLUGIN_SYMBOL, and the descriptor passes
+ *     the checks below (version fields, kind, name [a-z0-9_]{1,64}, the functions of its kind).
+ *     A broken plugin is an error that names the file and the reason: the proxy does not start.
+ *   - Each plugin is loaded once per process and used from one thread.
  *
  * Versioning policy (the fields come first because they protect the rest):
  *   - SP_ABI_MAJOR changes when an existing field changes meaning, type or position, or when a

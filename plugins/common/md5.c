@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MD5 as specified by RFC 1321.  Written for shardproxy: nutcracker's md5 hash and its ketama
  * points are both MD5-based, so this has to be exact, not fast at all costs.  Words are loaded

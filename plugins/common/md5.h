@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MD5 (RFC 1321), one-shot.  Shared by the md5 hash plugin and the ketama distribution (which
  * derives its continuum points from MD5 of "name-i"); both must agree with nutcracker bit for bit.

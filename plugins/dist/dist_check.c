@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared input checks of the distribution plugins (see dist_check.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Input checks every distribution plugin makes on the {name, weight} list it is given, so that all
  * of them reject the same bad input with the same message.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Distribution plugin "jump": jump consistent hash (Lamping & Veach, "A Fast, Minimal Memory,
  * Consistent Hash Algorithm", 2014), written against the public plugin ABI only.

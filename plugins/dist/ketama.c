@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Distribution plugin "ketama": nutcracker 0.5.0's consistent hashing (the default distribution).
  * The continuum itself lives in ketama_ring.c; this file only adapts it to the plugin ABI.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nutcracker 0.5.0's ketama continuum as a pure function of {name, weight} (see ketama_ring.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The ketama continuum exactly as nutcracker 0.5.0 builds and searches it, as a pure function of an
  * ordered {name, weight} list.  The ketama plugin wraps it; tests link it directly to check point

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Distribution plugins (ketama, modula, random), bit-identical to nutcracker 0.5.0.
 # Two convenience libraries: the shared input checks, and the ketama continuum (also linked by the
 # unit tests, which inspect point counts).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Distribution plugin "modula": nutcracker 0.5.0's modulo placement.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Distributions written as an out-of-tree author would (public ABI <shardproxy/plugin.h> and the C
 # library only; nothing from lib/ or plugins/common/): jump consistent hash and weighted
 # rendezvous hashing.  Not nutcracker distributions; see docs/distributions.md.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Small helpers shared by the "outside" distribution plugins (jump, rendezvous).  These plugins are
  * written as an out-of-tree author would write them: they use <shardproxy/plugin.h> and the C

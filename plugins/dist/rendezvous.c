@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Distribution plugin "rendezvous": weighted rendezvous (highest-random-weight) hashing, written
  * against the public plugin ABI only.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Hash plugin "crc16": nutcracker 0.5.0's crc16, a CRC-16/XMODEM table loop (polynomial 0x1021,
  * init 0, MSB first) whose running value lives in a uint32_t and is never cut to 16 bits.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Hash plugin "crc32": NOT a full CRC-32.  nutcracker 0.5.0 inherited libmemcached's variant,
  * which keeps only bits 16..30 of the CRC: (crc32(key) >> 16) & 0x7fff, so every value is in

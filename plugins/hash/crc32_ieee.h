@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, the zlib crc32), shared by the crc32 and
  * crc32a plugins.  The table is computed by the compiler from the polynomial, so it is constant

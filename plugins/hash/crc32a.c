@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hash plugin "crc32a": the standard CRC-32 (IEEE, = zlib crc32), as nutcracker 0.5.0 has it. */
 #include "config.h"
 

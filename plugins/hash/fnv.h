@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The FNV loop shared by the four nutcracker FNV plugins (fnv1_32, fnv1a_32, fnv1_64, fnv1a_64).
  * They differ only in constants and in the order of multiply and xor, so each plugin is one call.

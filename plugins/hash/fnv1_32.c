@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hash plugin "fnv1_32": nutcracker 0.5.0's FNV-1 (32-bit), bytes sign-extended (see fnv.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Hash plugin "fnv1_64": nutcracker 0.5.0's "FNV-1 64-bit".  nutcracker runs real 64-bit FNV-1
  * (sign-extending each byte to 64 bits) and returns only the low 32 bits.  Those bits depend only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Hash plugin "fnv1a_64", nutcracker's default hash.  nutcracker 0.5.0 computes it in 32-bit
  * arithmetic with the 64-bit FNV offset and prime truncated to 32 bits, bytes sign-extended

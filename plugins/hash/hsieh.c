@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Hash plugin "hsieh": Paul Hsieh's SuperFastHash as nutcracker 0.5.0 (via libmemcached) has it.
  * Two departures from Hsieh's published code, both kept because nutcracker fleets place keys

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Hash plugin "jenkins": Bob Jenkins' lookup3 hashlittle() as nutcracker 0.5.0 has it, with the
  * fixed initval 13 (a = b = c = 0xdeadbeef + len + 13); nutcracker fleets use that initval, so

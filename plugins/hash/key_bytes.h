@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Byte access shared by the nutcracker-compatible hash plugins (header-only, all static inline).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Hash plugins: one libtool module per algorithm, named hash_<config name>.la.  The nutcracker
 # ones must match twemproxy 0.5.0 bit for bit (tests/unit/test_hash.c checks tests/data/hash.tsv).
 HASH_KEY_BYTES = plugins/hash/key_bytes.h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hash plugin "md5": nutcracker 0.5.0's md5 hash, the first four MD5 digest bytes read as a
  * little-endian uint32 (as libmemcached does).  Unsigned bytes throughout: MD5 is not affected
  * by char signedness. */

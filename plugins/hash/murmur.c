@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Hash plugin "murmur": MurmurHash2 (m = 0x5bd1e995, r = 24) as nutcracker 0.5.0 has it.
  * Quirk kept for nutcracker fleets: there is no caller seed; the seed is 0xdeadbeef * len

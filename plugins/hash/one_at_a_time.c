@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hash plugin "one_at_a_time": Bob Jenkins' one-at-a-time hash as nutcracker 0.5.0 computes it. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hash plugin "xxhash": XXH3 64-bit (seed 0) from the system libxxhash.  Not a nutcracker hash:
  * a fast, well-distributed choice for new pools.  hash_bits is 64. */
 #include "config.h"

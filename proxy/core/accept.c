@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Accept failures on any listener: pause when out of descriptors, log at most once a second. */
 #include "config.h"
 

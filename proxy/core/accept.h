@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What every listening socket of the process (pools, the stats port) does when accept() fails:
  * out of descriptors (or memory), the pending connection would wake the loop again at once and

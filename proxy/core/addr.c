@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Config addresses to socket addresses.  Name resolution blocks (getaddrinfo): it happens while a
  * config is being put into service, never per request.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Config addresses to socket addresses (addr.c), for the data path and the Sentinel client.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The end of a broken invariant (SP_ASSERT in core.h): one log line naming it, then abort, so a
  * core dump shows the state where it broke.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A pool's server as an object: made for a config entry, kept across reloads that keep it,
  * moved to a new address when Sentinel says its master moved (failover.c), freed at teardown or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Client connections: parse requests, route them, write replies back in request order.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Per-proxy caches of what a client needs only while it has work: its work state (struct
  * sp_client_busy) and a protocol parser block.  An idle client holds neither (client.c takes

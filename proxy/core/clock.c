@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The data path's clocks: wall time for ejection stamps (as nutcracker's nc_usec_now, since the
  * stats report them) and the event loop's cached time for deadlines (no system call per request).

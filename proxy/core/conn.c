@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Non-blocking socket I/O with per-iteration write batching and lazy buffers (see conn.h).
  *

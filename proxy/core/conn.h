@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A non-blocking socket with an input and an output evbuffer: the one piece of I/O under both
  * client and server connections (and any protocol).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The data path's internal objects, shared by the files of proxy/core.
  *
@@ -101,6 +102,7 @@ struct sp_req {
     struct evbuffer *reply;       /* reply bytes until written out; kept across reuse */
     uint64_t deadline;            /* usec (event_base clock) when the server must have replied */
     uint64_t stall_base;          /* its connection's stall clock when it was queued there */
+    uint64_t sent_at;             /* usec (event_base clock) queued on sconn: latency histogram */
     size_t len;                   /* request bytes sent (stats, back-pressure) */
     uint32_t cmd;                 /* protocol command id (split / merge) */
     bool done;                    /* reply is complete */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A Sentinel pool follows its masters: the pool's Sentinel client (proxy/sentinel) says where
  * each server's master is, and when that changes the server moves there.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A key's bytes out of an evbuffer: in place when its chain holds them contiguously (the common
  * case), else copied once into a per-proxy buffer.  Hashing needs one piece; a pull-up of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A pool's listening socket: TCP or a unix socket with permissions, accepting into client.c,
  * backing off when the process runs out of descriptors.  A reload may hand it to another pool on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Multi-key requests (MGET, DEL, MSET, ...): split per server, merge in key order.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The one result of every resumable parser in the proxy (requests and replies, any protocol):
  * a whole message, more bytes needed, or framing lost.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A pool's placement and ejection state: which server owns a key right now.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The protocol vtable: everything the data path needs to know about a wire protocol.
  *

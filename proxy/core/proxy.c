@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The proxy's life cycle: every pool of a config put into service (servers resolved, placement
  * built, listener open, Sentinel followed) and torn down again.  A running proxy changes config

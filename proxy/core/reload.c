@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Hot reload: a running proxy takes a new config without dropping anything it does not have to.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a reload changed, one log line per pool: the settings and servers that differ, and the
  * share of the key space that changes server, computed by the placement core the oracle uses

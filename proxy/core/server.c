@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Server connections: persistent, pipelined, one timeout timer each.
  *
@@ -282,6 +283,7 @@ void sp_sconn_enqueue(struct sp_sconn *sc, struct sp_req *req)
     }
     req->stall_base = sconn_stall_clock(sc, sp_loop_usec(sconn_proxy(sc)->base));
     TAILQ_INSERT_TAIL(&sc->sent, req, sq);
+    req->sent_at = sp_loop_usec(sconn_proxy(sc)->base);
     sc->nsent++;
     sc->unsent_count++;
     sc->unsent_bytes += req->len;
@@ -365,6 +367,7 @@ static struct sp_req *sconn_dequeue(struct sp_sconn *sc, size_t reply_len)
     sc->nsent--;
     st->responses++;
     st->response_bytes += (int64_t)reply_len;
+    sp_latency_observe(&st->latency, req->sent_at, sp_loop_usec(sconn_proxy(sc)->base));
     req->sconn = NULL;
     return req;
 }

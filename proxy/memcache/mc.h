@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * memcached text-protocol framing over libevent evbuffers (the classic commands and the meta
  * commands share one grammar: a command line, and for storage commands a data block).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The rules of a memcached command line, as memcached 1.6 applies them: which lines it refuses
  * and with which words, which refusals `noreply` silences, and whether the data block after a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The memcached command table, generated from SP_MC_COMMAND_LIST, and its lookup. */
 #include "config.h"
 

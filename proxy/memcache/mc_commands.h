@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The memcached command table: what the proxy knows about every text and meta command it
  * forwards, answers itself or refuses.  SP_MC_COMMAND_LIST is the ONE list; the enum, the table

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Split and merge of memcached retrieval commands (see mc_multiget.h).
  *

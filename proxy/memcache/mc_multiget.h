@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Multi-key retrieval (get, gets, gat, gats) across servers: the fragments' request lines and
  * the merge of their replies in the client's key order (mc_multiget.c).  Internal to the

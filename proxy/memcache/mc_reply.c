@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Server reply framing for the memcached text and meta protocols, resumable across reads.
  *

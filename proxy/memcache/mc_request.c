@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Client request framing for the memcached text and meta protocols, resumable across reads.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Reading an evbuffer at an offset without pulling it up, for the memcached framers.  Requests
  * and replies are mostly short and at the head of the buffer's first chain, so both helpers look

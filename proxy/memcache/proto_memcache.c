@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The memcached adapter: the command table (mc_commands.h) and the framers (mc.h) behind the
  * protocol vtable (proto.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The command table, generated from SP_COMMAND_LIST, and its case-insensitive lookup. */
 #include "config.h"
 

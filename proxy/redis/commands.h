@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Redis command table: what the proxy knows about every command it forwards, answers itself
  * or refuses.  SP_COMMAND_LIST is the ONE list; the enum, the table and the lookup are generated

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The RESP adapter: the command table (commands.h) and the framers (resp.h) behind the protocol
  * vtable (proto.h).

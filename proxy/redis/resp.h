@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RESP (Redis serialization protocol) framing over libevent evbuffers.
  *

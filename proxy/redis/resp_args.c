@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Reading arguments of a framed request out of its evbuffer (without pulling it up), and writing
  * RESP values: what the core needs to hash keys, build per-server fragments and answer locally.

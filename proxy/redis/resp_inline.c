@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Redis' inline command syntax, exactly as Redis 7 reads it (networking.c processInlineBuffer,
  * which splits the line with sds.c sdssplitargs), so a line means to the proxy what it would

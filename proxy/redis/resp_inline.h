@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal to the RESP request parser: Redis' inline command syntax (resp_inline.c).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Server reply framing: RESP2 `+ - : $ *`, arrays nested to any depth, resumable across reads.
  *

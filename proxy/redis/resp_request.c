@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Client request framing: RESP2 multibulk and inline commands, resumable across reads.
  *

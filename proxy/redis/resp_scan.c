@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The evbuffer read cursor, strict number syntax and error formatting shared by both parsers. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal to the RESP parsers: a read cursor over an evbuffer that hands out contiguous
  * windows (one chain's bytes at a time, via evbuffer_peek), so headers are parsed in place and

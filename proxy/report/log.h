@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The daemon's log: nutcracker's levels (0..11) and line format, to stderr or a file.
  *

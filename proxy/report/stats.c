@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
 #include "stats.h"
@@ -11,11 +12,14 @@
 
 #include "conf.h"
 
-#define SP_STATS_FIELD_(st, name, type, desc) \
-    {#name, SP_STATS_##type, desc, offsetof(struct st, name)},
-#define SP_GLOBAL_FIELD_(name, type, desc) SP_STATS_FIELD_(sp_global_stats, name, type, desc)
-#define SP_POOL_FIELD_(name, type, desc) SP_STATS_FIELD_(sp_pool_stats, name, type, desc)
-#define SP_SERVER_FIELD_(name, type, desc) SP_STATS_FIELD_(sp_server_stats, name, type, desc)
+#define SP_STATS_FIELD_(st, name, type, metric, desc) \
+    {#name, SP_STATS_##type, #metric, desc, offsetof(struct st, name)},
+#define SP_GLOBAL_FIELD_(name, type, metric, desc) \
+    SP_STATS_FIELD_(sp_global_stats, name, type, metric, desc)
+#define SP_POOL_FIELD_(name, type, metric, desc) \
+    SP_STATS_FIELD_(sp_pool_stats, name, type, metric, desc)
+#define SP_SERVER_FIELD_(name, type, metric, desc) \
+    SP_STATS_FIELD_(sp_server_stats, name, type, metric, desc)
 
 static const struct sp_stats_field global_fields[] = {SP_STATS_GLOBAL_FIELDS(SP_GLOBAL_FIELD_)};
 static const struct sp_stats_field pool_fields[] = {SP_STATS_POOL_FIELDS(SP_POOL_FIELD_)};
@@ -159,6 +163,22 @@ struct sp_server_stats *sp_stats_server(struct sp_stats *stats, size_t pool, siz
         abort();
     }
     return &stats->servers[pool][server];
+}
+
+const struct sp_conf *sp_stats_conf(const struct sp_stats *stats)
+{
+    return stats->conf;
+}
+
+struct sp_stats_identity sp_stats_identity(const struct sp_stats *stats)
+{
+    struct sp_stats_identity id = {stats->service, stats->source, stats->version};
+    return id;
+}
+
+time_t sp_stats_start(const struct sp_stats *stats)
+{
+    return stats->start;
 }
 
 /* A growing output buffer; `failed` sticks after the first allocation failure. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Statistics, compatible with nutcracker 0.5.0's stats JSON and -D description.
  *
@@ -23,34 +24,65 @@
 
 struct sp_conf;
 
-/* X(name, type, description): in nutcracker's order, with its descriptions. */
+/* X(name, type, metric, description): in nutcracker's order, with its descriptions.  `metric` is
+ * the Prometheus name after "shardproxy_" (/metrics): counters end in _total, units spelt out. */
 #define SP_STATS_POOL_FIELDS(X) \
-    X(client_eof,          COUNTER,   "# eof on client connections") \
-    X(client_err,          COUNTER,   "# errors on client connections") \
-    X(client_connections,  GAUGE,     "# active client connections") \
-    X(server_ejects,       COUNTER,   "# times backend server was ejected") \
-    X(forward_error,       COUNTER,   "# times we encountered a forwarding error") \
-    X(fragments,           COUNTER,   "# fragments created from a multi-vector request")
+    X(client_eof,          COUNTER,   pool_client_eof_total,          "# eof on client connections") \
+    X(client_err,          COUNTER,   pool_client_errors_total,       "# errors on client connections") \
+    X(client_connections,  GAUGE,     pool_client_connections,        "# active client connections") \
+    X(server_ejects,       COUNTER,   pool_server_ejects_total,       "# times backend server was ejected") \
+    X(forward_error,       COUNTER,   pool_forward_errors_total,      "# times we encountered a forwarding error") \
+    X(fragments,           COUNTER,   pool_fragments_total,           "# fragments created from a multi-vector request")
 
 #define SP_STATS_SERVER_FIELDS(X) \
-    X(server_eof,          COUNTER,   "# eof on server connections") \
-    X(server_err,          COUNTER,   "# errors on server connections") \
-    X(server_timedout,     COUNTER,   "# timeouts on server connections") \
-    X(server_connections,  GAUGE,     "# active server connections") \
-    X(server_ejected_at,   TIMESTAMP, "timestamp when server was ejected in usec since epoch") \
-    X(requests,            COUNTER,   "# requests") \
-    X(request_bytes,       COUNTER,   "total request bytes") \
-    X(responses,           COUNTER,   "# responses") \
-    X(response_bytes,      COUNTER,   "total response bytes") \
-    X(in_queue,            GAUGE,     "# requests in incoming queue") \
-    X(in_queue_bytes,      GAUGE,     "current request bytes in incoming queue") \
-    X(out_queue,           GAUGE,     "# requests in outgoing queue") \
-    X(out_queue_bytes,     GAUGE,     "current request bytes in outgoing queue")
+    X(server_eof,          COUNTER,   server_eof_total,               "# eof on server connections") \
+    X(server_err,          COUNTER,   server_errors_total,            "# errors on server connections") \
+    X(server_timedout,     COUNTER,   server_timeouts_total,          "# timeouts on server connections") \
+    X(server_connections,  GAUGE,     server_connections,             "# active server connections") \
+    X(server_ejected_at,   TIMESTAMP, server_ejected_timestamp_seconds, "timestamp when server was ejected in usec since epoch") \
+    X(requests,            COUNTER,   server_requests_total,          "# requests") \
+    X(request_bytes,       COUNTER,   server_request_bytes_total,     "total request bytes") \
+    X(responses,           COUNTER,   server_responses_total,         "# responses") \
+    X(response_bytes,      COUNTER,   server_response_bytes_total,    "total response bytes") \
+    X(in_queue,            GAUGE,     server_in_queue_requests,       "# requests in incoming queue") \
+    X(in_queue_bytes,      GAUGE,     server_in_queue_bytes,          "current request bytes in incoming queue") \
+    X(out_queue,           GAUGE,     server_out_queue_requests,      "# requests in outgoing queue") \
+    X(out_queue_bytes,     GAUGE,     server_out_queue_bytes,         "current request bytes in outgoing queue")
 
 /* Process-wide fields (after service, source, version, uptime and timestamp in the JSON). */
 #define SP_STATS_GLOBAL_FIELDS(X) \
-    X(total_connections,   COUNTER,   "# connections made (listeners, clients, servers)") \
-    X(curr_connections,    GAUGE,     "# connections open (listeners, clients, servers)")
+    X(total_connections,   COUNTER,   connections_total,              "# connections made (listeners, clients, servers)") \
+    X(curr_connections,    GAUGE,     open_connections,               "# connections open (listeners, clients, servers)")
+
+/*
+ * Request latency per server (/metrics only: nutcracker's JSON has no such field): the time from
+ * queueing a request on a server connection to matching its reply, on the event loop's clock.
+ * Upper bounds of the histogram's buckets in usec, from 100 us to 5 s; one more bucket, +Inf,
+ * holds the rest.  Counts are per bucket (not cumulative): the exposition adds them up.
+ */
+#define SP_LATENCY_BOUNDS_USEC \
+    { 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, \
+      2500000, 5000000 }
+#define SP_LATENCY_NBOUNDS 15
+
+struct sp_latency {
+    uint64_t bucket[SP_LATENCY_NBOUNDS + 1];
+    uint64_t sum_usec;
+};
+
+/* Counts one request sent at `sent` and answered at `now` (usec; a clock that stepped back
+ * counts 0).  In the data path: a few compares, no call. */
+static inline void sp_latency_observe(struct sp_latency *l, uint64_t sent, uint64_t now)
+{
+    static const uint32_t bound[SP_LATENCY_NBOUNDS] = SP_LATENCY_BOUNDS_USEC;
+    uint64_t usec = now > sent ? now - sent : 0;
+    size_t i = 0;
+
+    while (i < SP_LATENCY_NBOUNDS && usec > bound[i])
+        i++;
+    l->bucket[i]++;
+    l->sum_usec += usec;
+}
 
 enum sp_stats_type {
     SP_STATS_COUNTER,
@@ -61,11 +93,12 @@ enum sp_stats_type {
 /* Room for a server's address in the stats ("host:port", IPv6 in brackets). */
 #define SP_STATS_ADDRESS_MAX 128
 
-#define SP_STATS_MEMBER_(name, type, desc) int64_t name;
+#define SP_STATS_MEMBER_(name, type, metric, desc) int64_t name;
 struct sp_global_stats { SP_STATS_GLOBAL_FIELDS(SP_STATS_MEMBER_) };
 struct sp_pool_stats { SP_STATS_POOL_FIELDS(SP_STATS_MEMBER_) };
 struct sp_server_stats {
     SP_STATS_SERVER_FIELDS(SP_STATS_MEMBER_)
+    struct sp_latency latency;
     /* Sentinel pools only (not nutcracker's fields: rendered for those pools alone): where the
        server is now, and how many times Sentinel moved it since the proxy started. */
     int64_t failovers;
@@ -77,6 +110,7 @@ struct sp_server_stats {
 struct sp_stats_field {
     const char *name;
     enum sp_stats_type type;
+    const char *metric;      /* Prometheus name after "shardproxy_" */
     const char *description;
     size_t offset; /* of the int64_t in its struct */
 };
@@ -135,6 +169,12 @@ void sp_stats_server_address(struct sp_server_stats *st, const char *address);
 
 /* Copies the process-wide counters (a reload's new stats go on from the old ones). */
 void sp_stats_global_copy(struct sp_stats *to, const struct sp_stats *from);
+
+/* What the stats were made with: the config, the identity strings and the start time (the
+ * metrics exposition reports them too). */
+const struct sp_conf *sp_stats_conf(const struct sp_stats *stats);
+struct sp_stats_identity sp_stats_identity(const struct sp_stats *stats);
+time_t sp_stats_start(const struct sp_stats *stats);
 
 /* Writes the -D description ("pool stats:" ... "server stats:" ...) to `out`. */
 void sp_stats_describe(FILE *out);

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
 #include "stats_listener.h"
 
 #include <errno.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +18,28 @@
 #include <event2/listener.h>
 
 #include "core/accept.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "stats.h"
 
 struct sp_stats_reply;
 
 /* How long a reader may take to read the reply, and then to close its end, before we close. */
 #define SP_STATS_LINGER_SEC 5
+/*
+ * How long a new connection may stay silent before it is taken for a plain (nutcracker-style)
+ * reader and gets the JSON.  An HTTP client sends its request line right after connecting, so
+ * its first bytes arrive well within this; a plain reader waits this long for its document
+ * (nutcracker answers at once).  Any byte that cannot start an HTTP request ends the wait at
+ * once.  docs/operations.md has the measurements behind the figure.
+ */
+#define SP_STATS_REQUEST_WAIT_MSEC 50
 
 static void on_drain_read(struct bufferevent *bev, void *arg);
 static void on_reply_event(struct bufferevent *bev, short what, void *arg);
+static void on_request_read(struct bufferevent *bev, void *arg);
+static void on_request_event(struct bufferevent *bev, short what, void *arg);
 
 struct sp_stats_listener {
     struct event_base *base;
@@ -112,12 +126,35 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     if (srv->replies != NULL)
         srv->replies->prev = r;
     srv->replies = r;
-    /* Whatever the client sends is ignored; reading starts once the reply is out.  A reader
-     * that does not take the reply within the linger time is dropped (its copy is freed). */
+    /* First find out what the client is: it has SP_STATS_REQUEST_WAIT_MSEC to start an HTTP
+     * request, else it is a plain reader. */
+    struct timeval wait = {0, SP_STATS_REQUEST_WAIT_MSEC * 1000};
+    bufferevent_setcb(r->bev, on_request_read, NULL, on_request_event, r);
+    if (bufferevent_set_timeouts(r->bev, &wait, NULL) < 0 ||
+        bufferevent_enable(r->bev, EV_READ) < 0) {
+        sp_log_error("stats server: cannot watch a connection, dropped");
+        reply_free(r);
+    }
+}
+
+/*
+ * Queues `head` (when not NULL) and then `body` (when not NULL) as the reply, and closes
+ * gracefully once they are written.  A reader that does not take it within the linger time is
+ * dropped.
+ */
+static void reply_send(struct sp_stats_reply *r, const char *head, struct evbuffer *body)
+{
     struct timeval timeout = {SP_STATS_LINGER_SEC, 0};
+    struct evbuffer *out = bufferevent_get_output(r->bev);
+    int failed = 0;
+
+    bufferevent_disable(r->bev, EV_READ); /* input is read again (and discarded) once written */
     bufferevent_setcb(r->bev, NULL, on_reply_written, on_reply_event, r);
-    if (bufferevent_set_timeouts(r->bev, NULL, &timeout) < 0 ||
-        bufferevent_write(r->bev, srv->snapshot, srv->snapshot_len) < 0 ||
+    if (head != NULL)
+        failed = evbuffer_add(out, head, strlen(head)) < 0;
+    if (!failed && body != NULL)
+        failed = evbuffer_add_buffer(out, body) < 0;
+    if (failed || bufferevent_set_timeouts(r->bev, NULL, &timeout) < 0 ||
         bufferevent_enable(r->bev, EV_WRITE) < 0) {
         sp_log_error("stats server: cannot queue the reply, connection dropped");
         reply_free(r);
@@ -130,6 +167,111 @@ static void on_accept_error(struct evconnlistener *listener, void *arg)
 
     (void)listener;
     sp_accept_guard_error(&srv->accept_guard);
+}
+
+/* The nutcracker reply: the snapshot, nothing else. */
+static void reply_json(struct sp_stats_reply *r)
+{
+    struct evbuffer *body = evbuffer_new();
+
+    if (body == NULL || evbuffer_add(body, r->srv->snapshot, r->srv->snapshot_len) < 0) {
+        sp_log_error("stats server: out of memory, connection dropped");
+        if (body != NULL)
+            evbuffer_free(body);
+        reply_free(r);
+        return;
+    }
+    reply_send(r, NULL, body);
+    evbuffer_free(body);
+}
+
+/* An HTTP response with `body` (may be NULL: none, as for HEAD); always Connection: close. */
+static void reply_http(struct sp_stats_reply *r, const char *status, const char *type,
+                       struct evbuffer *body, bool head_only)
+{
+    char head[512];
+    size_t len = body != NULL ? evbuffer_get_length(body) : 0;
+
+    snprintf(head, sizeof head,
+             "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+             "Connection: close\r\n\r\n",
+             status, type, len, strncmp(status, "405", 3) == 0 ? "Allow: GET, HEAD\r\n" : "");
+    reply_send(r, head, head_only ? NULL : body);
+}
+
+/*
+ * Serves one framed HTTP request: /metrics gets the Prometheus exposition (405 for a method other
+ * than GET and HEAD); any other request gets what nutcracker gives every client, the bare JSON
+ * (monitoring that sends a request line to a nutcracker stats port keeps working).
+ */
+static void serve_http(struct sp_stats_reply *r, const struct sp_http_request *req)
+{
+    bool head_only = strcmp(req->method, "HEAD") == 0;
+    struct evbuffer *body;
+    int rc;
+
+    if (strcmp(req->path, "/metrics") != 0) {
+        reply_json(r);
+        return;
+    }
+    if ((body = evbuffer_new()) == NULL) {
+        rc = -1;
+    } else if (!head_only && strcmp(req->method, "GET") != 0) {
+        rc = evbuffer_add_printf(body, "method %s not allowed: use GET\n", req->method) < 0;
+        if (rc == 0)
+            reply_http(r, "405 Method Not Allowed", "text/plain; charset=utf-8", body, false);
+    } else {
+        rc = sp_metrics_render(r->srv->stats, time(NULL), body);
+        if (rc == 0)
+            reply_http(r, "200 OK", SP_METRICS_CONTENT_TYPE, body, head_only);
+    }
+    if (body != NULL)
+        evbuffer_free(body);
+    if (rc != 0) {
+        sp_log_error("stats server: out of memory answering %s %s, connection dropped",
+                     req->method, req->path);
+        reply_free(r);
+    }
+}
+
+/* New bytes from a client whose kind is not known yet. */
+static void on_request_read(struct bufferevent *bev, void *arg)
+{
+    struct sp_stats_reply *r = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t len = evbuffer_get_length(in);
+    const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+    struct sp_http_request req;
+    struct timeval linger = {SP_STATS_LINGER_SEC, 0};
+
+    switch (sp_http_parse(buf, len, &req)) {
+    case SP_PARSE_OK:
+        serve_http(r, &req);
+        return;
+    case SP_PARSE_AGAIN:
+        /* An HTTP request has begun: give the rest of its head the linger time. */
+        bufferevent_set_timeouts(bev, &linger, NULL);
+        return;
+    case SP_PARSE_ERROR:
+        /* Not HTTP, or HTTP we do not serve: nutcracker ignores what a client says. */
+        if (req.is_http)
+            sp_log_verb("stats server: bad HTTP request: %s", req.problem);
+        reply_json(r);
+        return;
+    }
+}
+
+/*
+ * Silence (the wait is over), a request head that stalled, or the client's EOF: served as
+ * nutcracker serves every client, with the JSON.  An error closes the connection.
+ */
+static void on_request_event(struct bufferevent *bev, short what, void *arg)
+{
+    if ((what & (BEV_EVENT_TIMEOUT | BEV_EVENT_EOF)) && !(what & BEV_EVENT_ERROR)) {
+        reply_json(arg);
+        return;
+    }
+    on_reply_event(bev, what, arg);
 }
 
 int sp_stats_listener_refresh(struct sp_stats_listener *srv)

@@ -1,8 +1,12 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The stats server: a TCP listener (-a:-s) that answers every connection with the latest stats
+ * The stats server: a TCP listener (-a:-s) that answers a plain connection with the latest stats
  * snapshot (one JSON document) and closes it, as nutcracker does.  The snapshot is rendered at
  * start and then every -i msec, so readers see values at most one interval old and every
- * reader within an interval sees the same document.
+ * reader within an interval sees the same document.  An HTTP request for /metrics gets an HTTP
+ * answer instead, the live values as Prometheus metrics; every other request gets the JSON, as
+ * from nutcracker.  A client that sends nothing gets the JSON once SP_STATS_REQUEST_WAIT_MSEC
+ * have passed.
  */
 #ifndef SP_STATS_LISTENER_H
 #define SP_STATS_LISTENER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Sentinel client's life cycle: its masters and links set up from the pool config, the
  * periodic re-ask, the teardown.  What it believes is in sentinel_view.c, how it talks to each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Sentinel client: where the masters of one Sentinel pool are, and when that changes.
  *

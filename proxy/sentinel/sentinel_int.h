@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internals of the Sentinel client, shared by the files of proxy/sentinel only.
  *

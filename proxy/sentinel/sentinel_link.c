@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One Sentinel: a command connection (AUTH, then rounds of SENTINEL get-master-addr-by-name and
  * SENTINEL MASTER for every master) and a subscribed one (AUTH, SUBSCRIBE to the events, a PING

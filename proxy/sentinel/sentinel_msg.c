@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What Sentinels send, decoded: the replies to the client's few commands and the payloads of the
  * events it subscribes to.  Replies arrive framed by the RESP reply parser (redis/resp.h) with

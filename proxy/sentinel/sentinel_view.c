@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the client believes about each master, and the one rule that changes it (sentinel.h):
  * decided at start from a majority of answers by config epoch, switched at once by a

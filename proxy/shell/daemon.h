@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Running as a daemon (-d) and the pid file (-p).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardproxy: the process shell.  Parses the command line, loads plugins and the config, then
  * (optionally daemonized, with a pid file) runs the event loop that serves the pools and the
@@ -89,6 +90,8 @@ static int load_setup(const char *conf_file, const char *plugin_dir,
         goto oom;
     if (sp_registry_load_default(reg, plugin_dir, err, errlen) < 0)
         goto err;
+    for (size_t i = 0; i < sp_registry_skipped_count(reg); i++)
+        sp_log_warn("%s", sp_registry_skipped(reg, i));
     size_t cap = sp_registry_count(reg) + 1; /* room for every name and the NULL */
     hashes = calloc(cap, sizeof(*hashes));
     dists = calloc(cap, sizeof(*dists));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The command line: nutcracker 0.5.0's flags, defaults and messages, plus --plugin-dir.
  */

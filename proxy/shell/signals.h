@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Signals.  Ordinary ones go through libevent (evsignal), so their work runs in the event loop
  * where anything may be done:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fake backends for the abuse suite: a TCP server on 127.0.0.1 whose replies a test scripts.
 
     fake = FakeBackend(lambda conn, request: b"+OK\\r\\n")     # one reply per request

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The hostile-client and bad-backend suite (run by make check like the integration tests): every
 # test asserts that the proxy lives, that other clients get right answers in bounded time, and
 # that memory stays bounded.

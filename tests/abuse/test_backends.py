@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Bad backends: fake servers that send garbage, truncated, extra or missing replies, and real
 ones that refuse the connection setup (AUTH, SELECT).  Each time the proxy lives, the clients of
 that server get an error naming the problem, the clients of healthy servers get right answers in

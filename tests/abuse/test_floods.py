@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Floods of requests the proxy answers itself (PING, ECHO, errors, NOAUTH) obey back-pressure:
 a client that pipelines them and never reads is paused at the high watermark like any other,
 so the proxy's memory stays bounded and other clients are served meanwhile."""

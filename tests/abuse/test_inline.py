@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Inline commands: the proxy reads them exactly as Redis does and forwards RESP it built itself.
 
 Before, inline lines went to Redis as raw text, which Redis parses differently (quotes, \\xNN

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The proxy at its limits: out of file descriptors, over client_connections, a unix socket that
 another process is listening on, and configs that cannot start (which -t must refuse)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Memory is given back: after bursts (huge multi-key commands, big values, deep pipelines, a
 flood of local replies) the proxy returns close to its starting RSS once the clients are gone,
 and also while idle clients stay connected."""

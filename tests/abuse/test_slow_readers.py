@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Slow readers: clients that send requests with big replies and never read them.  A shared server
 connection stalls while one of them has too much unread (that bounds memory), but the damage is
 bounded per server connection: however many slow readers take turns, the other clients on it wait

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What every fuzz target here provides: the libFuzzer entry point, and for the replay driver
  * (replay.c, which runs a target without libFuzzer under `make check`) the seeds it mutates, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for the config loader: any bytes are either a valid config or one error line
  * that names the file; never a crash, a leak (under ASan) or a half-built config.

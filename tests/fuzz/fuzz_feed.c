@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The feeding and comparing the protocol fuzz targets share (fuzz_feed.h). */
 #include "config.h"
 

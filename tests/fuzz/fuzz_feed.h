@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the protocol fuzz targets share (fuzz_feed.c): an input is fed to a parser whole, in
  * pseudo-random pieces and byte by byte, and every way must come out the same.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for the inline command splitter (proxy/redis/resp_inline.c).  The input is one
  * line (cut at its first LF, as a line is).  Three properties, any failure aborts:

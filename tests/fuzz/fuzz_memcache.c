@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for the memcached parsers: client requests through the adapter
  * (proto_memcache.c, which runs the framer and memcached's line rules) and server replies

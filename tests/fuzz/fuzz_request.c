@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for the whole request path of a Redis pool: client bytes in, what the proxy
  * would forward out.  The stream goes through the RESP adapter exactly as the core drives it

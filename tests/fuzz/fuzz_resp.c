@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for both RESP parsers.  Byte 0 picks the parser and the chain mode; the rest
  * is the stream.  The stream is parsed fed whole, and fed split at points derived from byte 1 (or

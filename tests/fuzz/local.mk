@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Fuzzing (tests/fuzz/README.md).  Each target has a libFuzzer build (with
 # `CC=clang ./configure --enable-fuzz`) and a replay driver that runs it without libFuzzer in
 # make check (seeded mutations of its seeds; file arguments replay saved inputs):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Drives a fuzz target (fuzz.h) without libFuzzer, so `make check` exercises it: each file named on the
  * command line is one input; with no arguments, a seeded run of mutated built-in seeds (the seed

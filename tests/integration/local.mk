@@ -1,14 +1,16 @@
+# SPDX-License-Identifier: Apache-2.0
 # Integration tests: the daemon against real redis-server / memcached / nutcracker on 127.0.0.1.
 # Each test_*.py is a unittest program run with Debian's python3 (python3-redis, python3-yaml),
 # exiting non-zero on failure; harness.py is the shared library they import.
-TEST_EXTENSIONS = .py
 PY_LOG_COMPILER = /usr/bin/python3
 AM_PY_LOG_FLAGS = -B
 
 # A new test file is one more line here (it is then run by `make check` and distributed).
 INTEGRATION_TESTS = \
 	tests/integration/test_cli.py \
-	tests/integration/test_stats.py
+	tests/integration/test_stats.py \
+	tests/integration/test_metrics.py \
+	tests/integration/test_scaleout.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 

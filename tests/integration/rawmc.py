@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Byte-exact memcached text protocol over a raw socket, for tests that compare replies byte for
 byte (the RESP client's socket handling, memcached's reply framing).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Byte-exact RESP over a raw socket, for tests that compare replies byte for byte.
 
     c = RawClient(port)

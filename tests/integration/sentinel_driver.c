@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sentinel_driver: runs the Sentinel client (proxy/sentinel) for one pool of a config and prints
  * each callback as a line, for tests/integration/test_sentinel.py.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """AUTH, redis_auth and redis_db: replies compared byte for byte with the real nutcracker."""
 
 import time

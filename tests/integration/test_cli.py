@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The command line, signals, log, daemon mode and pid file of shardproxy, compared with
 nutcracker 0.5.0 (/usr/sbin/nutcracker) where the two must agree."""
 
@@ -162,19 +163,72 @@ class TestConf(Base):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("'conf/nutcracker.yml' syntax is ok", r.stderr)
 
+    def plugin_env(self, **extra):
+        """The environment without the build tree's plugin path and without any installed
+        plugin directory (`make install` then `make check` must not find the installed ones)."""
+        env = {k: v for k, v in os.environ.items() if k != "SHARDPROXY_PLUGIN_PATH"}
+        env["SHARDPROXY_SYSTEM_PLUGIN_DIR"] = ""
+        env.update(extra)
+        return env
+
+    def build_plugin_dir(self, kind):
+        plugin_path = os.environ["SHARDPROXY_PLUGIN_PATH"].split(":")
+        return [d for d in plugin_path if d.rstrip("/").endswith(kind + "/.libs")][0]
+
     def test_plugin_dir(self):
         conf = self.config()
-        plugin_path = os.environ["SHARDPROXY_PLUGIN_PATH"].split(":")
-        env = {k: v for k, v in os.environ.items() if k != "SHARDPROXY_PLUGIN_PATH"}
+        env = self.plugin_env()
         missing = self.path("no-such-dir")
         r = harness.run_shardproxy(["-t", "-c", conf, "--plugin-dir", missing], env=env)
         self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn(missing, r.stderr)
+        self.assertIn("%s: plugin directory (from the command line) does not exist" % missing,
+                      r.stderr)
         # The hash plugins alone: the config's distribution (ketama) is then unknown.
-        hash_dir = [d for d in plugin_path if d.rstrip("/").endswith("hash/.libs")][0]
+        hash_dir = self.build_plugin_dir("hash")
         r = harness.run_shardproxy(["-t", "-c", conf, "--plugin-dir=" + hash_dir], env=env)
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("ketama", r.stderr)
+        # The installed directory completes the search path (here: the build tree's dist plugins
+        # stand in for it).
+        env = self.plugin_env(SHARDPROXY_SYSTEM_PLUGIN_DIR=self.build_plugin_dir("dist"))
+        r = harness.run_shardproxy(["-t", "-c", conf, "--plugin-dir=" + hash_dir], env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_plugin_path_directory_must_exist(self):
+        missing = self.path("gone")
+        env = self.plugin_env(SHARDPROXY_PLUGIN_PATH=missing)
+        r = harness.run_shardproxy(["-t", "-c", self.config()], env=env)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("%s: plugin directory (from $SHARDPROXY_PLUGIN_PATH) does not exist"
+                      % missing, r.stderr)
+
+    def test_stray_library_in_plugin_dir_is_skipped_with_a_warning(self):
+        import shutil
+        plugins = self.path("plugins")
+        os.makedirs(plugins)
+        for kind in ("hash", "dist"):
+            for name in os.listdir(self.build_plugin_dir(kind)):
+                if name.endswith(".so"):
+                    shutil.copy(os.path.join(self.build_plugin_dir(kind), name), plugins)
+        bad = os.environ["SP_TEST_BAD_PLUGINS"]
+        shutil.copy(os.path.join(bad, "not_a_plugin.so"), os.path.join(plugins, "libfoo.so"))
+        with open(os.path.join(plugins, "README.so"), "w") as f:
+            f.write("not even a shared object\n")
+        conf = self.config()
+        r = harness.run_shardproxy(["-t", "-c", conf, "--plugin-dir", plugins],
+                                   env=self.plugin_env())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for name in ("libfoo.so", "README.so"):
+            self.assertIn("%s: not a shardproxy plugin (no 'shardproxy_plugin' symbol), skipped"
+                          % os.path.join(plugins, name), r.stderr)
+        self.assertIn("syntax is ok", r.stderr)
+        # A broken shardproxy plugin is no stray file: the start fails, naming it.
+        shutil.copy(os.path.join(bad, "wrong_major.so"), plugins)
+        r = harness.run_shardproxy(["-t", "-c", conf, "--plugin-dir", plugins],
+                                   env=self.plugin_env())
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(os.path.join(plugins, "wrong_major.so") + ": plugin ABI major version",
+                      r.stderr)
 
 
 class BadOptions(Base):

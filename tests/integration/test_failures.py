@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Failures: refused, reset and slow servers, timeouts, ejection and recovery, bad requests,
 connection limits, unix sockets and several pools."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Idle client connections: what they cost, and that clients sharing parser state stay apart.
 
 An idle client holds no buffers and no parser; both are lent while it has work (client.c).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """memcached pools: the text and meta protocols through shardproxy, against real memcached.
 
 Three memcached backends behind one pool (fnv1a_64 + ketama), a real client (Debian's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """memcached pools side by side with nutcracker 0.5.0: the same command stream, the same replies.
 
 Debian's /usr/sbin/nutcracker and shardproxy run on the same one-pool memcached config (fnv1a_64 +

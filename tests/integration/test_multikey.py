@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Multi-key commands: split per server, merged in key order; one-server requests go as is."""
 
 import hashlib

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """shardoracle's prediction is what the proxy does: keys SET through shardproxy before and after a
 config change (add, reweight, rename, modula growth, a Sentinel failover of an unnamed and of a
 named server, a plugin distribution) land on real redis-servers exactly where `shardoracle diff`

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pipelining, ordering, framing edge cases, big and binary values, back-pressure, stats."""
 
 import hashlib

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Routing: keys SET through shardproxy land on exactly the backend nutcracker 0.5.0 chose.
 
 Golden data: tests/data/placement/<case>.{yml,tsv} (observed on the real nutcracker binary).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Routing of memcached pools: keys set through shardproxy land on exactly the memcached server
 nutcracker 0.5.0 chose (redis: false; the port-11211 naming rule included).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Sentinel client (proxy/sentinel) against real redis-sentinel: 2 shards x (master + replica)
 watched by 3 Sentinels on 127.0.0.1 (harness.SentinelTopology), driven by
 tests/integration/sentinel_driver, which prints each callback with its time.

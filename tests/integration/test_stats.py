@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The stats server: nutcracker 0.5.0's JSON document, field for field and byte layout for byte
 layout, compared with a real /usr/sbin/nutcracker on the same pools."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Seeded randomized stress of the data path against real redis-servers.
 
 Many raw-socket clients, each owning disjoint keys (so the expected reply of every request is

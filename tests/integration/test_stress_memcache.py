@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Seeded randomized stress of the data path with memcached pools (test_stress.py's engine).
 
 The same workload shape as test_stress.py, in the memcached protocol: many raw-socket clients

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Side by side with nutcracker 0.5.0: the same command stream, the same replies, byte for byte.
 
 Debian's /usr/sbin/nutcracker and shardproxy run on the same one-pool config (fnv1a_64 + ketama,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loader test: a hash width other than 32 or 64. */
 #include "config.h"
 

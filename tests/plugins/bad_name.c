@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loader test: a name users could not write in YAML. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Deliberately broken plugins for the loader tests.  Each file defines one descriptor by hand
  * (bypassing the registration macros) so it can be wrong in exactly one way.

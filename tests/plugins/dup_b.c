@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loader test: second of two plugins claiming one name. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Plugins built only for the loader tests: one way of being wrong per file, plus the example
 # plugin from examples/ to prove an out-of-tree author's file loads.
 TEST_PLUGIN_LINK_FLAGS = -module -avoid-version -shared -rpath /nowhere

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loader test: an ABI minor newer than the host's. */
 #include "config.h"
 

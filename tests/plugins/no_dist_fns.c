@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loader test: a distribution without build/select/destroy. */
 #include "config.h"
 

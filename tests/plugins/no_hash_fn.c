@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loader test: a hash plugin without its function. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loader test: a shared object that exports no descriptor. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loader test: a struct_size too small to hold ABI 1.0. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loader test: a kind that is neither hash nor distribution. */
 #include "config.h"
 

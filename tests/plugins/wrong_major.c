@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loader test: ABI major from the future. */
 #include "config.h"
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Cross-check of the config fixtures against the real nutcracker 0.5.0 (`nutcracker -t`): it must
 # accept every good fixture and sample config, and refuse every bad fixture except the few that
 # shardproxy refuses on purpose (docs/configuration.md, "Where shardproxy differs").  Files using
@@ -12,6 +13,11 @@ NUTCRACKER=${NUTCRACKER:-/usr/sbin/nutcracker}
 STRICTER="bad_weight_big.yml bad_listen_perm_bad.yml bad_server_empty_host.yml
 bad_server_brackets.yml bad_server_empty_name.yml"
 
+if [ ! -x "$NUTCRACKER" ]; then
+    # Not packaged for CentOS/RHEL: there this cross-check cannot run (exit 77: SKIP).
+    echo "SKIP: $NUTCRACKER is not installed (Debian: apt-get install nutcracker; not packaged for RHEL), so the fixtures are not cross-checked against nutcracker"
+    exit 77
+fi
 if ! "$NUTCRACKER" -V 2>&1 | grep -q 'nutcracker-0\.5\.0'; then
     echo "FAIL: $NUTCRACKER is not nutcracker 0.5.0 (install Debian's nutcracker or set NUTCRACKER)"
     exit 1

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Check unit tests: one program per module, linked against the convenience libraries.
 UNIT_PROXY_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/proxy
 UNIT_PROXY_CFLAGS = $(UNIT_COMPILE_FLAGS) $(LIBEVENT_CFLAGS)
@@ -128,3 +129,11 @@ tests_unit_test_sentinel_SOURCES = tests/unit/test_sentinel.c
 tests_unit_test_sentinel_CPPFLAGS = $(UNIT_PROXY_CPPFLAGS)
 tests_unit_test_sentinel_CFLAGS = $(UNIT_PROXY_CFLAGS)
 tests_unit_test_sentinel_LDADD = $(UNIT_PROXY_LIBS)
+
+# The stats port's HTTP framing (GET /metrics next to nutcracker's plain readers).
+check_PROGRAMS += tests/unit/test_http
+TESTS += tests/unit/test_http
+tests_unit_test_http_SOURCES = tests/unit/test_http.c
+tests_unit_test_http_CPPFLAGS = $(UNIT_PROXY_CPPFLAGS)
+tests_unit_test_http_CFLAGS = $(UNIT_PROXY_CFLAGS)
+tests_unit_test_http_LDADD = $(UNIT_PROXY_LIBS)

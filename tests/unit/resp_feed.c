@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Split-feeding harness shared by the RESP parser tests (see resp_feed.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Test helpers for the RESP parsers: feed a byte stream into an evbuffer in pieces (split at
  * given points, optionally one chain per piece), run a parser after every piece and record a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The command table: well-formed (sorted, unique, consistent), case-insensitive lookup, arity and
  * key positions per family, routing of the split and local commands, refusals with reasons, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Configuration loader: nutcracker 0.5.0's YAML with its defaults, names and server order, every
  * golden config, one test per error message (exact file:line:col, pool, key, problem), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Pool edits (lib/conf_edit.c): an edited pool must equal the pool the loader makes from the
  * edited YAML (same names, same server order, same weights), and a refused edit must leave the

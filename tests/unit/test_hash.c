@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Hash plugins: bit-identical to nutcracker 0.5.0 on the golden vectors (tests/data/hash.tsv,
  * every row and every column), their descriptors, the quirks that make them differ from the

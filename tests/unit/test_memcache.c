@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The memcached framers (proxy/memcache/mc.h) and command table, without sockets: request
  * framing and memcached's line rules, reply framing with item bounds, limits, and every stream

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The outside distributions, "jump" and "rendezvous", loaded through the registry exactly like a
  * third-party plugin: reference values, determinism, movement on membership and weight changes,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Placement against nutcracker 0.5.0: every golden case (tests/data/placement, tests/data/eject),
  * ketama's single-precision point counts, the hash_tag rule, and the edge cases of the placer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Seeded property tests of placement: determinism, minimal movement under ketama, shares that
  * follow weights, hash tags keeping keys together, and ejection equal to removal.

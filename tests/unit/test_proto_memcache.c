@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The memcached adapter behind proto.h, without sockets: what it answers itself (memcached's
  * words), how it routes, the bytes of split fragments and merged multi-get replies.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The RESP protocol adapter behind proto.h, without sockets: what it answers itself, how it
  * routes, the bytes of split fragments and merged replies, and the server hello.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Plugin loader: every way a plugin can be wrong gets refused with a message naming file and reason. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The RESP request parser: every request form, pipelines split at every byte, binary arguments,
  * big bulks arriving in chunks (not rescanned), every framing error with its message and byte

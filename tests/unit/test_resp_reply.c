@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The RESP reply parser: every reply type, null and empty values, nested arrays (deep and at
  * every split point), top-level element boundaries, big bulks in chunks (not rescanned), and

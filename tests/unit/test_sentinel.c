@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Sentinel client without sockets: what Sentinels send, decoded (sentinel_msg.c), and the
  * rule that decides which address a master is followed at (sentinel_view.c), driven answer by

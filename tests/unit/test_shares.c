@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shares of the hash space (lib/shares.c): exact answers against closed forms and against a
  * brute-force count over evenly spread hash values computed here, for ketama, modula, the switch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Stats: field lists, JSON layout and -D text exactly as nutcracker 0.5.0 writes them. */
 #include "config.h"
 

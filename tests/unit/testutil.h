@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the Check unit tests: test data files, TSV tables, hex keys, plugins. */
 #ifndef SP_TESTUTIL_H
 #define SP_TESTUTIL_H
