@@ -42,22 +42,11 @@ static void on_master(void *ctx, const struct sp_sentinel_master *m)
                   was, sp_sentinel_why_name(m->why), m->sentinel, m->epoch);
 }
 
-static void on_state(void *ctx, size_t server, const char *master, enum sp_sentinel_state state,
-                     const char *sentinel)
-{
-    struct sp_pool *pool = ctx;
-
-    if (server >= pool->nservers)
-        return;
-    sp_log_notice("pool '%s': server '%s' (master '%s' at %s): %s (Sentinel %s)",
-                  pool->conf->name, pool->servers[server]->name, master,
-                  pool->servers[server]->addr_text, sp_sentinel_state_name(state), sentinel);
-}
-
 struct sp_sentinel *sp_failover_client(struct sp_pool *pool, const struct sp_conf_pool *cp,
                                        char *err, size_t errlen)
 {
-    struct sp_sentinel_callbacks cb = { on_master, on_state, pool };
+    /* Down / up states are logged by the client itself; a move is what the pool acts on. */
+    struct sp_sentinel_callbacks cb = { on_master, NULL, pool };
 
     return sp_sentinel_new(pool->proxy->base, cp, &cb, NULL, err, errlen);
 }
