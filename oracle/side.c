@@ -85,6 +85,54 @@ static struct sp_placer *sampler(const struct sp_registry *reg, const struct sp_
     return sp_placer_new(reg, s->pool, s->live, err, errlen);
 }
 
+/* Replaces a side's sampled space shares with exact ones when the placement core has them. */
+static int exact_shares(const struct sp_placer *p, struct sp_oracle_side *s)
+{
+    double *exact = calloc(s->n + 1, sizeof(*exact));
+    enum sp_share_how how;
+
+    if (exact == NULL || sp_placer_space_shares(p, exact, &how) < 0) {
+        free(exact);
+        return -1;
+    }
+    if (how == SP_SHARE_EXACT) {
+        double placed = 0;
+
+        for (size_t i = 0; i < s->n; i++) {
+            s->space_share[i] = exact[i];
+            placed += exact[i];
+        }
+        s->space_unplaced = s->space_share[s->n] = placed > 0 ? 0 : 1;
+    }
+    free(exact);
+    return 0;
+}
+
+/* Replaces the sampled moved share with the exact one when the placement core has it. */
+static int exact_moved(const struct sp_placer *pa, const struct sp_placer *pb, const int *a_to_b,
+                       size_t na, size_t nb, double *moved)
+{
+    int *b_to_a = malloc((nb + 1) * sizeof(*b_to_a));
+    enum sp_share_how how;
+    double m;
+
+    if (b_to_a == NULL)
+        return -1;
+    for (size_t j = 0; j < nb; j++)
+        b_to_a[j] = -1;
+    for (size_t i = 0; i < na; i++) {
+        if (a_to_b[i] >= 0 && (size_t)a_to_b[i] < nb)
+            b_to_a[a_to_b[i]] = (int)i;
+    }
+    m = sp_placer_moved_share(pa, pb, b_to_a, &how);
+    free(b_to_a);
+    if (m < 0)
+        return -1;
+    if (how == SP_SHARE_EXACT)
+        *moved = m;
+    return 0;
+}
+
 int sp_oracle_sample(const struct sp_registry *reg, struct sp_oracle_side *a,
                      struct sp_oracle_side *b, const int *a_to_b, uint64_t samples, double *moved,
                      char *err, size_t errlen)
@@ -129,6 +177,13 @@ int sp_oracle_sample(const struct sp_registry *reg, struct sp_oracle_side *a,
         b->space_unplaced = b->space_share[b->n];
     if (moved)
         *moved = (double)changed / (double)n;
+    /* Where the distributions describe their shape (ketama, modula), the placement core gives
+       exact figures, the same the proxy logs on a reload: they replace the samples. */
+    if (exact_shares(pa, a) < 0 || (b && exact_shares(pb, b) < 0) ||
+        (b && moved && exact_moved(pa, pb, a_to_b, a->n, b->n, moved) < 0)) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     rc = 0;
 out:
     sp_placer_free(pa);
