@@ -941,8 +941,8 @@ class ReplyError(str):
 
 
 def parse_reply(raw):
-    """A raw RESP reply of a simple type -> None (nil), bytes (bulk or status), int, or
-    ReplyError."""
+    """A raw RESP reply -> None (nil), bytes (bulk or status), int, or ReplyError; an array is
+    returned raw (bytes starting with "*": a wrong answer wherever a model expects a value)."""
     kind, eol = raw[:1], raw.index(b"\r\n")
     body = raw[1:eol]
     if kind == b"$":
@@ -953,7 +953,7 @@ def parse_reply(raw):
         return ReplyError(body.decode(errors="replace"))
     if kind == b"+":
         return body
-    raise ValueError("unexpected reply %r" % raw[:80])
+    return raw
 
 
 class KeyModel:

@@ -32,7 +32,8 @@ import harness
 os.environ.setdefault("SHARDPROXY_PLUGIN_PATH", harness.build_plugin_path())
 
 POOL = "ha"
-# The server fields of nutcracker 0.5.0 a Sentinel pool keeps, and the two it adds.
+# nutcracker 0.5.0's server fields: a Sentinel pool's servers keep them beside "address" and
+# "failovers".
 NUTCRACKER_SERVER_FIELDS = ["server_eof", "server_err", "server_timedout", "server_connections",
                             "server_ejected_at", "requests", "request_bytes", "responses",
                             "response_bytes", "in_queue", "in_queue_bytes", "out_queue",
@@ -125,9 +126,9 @@ class Failover(harness.TestCase):
         """Stops the load and asserts that nothing the test forbids happened, on the backends
         too.  outage: (shard, from, to), when requests for that shard may fail."""
         shard, start, end = outage
+        load.stop()
         problems = problems + load.problems(
             lambda e: home[e.key] == shard and start <= e.time <= end)
-        load.stop()
         problems += load.backend_problems(home, self.masters(topo))
         problems += load.read_back()
         self.assertEqual(problems, [], "\n".join(problems))

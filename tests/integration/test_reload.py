@@ -56,19 +56,26 @@ class Reload(harness.TestCase):
         self.load = harness.ModelLoad(self, proxy.port("steady"), STEADY_KEYS).start()
         self.assertTrue(self.load.wait_acked(set(STEADY_KEYS), 0, 20), "no steady state")
         self.steady_conns = self.connections(proxy, self.steady_backends.values())
+        self.assertTrue(all(self.steady_conns.values()), self.steady_conns)
 
     def assert_steady(self, proxy, when):
-        """The load saw nothing wrong so far, and the proxy kept its connections to the steady
-        pool's servers."""
+        """The load saw nothing wrong so far, the proxy kept its connections to the steady
+        pool's servers, and the pool's stats still count the load's clients (carried over, not
+        started again from 0)."""
         self.assertEqual(self.load.problems(), [], "steady pool, %s" % when)
+        if not self.load.stopping.is_set():
+            clients = len(self.load.clients)
+            self.assert_waits(lambda: proxy.wait_stats(
+                lambda d: d.get("steady", {}).get("client_connections", 0) >= clients,
+                timeout=10), "%s: the steady pool's %d clients in the stats" % (when, clients))
         now = self.connections(proxy, self.steady_backends.values())
         for addr, ports in self.steady_conns.items():
             self.assertTrue(ports <= now[addr], "%s: connections to %s %s closed (now %s)"
                             % (when, addr, sorted(ports - now[addr]), sorted(now[addr])))
 
     def finish_load(self, proxy):
-        self.assert_steady(proxy, "at the end")
         self.load.stop()
+        self.assert_steady(proxy, "at the end")
         placed = harness.oracle_place(proxy.conf_path, STEADY_KEYS, self.tmpdir, pool="steady")
         problems = self.load.read_back() + self.load.backend_problems(
             {k: name for k, (_, name) in placed.items()},
@@ -193,6 +200,8 @@ class Reload(harness.TestCase):
             self.assert_steady(proxy, what)
             self.assertEqual(writes.problems(), [], "writes through the pool, %s" % what)
             before, old_conf = after, new_conf
+        writes.stop()
+        self.assertEqual(writes.problems(), [], "writes through the pool")
         self.finish_load(proxy)
 
     def test_pool_changes_under_load(self):
