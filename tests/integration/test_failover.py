@@ -159,6 +159,7 @@ class Failover(harness.TestCase):
         self.check(load, home, topo, ("shard1", t_pause, t_switch + SWITCH_SLACK), problems)
         self.assert_server_stats(proxy, {"shard1": new1, "shard2": new2},
                                  {"shard1": 1, "shard2": 1})
+        self.assert_stops_cleanly(proxy)
 
     def test_start_with_a_sentinel_down_and_a_stale_address(self):
         topo = self.start_sentinels(down_sentinels=(0,))
@@ -204,6 +205,7 @@ class Failover(harness.TestCase):
         pool = self.server_stats(proxy, lambda p: p.get("shard1", {}).get("address") ==
                                  current, "shard1 at %s" % current)
         self.assertEqual(pool["shard2"]["address"], addresses["shard2"])
+        self.assert_stops_cleanly(proxy)
 
     def test_manual_failover_no_readonly(self):
         topo = self.start_sentinels()
@@ -242,6 +244,7 @@ class Failover(harness.TestCase):
                                 % (e, home[e.key], topo.master_address(home[e.key])))
         self.assertEqual(problems, [], "\n".join(problems[:20]))
         self.assertEqual(topo.master_address("shard1"), new)
+        self.assert_stops_cleanly(proxy)
 
     def test_config_check(self):
         # -t reads the file only: nothing needs to listen at these addresses.

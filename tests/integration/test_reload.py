@@ -81,6 +81,7 @@ class Reload(harness.TestCase):
             {k: name for k, (_, name) in placed.items()},
             {n: b.client() for n, b in self.steady_backends.items()})
         self.assertEqual(problems, [], "\n".join(problems))
+        self.assert_stops_cleanly(proxy)
 
     # --- helpers --------------------------------------------------------------------------------
 
