@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A Sentinel pool under failover (issue #8): shardproxy follows Redis Sentinel in the data path.
 
 2 shards x (master + replica) watched by 3 Sentinels on 127.0.0.1 (harness.SentinelTopology), one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Hot reload (issue #8): SIGUSR1 re-reads the -c file and applies it in place.
 
 Every test runs a steady read/write load, every reply checked against a model
