@@ -47,6 +47,7 @@ struct reload {
     struct sp_conf_pool **own;    /* per running pool that goes: its config's copy */
     char *err;
     size_t errlen;
+    size_t nown;                  /* entries of own: the running pools before the switch */
 };
 
 static bool str_eq(const char *a, const char *b)
@@ -161,7 +162,7 @@ static void undo(struct reload *r)
         sp_placement_free(&pl->place);
         sp_sentinel_free(pl->sentinel);
     }
-    for (size_t i = 0; r->own != NULL && i < r->proxy->npools; i++)
+    for (size_t i = 0; r->own != NULL && i < r->nown; i++)
         sp_conf_pool_free(r->own[i]);
 }
 
@@ -175,6 +176,7 @@ static int prepare(struct reload *r)
     r->pools = calloc(n, sizeof(*r->pools));
     r->kept_old = calloc(nold, sizeof(*r->kept_old));
     r->own = calloc(nold, sizeof(*r->own));
+    r->nown = proxy->npools;
     if (r->plans == NULL || r->pools == NULL || r->kept_old == NULL || r->own == NULL ||
         sp_proxy_reserve(proxy, sp_conf_max_servers(conf)) < 0) {
         snprintf(r->err, r->errlen, "out of memory");
@@ -306,7 +308,7 @@ int sp_proxy_reload(struct sp_proxy *proxy, const struct sp_conf *conf,
                     const struct sp_registry *reg, struct sp_stats *stats, char *err,
                     size_t errlen)
 {
-    struct reload r = { proxy, conf, reg, NULL, NULL, NULL, NULL, err, errlen };
+    struct reload r = { proxy, conf, reg, NULL, NULL, NULL, NULL, err, errlen, 0 };
     const struct sp_conf *was = proxy->conf;
     const struct sp_registry *was_reg = proxy->reg;
     int rc = 0;

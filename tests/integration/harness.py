@@ -37,6 +37,19 @@ the start, ready in well under a second:
     t, sentinel_port, new = watch.wait_switch("shard2")
     topo.wait_switched("shard2", old)             # every live Sentinel agrees, new one is master
     topo.sentinels[0].pause()                     # SIGSTOP (resume(), stop())
+    old = topo.kill_master_in_sync("shard1")      # SIGKILL once the replica has every write
+
+A steady load with every reply checked against a model, the oracle's answers, and hot reload
+(test_failover.py, test_reload.py):
+
+    load = harness.ModelLoad(self, p.port("alpha"), keys).start()   # LINDEX / RPUSH, paced
+    ...; load.stop()
+    self.assertEqual(load.problems() + load.read_back(), [])      # drops, wrong answers, errors
+    harness.oracle_place(conf, keys, self.tmpdir)                 # {key: (address, name)}
+    harness.oracle_moved(old, new, keys, self.tmpdir)             # {key: (old addr, new addr)}
+    offset = p.reload(new_pools)                                  # swap the -c file, SIGUSR1
+    p.wait_log_line(offset, ["reload", "alpha"])
+    harness.tcp_connections(p.pid, backend.port)                  # local ports: kept or not
 """
 
 import json
@@ -104,6 +117,13 @@ def shardoracle_binary():
     return os.path.join(builddir(), "oracle", "shardoracle")
 
 
+def build_plugin_path():
+    """The build tree's plugin directories, as `make check` puts them in
+    $SHARDPROXY_PLUGIN_PATH (for a test file run alone with only SP_BUILDDIR set)."""
+    return "%s:%s" % (os.path.join(builddir(), "plugins", "hash", ".libs"),
+                      os.path.join(builddir(), "plugins", "dist", ".libs"))
+
+
 def _ephemeral_range():
     """The kernel's range for bind(0) and outgoing connections (ports never handed out here)."""
     try:
@@ -145,11 +165,16 @@ def port_open(port, host=HOST):
         return False
 
 
+def _proc_net_address(host, port):
+    """host:port (IPv4) as /proc/net/tcp spells it: little-endian hex address, hex port."""
+    return "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(host.split("."))), port)
+
+
 def port_listening(port, host=HOST):
     """True when a socket is in LISTEN state on host:port (IPv4), read from /proc/net/tcp so
     the check itself opens no connection: probing a proxy's pool port with connect() would
     count a client connection and a client_eof in its stats."""
-    want = "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(host.split("."))), port)
+    want = _proc_net_address(host, port)
     try:
         with open("/proc/net/tcp") as f:
             next(f)
@@ -160,6 +185,30 @@ def port_listening(port, host=HOST):
     except OSError:
         return port_open(port, host)
     return False
+
+
+def tcp_connections(pid, port, host=HOST):
+    """The local ports of process pid's established TCP connections to host:port, read from
+    /proc (nothing is opened): the same set before and after an event means the process kept
+    those connections (a closed and reopened one has another local port)."""
+    inodes = set()
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    want = _proc_net_address(host, port)
+    ports = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[2] == want and fields[3] == "01" and fields[9] in inodes:  # 01: ESTABLISHED
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def wait_until(predicate, timeout, what, check=None):
@@ -499,6 +548,25 @@ class SentinelTopology:
         self.servers[addr].stop(signal.SIGKILL)
         return addr
 
+    def kill_master_in_sync(self, name, timeout=START_TIMEOUT):
+        """SIGKILLs the current master of `name` once its replicas hold every write it has
+        acknowledged; returns its address.  Redis replicates asynchronously, so a plain SIGKILL
+        may lose the last acknowledged writes; here writes are paused on the master first
+        (CLIENT PAUSE WRITE: they wait unanswered and die with it, reads go on), so a test may
+        demand that every acknowledged write survives the failover."""
+        addr = self.master_address(name)
+        master = self.servers[addr].client()
+        master.execute_command("CLIENT", "PAUSE", 600000, "WRITE")
+
+        def synced():
+            info = master.info("replication")
+            links = [v for k, v in info.items() if re.match(r"slave\d+$", k)]
+            return all(self.servers["%s:%s" % (r["ip"], r["port"])].client().info(
+                "replication")["slave_repl_offset"] == info["master_repl_offset"] for r in links)
+        wait_until(synced, timeout, "the replicas of %s (%s) to catch up" % (name, addr))
+        self.servers[addr].stop(signal.SIGKILL)
+        return addr
+
     def failover(self, name):
         """A manual failover (SENTINEL FAILOVER) through the first live Sentinel."""
         self.live_sentinels()[0].client().execute_command("SENTINEL", "FAILOVER", name)
@@ -712,6 +780,39 @@ class ProxyBase(Process):
         wait_until(lambda: text in self.log(), timeout, "%r in %s" % (text, self.log_path))
         return self.log()
 
+    def reload(self, pools=None, text=None):
+        """Swaps the -c file for `pools` (a {name: pool dict}, then also self.pools) or for raw
+        `text` (a broken file), atomically, as an operator does, and sends SIGUSR1.  Returns the
+        log's length before the signal: what wait_log_line reads from."""
+        offset = len(self.log())
+        tmp = self.conf_path + ".new"
+        if text is None:
+            write_config(tmp, pools)
+            self.pools = pools
+        else:
+            with open(tmp, "w") as f:
+                f.write(text)
+        os.replace(tmp, self.conf_path)
+        self.send_signal(signal.SIGUSR1)
+        return offset
+
+    def wait_log_line(self, offset, needles, timeout=START_TIMEOUT):
+        """Waits for a log line written after `offset` (a length of the log) that contains
+        every string of `needles`, case-insensitively; returns that line."""
+        needles = [n.lower() for n in needles]
+        found = []
+
+        def seen():
+            found[:] = [line for line in self.log()[offset:].splitlines()
+                        if all(n in line.lower() for n in needles)]
+            return found
+        try:
+            wait_until(seen, timeout, "a log line with %s" % " and ".join(map(repr, needles)),
+                       self.check_running)
+        except HarnessError as e:
+            raise HarnessError("%s; the log since:\n%s" % (e, self.log()[offset:][-3000:]))
+        return found[0]
+
     def port(self, pool_name):
         return listen_port_of(self.pools[pool_name])
 
@@ -790,6 +891,328 @@ def run_nutcracker(args, timeout=30, cwd=None):
                           stderr=subprocess.PIPE, timeout=timeout, text=True)
 
 
+# --- shardoracle, asked about keys -------------------------------------------------------------
+
+def _oracle_lines(args, keys, workdir):
+    """Runs `shardoracle ARGS --hex KEYFILE` on `keys` (bytes); returns its stdout lines, with
+    each line's first field (the key, hex) decoded."""
+    fd, keyfile = tempfile.mkstemp(prefix="keys-", suffix=".hex", dir=workdir)
+    with os.fdopen(fd, "w") as f:
+        f.write("".join(k.hex() + "\n" for k in keys))
+    res = subprocess.run([shardoracle_binary()] + list(args) + ["--hex", keyfile],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    os.unlink(keyfile)
+    if res.returncode not in (0, 1):
+        raise HarnessError("shardoracle %s: %s" % (" ".join(args), res.stderr.decode()))
+    out = []
+    for line in res.stdout.decode().splitlines():
+        fields = line.split("\t")
+        out.append([bytes.fromhex(fields[0])] + fields[1:])
+    return out
+
+
+def oracle_place(conf, keys, workdir, pool=None):
+    """{key: (address, server name or None)}: where `shardoracle place` puts each key."""
+    args = ["place", "-c", conf] + (["--pool", pool] if pool else [])
+    return {f[0]: (f[1], f[2] if len(f) > 2 else None)
+            for f in _oracle_lines(args, keys, workdir)}
+
+
+def oracle_moved(old, new, keys, workdir, pool=None):
+    """{key: (old address, new address)} of the keys that `shardoracle diff --list` says change
+    server from config `old` to config `new`."""
+    args = ["diff", "-c", old, "--to", new, "--list"] + (["--pool", pool] if pool else [])
+    return {f[0]: (f[1], f[2]) for f in _oracle_lines(args, keys, workdir)}
+
+
+# --- a steady load through the proxy, every reply checked against a model ------------------------
+
+def spread_keys(prefix, n):
+    """n distinct keys b"PREFIX:HEX", the variable part a digest: hashes such as fnv1a_64 cluster
+    keys that differ only in their last bytes (k:1, k:2, ...), which can put nearly all of a
+    small key set on one server of two."""
+    import hashlib
+    return [b"%s:%s" % (prefix.encode(), hashlib.sha1(b"%d" % i).hexdigest()[:12].encode())
+            for i in range(n)]
+
+
+class ReplyError(str):
+    """An error reply's text (without the '-')."""
+
+
+def parse_reply(raw):
+    """A raw RESP reply -> None (nil), bytes (bulk or status), int, or ReplyError; an array is
+    returned raw (bytes starting with "*": a wrong answer wherever a model expects a value)."""
+    kind, eol = raw[:1], raw.index(b"\r\n")
+    body = raw[1:eol]
+    if kind == b"$":
+        return None if int(body) < 0 else raw[eol + 2:eol + 2 + int(body)]
+    if kind == b":":
+        return int(body)
+    if kind == b"-":
+        return ReplyError(body.decode(errors="replace"))
+    if kind == b"+":
+        return body
+    return raw
+
+
+class KeyModel:
+    """What a key of a ModelLoad may hold: the newest acknowledged value (the list's last
+    element), values whose write got no acknowledgement (they may or may not have happened), and
+    every acknowledged value in order."""
+
+    def __init__(self, first):
+        self.newest = first
+        self.doubt = set()
+        self.acked = [first]
+
+
+class LoadEvent:
+    """One thing a load client saw: what (`failure`, `wrong`, `dropped`, `acked`), when
+    (time.time()), on which key, and the details (the reply, the expected value, why)."""
+
+    def __init__(self, what, key, op, detail=None, expected=None):
+        self.what, self.key, self.op = what, key, op
+        self.detail, self.expected = detail, expected
+        self.time = time.time()
+
+    def __repr__(self):
+        return "%.3f %s %s %r: %r%s" % (self.time, self.what, self.op, self.key, self.detail,
+                                       "" if self.expected is None else
+                                       " (expected %r)" % (self.expected,))
+
+
+class _LoadClient:
+    """One client of a ModelLoad, in its own thread: its own keys, paced rounds of `depth`
+    requests (1: unpipelined) mixing LINDEX key -1 and RPUSH key unique-value, each reply
+    checked against the model as it arrives (a pipeline's replies come back in order)."""
+
+    def __init__(self, load, idx, keys, depth, rate):
+        import threading
+        self.load, self.idx, self.keys, self.depth = load, idx, keys, depth
+        self.period = depth / rate
+        self.rng = random.Random(idx)
+        self.seq = 0
+        self.conn = None
+        self.thread = threading.Thread(target=self.run, daemon=True, name="load-%d" % idx)
+
+    def run(self):
+        t_next = time.monotonic()
+        while not self.load.stopping.is_set():
+            self.round_trip([self.next_op() for _ in range(self.depth)])
+            t_next += self.period
+            delay = t_next - time.monotonic()
+            if delay > 0:
+                self.load.stopping.wait(delay)
+            elif delay < -1:
+                t_next = time.monotonic()  # fell behind (a stall): no burst to catch up
+        if self.conn is not None:
+            self.conn.close()
+
+    def next_op(self):
+        """(key, None) for a read, (key, value) for a write of a value never written before."""
+        key = self.rng.choice(self.keys)
+        if self.rng.random() < self.load.read_share:
+            return key, None
+        self.seq += 1
+        return key, b"v%d:%d" % (self.idx, self.seq)
+
+    def round_trip(self, ops):
+        from rawresp import RawClient, enc
+        try:
+            if self.conn is None:
+                self.conn = RawClient(self.load.port, timeout=self.load.timeout)
+        except OSError as e:
+            self.unanswered(ops, "connect: %s" % e)
+            return
+        answered = 0
+        try:
+            self.conn.send(*(enc(b"LINDEX", k, b"-1") if v is None else enc(b"RPUSH", k, v)
+                             for k, v in ops))
+            for key, value in ops:
+                reply = parse_reply(self.conn.read_reply())
+                answered += 1
+                self.check(key, value, reply)
+        except socket.timeout:
+            self.lose_connection(ops[answered:], "no reply within %gs" % self.load.timeout)
+        except (EOFError, OSError) as e:
+            # The proxy closed (or reset) a client connection: that is a drop.
+            self.load.record(LoadEvent("dropped", None, None, str(e)))
+            self.lose_connection(ops[answered:], "connection lost: %s" % e)
+
+    def lose_connection(self, ops, why):
+        self.conn.close()
+        self.conn = None
+        self.unanswered(ops, why)
+
+    def unanswered(self, ops, why):
+        for key, value in ops:
+            self.fail(key, value, why)
+
+    def fail(self, key, value, why):
+        if value is not None:
+            self.load.model[key].doubt.add(value)
+        self.load.record(LoadEvent("failure", key, "read" if value is None else "write", why))
+
+    def check(self, key, value, reply):
+        m = self.load.model[key]
+        if isinstance(reply, ReplyError):
+            return self.fail(key, value, str(reply))
+        if value is None:
+            if reply == m.newest:
+                return
+            if reply in m.doubt:  # that write did happen after all
+                m.newest = reply
+                m.doubt.discard(reply)
+                return
+            return self.load.record(LoadEvent("wrong", key, "read", reply, m.newest))
+        if isinstance(reply, int):
+            m.newest = value
+            m.acked.append(value)
+            return self.load.record(LoadEvent("acked", key, "write", value))
+        self.load.record(LoadEvent("wrong", key, "write", reply, "an integer"))
+
+
+class ModelLoad:
+    """A steady read/write load through a proxy's pool, every reply checked against a model.
+
+    Each key gets one element first (RPUSH key p:KEY, pipelined, before the load starts); each
+    of `clients` clients owns every clients-th key and sends `rate` requests/s: half (read_share)
+    LINDEX key -1, which must answer the newest acknowledged element, the rest RPUSH key with a
+    value never written before, which must be acknowledged with an integer.  The first
+    `pipelined` clients send `depth` requests per round trip, the others one.  Per key, a value
+    whose write got an error or no reply is in doubt: a read may find it (it did happen) but a
+    read of anything else, or of nil, is a wrong answer.
+
+    What the clients saw is in `events` (LoadEvent: failure, wrong, dropped, acked); `problems()`
+    summarises what a test forbids, `read_back()` and `backend_problems()` check the end state.
+
+        load = harness.ModelLoad(self, proxy.port("alpha"), [b"k:%d" % i for i in range(300)])
+        load.start(); ...; load.stop()
+        self.assertEqual(load.problems(), [])
+    """
+
+    def __init__(self, test, port, keys, clients=4, pipelined=2, depth=8, rate=60,
+                 read_share=0.5, timeout=15.0):
+        import threading
+        self.port, self.keys = port, list(keys)
+        self.read_share, self.timeout = read_share, timeout
+        self.model = {k: KeyModel(b"p:" + k) for k in self.keys}
+        self.events = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.clients = [_LoadClient(self, i, self.keys[i::clients],
+                                    depth if i < pipelined else 1, rate)
+                        for i in range(clients)]
+        self._preload()
+        test.addCleanup(self.stop)
+
+    def _preload(self):
+        from rawresp import RawClient, enc
+        c = RawClient(self.port, timeout=60)
+        for i in range(0, len(self.keys), 500):
+            chunk = self.keys[i:i + 500]
+            c.send(*(enc(b"RPUSH", k, self.model[k].newest) for k in chunk))
+            for k in chunk:
+                reply = parse_reply(c.read_reply())
+                if reply != 1:
+                    c.close()
+                    raise HarnessError("preloading %r through port %d: %r (keys must be new)"
+                                       % (k, self.port, reply))
+        c.close()
+
+    def record(self, event):
+        with self.lock:
+            self.events.append(event)
+
+    def start(self):
+        for c in self.clients:
+            c.thread.start()
+        return self
+
+    def stop(self):
+        """Stops the clients and waits for them (each finishes its round trip first)."""
+        self.stopping.set()
+        for c in self.clients:
+            if c.thread.ident is not None:
+                c.thread.join(timeout=self.timeout + 10)
+
+    def seen(self, what, since=0.0, keys=None):
+        """The events of kind `what` at or after `since`, on `keys` (a set; None: all)."""
+        with self.lock:
+            return [e for e in self.events if e.what == what and e.time >= since and
+                    (keys is None or e.key in keys)]
+
+    def wait_acked(self, keys, since, count, timeout=START_TIMEOUT):
+        """Waits until `count` writes to `keys` were acknowledged at or after `since`; returns
+        whether they were (False after `timeout`: the caller reports it with the rest)."""
+        try:
+            wait_until(lambda: len(self.seen("acked", since, keys)) >= count, timeout,
+                       "%d acknowledged writes" % count)
+            return True
+        except HarnessError:
+            return False
+
+    def problems(self, allowed_failure=lambda event: False):
+        """Everything a test forbids, summarised (an empty list when all is well): connections
+        the proxy closed, wrong answers, and failed requests (errors, timeouts) except those
+        allowed_failure(event) accepts."""
+        out = []
+        for what, events in (("client connections dropped", self.seen("dropped")),
+                             ("wrong answers", self.seen("wrong")),
+                             ("failed requests", [e for e in self.seen("failure")
+                                                  if not allowed_failure(e)])):
+            if events:
+                out.append("%d %s, e.g. %s" % (len(events), what,
+                                               "; ".join(map(repr, events[:5]))))
+        return out
+
+    def read_back(self):
+        """Reads every key once more through the proxy (the load stopped); returns the keys
+        whose answer is neither the newest acknowledged value nor one in doubt, as problems."""
+        from rawresp import RawClient, enc
+        c = RawClient(self.port, timeout=60)
+        c.send(*(enc(b"LINDEX", k, b"-1") for k in self.keys))
+        bad = []
+        for k in self.keys:
+            r = parse_reply(c.read_reply())
+            m = self.model[k]
+            if r != m.newest and r not in m.doubt:
+                bad.append("%r read back as %r (expected %r)" % (k, r, m.newest))
+        c.close()
+        return ["%d keys read back wrong, e.g. %s" % (len(bad), "; ".join(bad[:5]))] if bad else []
+
+    def backend_problems(self, home, servers):
+        """Checks the backends (the load stopped): every acknowledged value of each key is in
+        its list on server home[key], and the key exists on no other of `servers` ({label:
+        redis client}; home maps each key to a label).  Returns the problems found."""
+        missing, elsewhere = [], []
+        for label, client in servers.items():
+            mine = [k for k in self.keys if home[k] == label]
+            others = [k for k in self.keys if home[k] != label]
+            pipe = client.pipeline(transaction=False)
+            for k in mine:
+                pipe.lrange(k, 0, -1)
+            for k in others:
+                pipe.exists(k)
+            replies = pipe.execute()
+            for k, stored in zip(mine, replies[:len(mine)]):
+                stored = set(stored)
+                lost = [v for v in self.model[k].acked if v not in stored]
+                if lost:
+                    missing.append("%r on %s lacks %r" % (k, label, lost[:3]))
+            elsewhere += ["%r (home %s) exists on %s" % (k, home[k], label)
+                          for k, there in zip(others, replies[len(mine):]) if there]
+        out = []
+        if missing:
+            out.append("%d keys lack acknowledged writes, e.g. %s"
+                       % (len(missing), "; ".join(missing[:5])))
+        if elsewhere:
+            out.append("%d keys are stored on another shard than their own, e.g. %s"
+                       % (len(elsewhere), "; ".join(elsewhere[:5])))
+        return out
+
+
 class TestCase(unittest.TestCase):
     """unittest.TestCase with a private temp dir and peers that are stopped (by PID) and
     cleaned up when the test ends, whatever the outcome."""
@@ -825,6 +1248,22 @@ class TestCase(unittest.TestCase):
 
     def start_nutcracker(self, pools, **kw):
         return self._started(Nutcracker(self.tmpdir, pools, **kw))
+
+    def assert_waits(self, wait, what):
+        """Returns wait() (a harness wait, raising HarnessError on timeout), failing the test
+        instead of erring when it times out: the awaited behaviour is what is under test."""
+        try:
+            return wait()
+        except HarnessError as e:
+            why = str(e)
+        self.fail("%s: %s" % (what, why))
+
+    def assert_stops_cleanly(self, proxy):
+        """Stops a proxy with SIGTERM and asserts that it exits 0: a sanitizer build reports a
+        leak or a memory error found at exit (after reloads, failovers) that way."""
+        rc = proxy.stop()
+        self.assertEqual(rc, 0, "%s exited with status %s:\n%s" % (proxy.name, rc,
+                                                                   proxy.output()[-3000:]))
 
     def stop_pid_on_cleanup(self, pid):
         """For processes the harness did not start itself (a daemon's grandchild)."""

@@ -50,3 +50,11 @@ tests_integration_sentinel_driver_LDADD = proxy/libspproxy.la lib/libshardproxy.
 SENTINEL_INTEGRATION_TESTS = tests/integration/test_sentinel.py
 TESTS += $(SENTINEL_INTEGRATION_TESTS)
 EXTRA_DIST += $(SENTINEL_INTEGRATION_TESTS)
+
+# Issue #8 end to end, under a model-checked load: a Sentinel pool through failovers
+# (2 shards x master + replica, 3 Sentinels), and hot reload on SIGUSR1.
+HA_INTEGRATION_TESTS = \
+	tests/integration/test_failover.py \
+	tests/integration/test_reload.py
+TESTS += $(HA_INTEGRATION_TESTS)
+EXTRA_DIST += $(HA_INTEGRATION_TESTS)
