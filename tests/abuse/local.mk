@@ -8,6 +8,7 @@ ABUSE_TESTS = \
 	tests/abuse/test_slow_readers.py \
 	tests/abuse/test_backends.py \
 	tests/abuse/test_limits.py \
-	tests/abuse/test_memory.py
+	tests/abuse/test_memory.py \
+	tests/abuse/test_huge_multikey.py
 TESTS += $(ABUSE_TESTS)
 EXTRA_DIST += $(ABUSE_TESTS) tests/abuse/fakes.py
