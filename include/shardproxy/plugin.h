@@ -154,21 +154,6 @@ struct sp_plugin {
         .hash = (HASH_FN),                                                                       \
     }
 
-/* Register a distribution plugin: SP_DIST_PLUGIN("ketama", "...", build, select, destroy); */
-#define SP_DIST_PLUGIN(NAME, SUMMARY, BUILD_FN, SELECT_FN, DESTROY_FN)                           \
-    SP_PLUGIN_EXTERN SP_PLUGIN_EXPORT const struct sp_plugin SP_PLUGIN_SYMBOL;                    \
-    const struct sp_plugin SP_PLUGIN_SYMBOL = {                                                  \
-        .abi_major = SP_ABI_MAJOR,                                                               \
-        .abi_minor = SP_ABI_MINOR,                                                               \
-        .struct_size = (uint32_t)sizeof(struct sp_plugin),                                       \
-        .kind = SP_PLUGIN_DIST,                                                                  \
-        .name = (NAME),                                                                          \
-        .summary = (SUMMARY),                                                                    \
-        .build = (BUILD_FN),                                                                     \
-        .select = (SELECT_FN),                                                                   \
-        .destroy = (DESTROY_FN),                                                                 \
-    }
-
 /* A distribution that also describes its shape (see sp_dist_shape_fn). */
 #define SP_DIST_PLUGIN_SHAPED(NAME, SUMMARY, BUILD_FN, SELECT_FN, DESTROY_FN, SHAPE_FN)          \
     SP_PLUGIN_EXTERN SP_PLUGIN_EXPORT const struct sp_plugin SP_PLUGIN_SYMBOL;                    \
@@ -184,6 +169,10 @@ struct sp_plugin {
         .destroy = (DESTROY_FN),                                                                 \
         .shape = (SHAPE_FN),                                                                     \
     }
+
+/* Register a distribution plugin: SP_DIST_PLUGIN("ketama", "...", build, select, destroy); */
+#define SP_DIST_PLUGIN(NAME, SUMMARY, BUILD_FN, SELECT_FN, DESTROY_FN)                           \
+    SP_DIST_PLUGIN_SHAPED(NAME, SUMMARY, BUILD_FN, SELECT_FN, DESTROY_FN, NULL)
 
 #ifdef __cplusplus
 }
