@@ -15,39 +15,51 @@
 static const struct {
     const char *name;
     const char *expect;
-    enum cf_shape shape;   /* CF_SHAPE_SCALAR (0) unless given */
-    const char *item;      /* lists: what one item is called in messages */
-    const char *form;      /* lists: how one item is written */
+    enum cf_shape shape; /* CF_SHAPE_SCALAR (0) unless given */
+    const char *item;    /* lists: what one item is called in messages */
+    const char *form;    /* lists: how one item is written */
 } cf_keys[CF_KEY_COUNT] = {
-    [CF_KEY_LISTEN] = { "listen", "'host:port', or '/path/to/socket' optionally followed by a "
-                                  "space and octal permissions such as 0666" },
-    [CF_KEY_HASH] = { "hash", "a hash function name, default " SP_CONF_DEFAULT_HASH },
-    [CF_KEY_HASH_TAG] = { "hash_tag", "exactly two characters, e.g. \"{}\"" },
-    [CF_KEY_DISTRIBUTION] = { "distribution",
-                              "a distribution name, default " SP_CONF_DEFAULT_DIST },
-    [CF_KEY_TIMEOUT] = { "timeout", "milliseconds, an integer 0..2147483647" },
-    [CF_KEY_BACKLOG] = { "backlog", "an integer 0..2147483647" },
-    [CF_KEY_CLIENT_CONNECTIONS] = { "client_connections",
-                                    "an integer 0..2147483647 (0: no limit)" },
-    [CF_KEY_REDIS] = { "redis", "true or false" },
-    [CF_KEY_REDIS_AUTH] = { "redis_auth", "a non-empty password" },
-    [CF_KEY_REDIS_DB] = { "redis_db", "an integer 0..2147483647" },
-    [CF_KEY_PRECONNECT] = { "preconnect", "true or false" },
-    [CF_KEY_AUTO_EJECT_HOSTS] = { "auto_eject_hosts", "true or false" },
-    [CF_KEY_SERVER_CONNECTIONS] = { "server_connections", "an integer 1..2147483647" },
-    [CF_KEY_SERVER_RETRY_TIMEOUT] = { "server_retry_timeout",
-                                      "milliseconds, an integer 0..2147483647" },
-    [CF_KEY_SERVER_FAILURE_LIMIT] = { "server_failure_limit", "an integer 0..2147483647" },
-    [CF_KEY_SERVERS] = { "servers", "a list of " CF_SERVER_FORM " lines, each after '- '",
-                         CF_SHAPE_LIST, "server entry", CF_SERVER_FORM },
-    [CF_KEY_TCPKEEPALIVE] = { "tcpkeepalive", "true or false" },
-    [CF_KEY_SENTINELS] = { "sentinels", "a list of " CF_SENTINEL_FORM " lines, each after '- '",
-                           CF_SHAPE_LIST, "Sentinel entry", CF_SENTINEL_FORM },
-    [CF_KEY_SENTINEL_AUTH] = { "sentinel_auth", "a non-empty password for the Sentinels" },
-    [CF_KEY_SENTINEL_USER] = { "sentinel_user", "a non-empty ACL user name for the Sentinels" },
-    [CF_KEY_SENTINEL_MASTERS] = { "sentinel_masters",
-                                  "indented 'server-name: sentinel-master-name' lines",
-                                  CF_SHAPE_MAP, NULL },
+    [CF_KEY_LISTEN] = {.name = "listen",
+                       .expect = "'host:port', or '/path/to/socket' optionally followed by a "
+                                 "space and octal permissions such as 0666"},
+    [CF_KEY_HASH] = {.name = "hash",
+                     .expect = "a hash function name, default " SP_CONF_DEFAULT_HASH},
+    [CF_KEY_HASH_TAG] = {.name = "hash_tag", .expect = "exactly two characters, e.g. \"{}\""},
+    [CF_KEY_DISTRIBUTION] = {.name = "distribution",
+                             .expect = "a distribution name, default " SP_CONF_DEFAULT_DIST},
+    [CF_KEY_TIMEOUT] = {.name = "timeout", .expect = "milliseconds, an integer 0..2147483647"},
+    [CF_KEY_BACKLOG] = {.name = "backlog", .expect = "an integer 0..2147483647"},
+    [CF_KEY_CLIENT_CONNECTIONS] = {.name = "client_connections",
+                                   .expect = "an integer 0..2147483647 (0: no limit)"},
+    [CF_KEY_REDIS] = {.name = "redis", .expect = "true or false"},
+    [CF_KEY_REDIS_AUTH] = {.name = "redis_auth", .expect = "a non-empty password"},
+    [CF_KEY_REDIS_DB] = {.name = "redis_db", .expect = "an integer 0..2147483647"},
+    [CF_KEY_PRECONNECT] = {.name = "preconnect", .expect = "true or false"},
+    [CF_KEY_AUTO_EJECT_HOSTS] = {.name = "auto_eject_hosts", .expect = "true or false"},
+    [CF_KEY_SERVER_CONNECTIONS] = {.name = "server_connections",
+                                   .expect = "an integer 1..2147483647"},
+    [CF_KEY_SERVER_RETRY_TIMEOUT] = {.name = "server_retry_timeout",
+                                     .expect = "milliseconds, an integer 0..2147483647"},
+    [CF_KEY_SERVER_FAILURE_LIMIT] = {.name = "server_failure_limit",
+                                     .expect = "an integer 0..2147483647"},
+    [CF_KEY_SERVERS] = {.name = "servers",
+                        .expect = "a list of " CF_SERVER_FORM " lines, each after '- '",
+                        .shape = CF_SHAPE_LIST,
+                        .item = "server entry",
+                        .form = CF_SERVER_FORM},
+    [CF_KEY_TCPKEEPALIVE] = {.name = "tcpkeepalive", .expect = "true or false"},
+    [CF_KEY_SENTINELS] = {.name = "sentinels",
+                          .expect = "a list of " CF_SENTINEL_FORM " lines, each after '- '",
+                          .shape = CF_SHAPE_LIST,
+                          .item = "Sentinel entry",
+                          .form = CF_SENTINEL_FORM},
+    [CF_KEY_SENTINEL_AUTH] = {.name = "sentinel_auth",
+                              .expect = "a non-empty password for the Sentinels"},
+    [CF_KEY_SENTINEL_USER] = {.name = "sentinel_user",
+                              .expect = "a non-empty ACL user name for the Sentinels"},
+    [CF_KEY_SENTINEL_MASTERS] = {.name = "sentinel_masters",
+                                 .expect = "indented 'server-name: sentinel-master-name' lines",
+                                 .shape = CF_SHAPE_MAP},
 };
 
 const char *cf_key_name(enum cf_key k)
