@@ -82,7 +82,8 @@ static struct sp_server *running_server(const struct sp_pool *pool, const struct
 
         if (strcmp(s->name, cs->name) != 0)
             continue;
-        if (sp_conf_pool_is_sentinel(cp) || strcmp(s->conf->addr.text, cs->addr.text) == 0)
+        /* Where it is now: in a Sentinel pool that is Sentinel's business, not the file's. */
+        if (sp_conf_pool_is_sentinel(cp) || strcmp(s->addr_text, cs->addr.text) == 0)
             return s;
     }
     return NULL;
