@@ -57,6 +57,7 @@ void sp_req_put(struct sp_proxy *proxy, struct sp_req *req)
     uint32_t fcap = req->frags_cap;
     size_t kcap = req->keys_cap;
 
+    SP_ASSERT(req->sconn == NULL); /* never freed while a server connection still holds it */
     if (proxy->nfree >= SP_REQ_FREE_MAX) {
         req_destroy(req);
         return;

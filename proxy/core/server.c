@@ -353,6 +353,7 @@ static struct sp_req *sconn_dequeue(struct sp_sconn *sc, size_t reply_len)
     struct sp_server_stats *st = sc->server->st;
     struct sp_req *req = TAILQ_FIRST(&sc->sent);
 
+    SP_ASSERT(req != NULL && sc->nsent > 0 && sc->unsent_count <= sc->nsent);
     TAILQ_REMOVE(&sc->sent, req, sq);
     if (sc->unsent_count == sc->nsent) {
         /* A reply to a request the write callback has not confirmed yet: it was sent. */
