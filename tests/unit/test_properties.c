@@ -219,13 +219,17 @@ START_TEST(ketama_add_moves_only_to_new_server)
         char newname[32];
         snprintf(newname, sizeof newname, "127.0.0.1:%d", ps.ports[n]);
         unsigned char key[64];
-        int moved = 0;
+        int moved = 0, counted = 0;
         for (int k = 0; k < nkeys; k++) {
             size_t len = rand_key(p, key, sizeof key);
             const char *a = owner(before, pb, key, len), *b = owner(after, pa, key, len);
+            /* Only keys of 4 bytes or more count towards the share: keys of 0..3 bytes hash to
+             * few values under some hashes (crc16 keeps a 1-byte key below 2^16, 2 bytes below
+             * 2^24), so they pile onto a few arcs and say nothing about the ring's share. */
+            counted += len >= 4;
             if (strcmp(a, b) == 0)
                 continue;
-            moved++;
+            moved += len >= 4;
             SEEDED(p->seed, strcmp(b, newname) == 0,
                    "%s, %zu -> %zu servers: key %d moved from %s to %s, not to the new %s", ps.hash,
                    n, n + 1, k, a, b, newname);
@@ -234,10 +238,10 @@ START_TEST(ketama_add_moves_only_to_new_server)
          * Expected share of the new server: 1/(n+1).  Its share of the ring is the sum of the arcs
          * in front of its 160 points; with independent point positions that sum has a relative
          * standard deviation of about 1/sqrt(160) = 7.9%, which dominates the sampling noise of
-         * 20000 keys (< 3% relative).  A +-40% relative band is 5 standard deviations; hash bias on
-         * random keys is far smaller.
+         * ~19000 keys (< 3% relative).  A +-40% relative band is 5 standard deviations; hash bias
+         * on random keys of 4 bytes or more is far smaller.
          */
-        double expect = 1.0 / (double)(n + 1), got = (double)moved / nkeys;
+        double expect = 1.0 / (double)(n + 1), got = (double)moved / counted;
         SEEDED(p->seed, fabs(got - expect) <= 0.4 * expect,
                "%s, %zu -> %zu servers: %.4f of keys moved, expected about %.4f", ps.hash, n,
                n + 1, got, expect);
