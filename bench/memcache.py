@@ -207,9 +207,7 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.requests, args.rounds = 20000, 1
-    os.environ["SP_BUILDDIR"] = args.builddir
-    os.environ.setdefault("SHARDPROXY_PLUGIN_PATH", "%s/plugins/hash/.libs:%s/plugins/dist/.libs"
-                          % (args.builddir, args.builddir))
+    redisbench.use_builddir(args.builddir)
     for need in (harness.NUTCRACKER, harness.MEMCACHED, harness.shardproxy_binary()):
         if not os.path.exists(need):
             raise BenchError("%s not found" % need)

@@ -200,6 +200,15 @@ class Setup:
             p.stop()
 
 
+def use_builddir(builddir):
+    """Points the harness (shardproxy binary, plugins) at a build tree; relative paths are made
+    absolute, the processes the harness starts run elsewhere."""
+    builddir = os.path.abspath(builddir)
+    os.environ["SP_BUILDDIR"] = builddir
+    os.environ.setdefault("SHARDPROXY_PLUGIN_PATH", "%s/plugins/hash/.libs:%s/plugins/dist/.libs"
+                          % (builddir, builddir))
+
+
 def children_cpu():
     """User+system seconds of the waited-for children (the redis-benchmark runs)."""
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -370,10 +379,7 @@ def main():
     rounds = a.rounds or (1 if a.quick else 3)
     nconn = a.idle or (2000 if a.quick else 10000)
 
-    builddir = os.path.abspath(a.builddir)
-    os.environ["SP_BUILDDIR"] = builddir
-    os.environ.setdefault("SHARDPROXY_PLUGIN_PATH", "%s/plugins/hash/.libs:%s/plugins/dist/.libs"
-                          % (builddir, builddir))
+    use_builddir(a.builddir)
     for path in (harness.shardproxy_binary(), harness.NUTCRACKER, harness.REDIS_SERVER):
         if not os.access(path, os.X_OK):
             raise BenchError("%s not found or not executable" % path)
