@@ -96,6 +96,14 @@ static size_t rand_key_between(struct prop *p, unsigned char *buf, size_t minlen
     return len;
 }
 
+/*
+ * The shortest key that counts towards a measured share.  Shorter keys take few distinct hash
+ * values (the empty key hashes to 0; 256 one-byte keys are too few to be uniform modulo a small
+ * total; crc16 keeps a 1-byte key below 2^16 and a 2-byte key below 2^24), so under ketama they
+ * pile onto a few arcs and under modula onto a few slots: they say nothing about a share.
+ */
+#define SHARE_KEY_MIN 4
+
 /* A random key of 0..maxlen bytes (the empty key included). */
 static size_t rand_key(struct prop *p, unsigned char *buf, size_t maxlen)
 {
@@ -223,13 +231,11 @@ START_TEST(ketama_add_moves_only_to_new_server)
         for (int k = 0; k < nkeys; k++) {
             size_t len = rand_key(p, key, sizeof key);
             const char *a = owner(before, pb, key, len), *b = owner(after, pa, key, len);
-            /* Only keys of 4 bytes or more count towards the share: keys of 0..3 bytes hash to
-             * few values under some hashes (crc16 keeps a 1-byte key below 2^16, 2 bytes below
-             * 2^24), so they pile onto a few arcs and say nothing about the ring's share. */
-            counted += len >= 4;
+            /* Every key is checked for where it moved; keys of SHARE_KEY_MIN bytes or more count. */
+            counted += len >= SHARE_KEY_MIN;
             if (strcmp(a, b) == 0)
                 continue;
-            moved += len >= 4;
+            moved += len >= SHARE_KEY_MIN;
             SEEDED(p->seed, strcmp(b, newname) == 0,
                    "%s, %zu -> %zu servers: key %d moved from %s to %s, not to the new %s", ps.hash,
                    n, n + 1, k, a, b, newname);
@@ -239,7 +245,7 @@ START_TEST(ketama_add_moves_only_to_new_server)
          * in front of its 160 points; with independent point positions that sum has a relative
          * standard deviation of about 1/sqrt(160) = 7.9%, which dominates the sampling noise of
          * ~19000 keys (< 3% relative).  A +-40% relative band is 5 standard deviations; hash bias
-         * on random keys of 4 bytes or more is far smaller.
+         * on random keys of SHARE_KEY_MIN bytes or more is far smaller.
          */
         double expect = 1.0 / (double)(n + 1), got = (double)moved / counted;
         SEEDED(p->seed, fabs(got - expect) <= 0.4 * expect,
@@ -262,9 +268,7 @@ static void count_shares(struct prop *p, struct sp_placer *pl, size_t n, int nke
     memset(counts, 0, n * sizeof *counts);
     unsigned char key[64];
     for (int k = 0; k < nkeys; k++) {
-        /* At least 4 bytes: the empty key always hashes to 0, and the 256 one-byte keys are too
-         * few distinct values to be uniform modulo a small total; both would bias the shares. */
-        size_t len = rand_key_between(p, key, 4, sizeof key);
+        size_t len = rand_key_between(p, key, SHARE_KEY_MIN, sizeof key);
         int i = sp_placer_locate(pl, key, len);
         ck_assert(i >= 0 && (size_t)i < n);
         counts[i]++;
