@@ -27,6 +27,7 @@
 #define SP_CONF_DEFAULT_SERVER_RETRY_TIMEOUT 30000 /* ms */
 #define SP_CONF_DEFAULT_SERVER_FAILURE_LIMIT 2
 #define SP_CONF_DEFAULT_REDIS_DB 0
+#define SP_CONF_DEFAULT_FAILOVER_HOLD 5000   /* ms a never-sent request waits for a failover */
 #define SP_CONF_KETAMA_PORT 11211                /* unnamed servers on this port are named "host" */
 
 /* Where something was written in the YAML file (1-based; 0 when unknown). */
@@ -103,6 +104,10 @@ struct sp_conf_pool {
     char *sentinel_user;                   /* ACL user sent with it, NULL: none */
     struct sp_conf_master_alias *sentinel_masters;  /* in file order */
     size_t nsentinel_masters;
+    /* While a master is down and not yet replaced: how long a request never sent to it waits
+       for the switch (ms, 0: fails at once), and whether read-only commands go to a replica. */
+    int failover_hold;
+    bool failover_replica_reads;
 };
 
 struct sp_conf {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pool keys the loader knows: the one list (name, YAML shape, what each takes), and lookups
- * in it.  nutcracker's keys come first, in its order; shardproxy's own (Sentinel) follow.
+ * in it.  nutcracker's keys come first, in its order; shardproxy's own (Sentinel, failover) follow.
  */
 #include "config.h"
 
@@ -60,6 +60,10 @@ static const struct {
     [CF_KEY_SENTINEL_MASTERS] = {.name = "sentinel_masters",
                                  .expect = "indented 'server-name: sentinel-master-name' lines",
                                  .shape = CF_SHAPE_MAP},
+    [CF_KEY_FAILOVER_HOLD] = {.name = "failover_hold",
+                              .expect = "milliseconds, an integer 0..2147483647 (0: no hold)"},
+    [CF_KEY_FAILOVER_REPLICA_READS] = {.name = "failover_replica_reads",
+                                       .expect = "true or false"},
 };
 
 const char *cf_key_name(enum cf_key k)

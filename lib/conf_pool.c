@@ -26,6 +26,7 @@ int cf_pool_init(struct sp_conf_pool *pool, const char *name, struct sp_conf_mar
     pool->server_connections = SP_CONF_DEFAULT_SERVER_CONNECTIONS;
     pool->server_retry_timeout = SP_CONF_DEFAULT_SERVER_RETRY_TIMEOUT;
     pool->server_failure_limit = SP_CONF_DEFAULT_SERVER_FAILURE_LIMIT;
+    pool->failover_hold = SP_CONF_DEFAULT_FAILOVER_HOLD;
     /* redis, preconnect, auto_eject_hosts, tcpkeepalive: false, as memset left them */
     pool->name = strdup(name);
     return pool->name ? 0 : -1;

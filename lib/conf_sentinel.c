@@ -116,10 +116,15 @@ int cf_value_master_alias(struct cf_ctx *cx, struct sp_conf_pool *pool,
 }
 
 /* The first Sentinel key given in a pool without `sentinels:`, or CF_KEY_COUNT. */
-static enum cf_key orphan_key(const struct sp_conf_pool *pool)
+static enum cf_key orphan_key(const struct sp_conf_pool *pool, const struct cf_pool_marks *m)
 {
     if (pool->nsentinels)
         return CF_KEY_COUNT;
+    /* These have defaults: whether they were written is in the marks. */
+    if (m->key[CF_KEY_FAILOVER_HOLD].line)
+        return CF_KEY_FAILOVER_HOLD;
+    if (m->key[CF_KEY_FAILOVER_REPLICA_READS].line)
+        return CF_KEY_FAILOVER_REPLICA_READS;
     if (pool->sentinel_auth)
         return CF_KEY_SENTINEL_AUTH;
     if (pool->sentinel_user)
@@ -225,7 +230,7 @@ static int check_masters(struct cf_ctx *cx, const struct sp_conf_pool *pool)
 int cf_sentinel_finish(struct cf_ctx *cx, struct sp_conf_pool *pool,
                        const struct cf_pool_marks *m)
 {
-    enum cf_key orphan = orphan_key(pool);
+    enum cf_key orphan = orphan_key(pool, m);
 
     if (orphan != CF_KEY_COUNT)
         return cf_error(cx, m->key[orphan], pool->name, cf_key_name(orphan),

@@ -312,6 +312,10 @@ int cf_value_scalar(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key ke
         return value_text(cx, pool, key, v, &pool->sentinel_auth);
     case CF_KEY_SENTINEL_USER:
         return value_text(cx, pool, key, v, &pool->sentinel_user);
+    case CF_KEY_FAILOVER_HOLD:
+        return value_int(cx, pool, key, v, 0, &pool->failover_hold);
+    case CF_KEY_FAILOVER_REPLICA_READS:
+        return value_bool(cx, pool, key, v, &pool->failover_replica_reads);
     case CF_KEY_SERVERS:
     case CF_KEY_SENTINELS:
     case CF_KEY_SENTINEL_MASTERS:

@@ -22,6 +22,7 @@ proxy_libspproxy_la_SOURCES = \
 	proxy/core/proxy.c \
 	proxy/core/reload.c \
 	proxy/core/reload_log.c \
+	proxy/core/hold.c \
 	proxy/core/retire.c \
 	proxy/core/backend.c \
 	proxy/core/failover.c \

@@ -28,6 +28,7 @@ struct sp_server *sp_server_new(struct sp_pool *pool, const struct sp_conf_serve
     s->conf = cs;
     s->idx = idx;
     s->st = &s->own_st;
+    TAILQ_INIT(&s->held);
     if (sp_addr_resolve(&cs->addr, &s->addr, &s->addrlen, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "server '%s': %s", cs->name, why);
         sp_server_free(s);
@@ -41,7 +42,8 @@ void sp_server_free(struct sp_server *s)
 {
     if (s == NULL)
         return;
-    sp_server_close_all(s, "Proxy shutting down");
+    sp_hold_fail_all(s, "Proxy shutting down");
+    sp_server_close_all(s, "Proxy shutting down", false);
     free(s->name);
     free(s);
 }
@@ -65,10 +67,12 @@ int sp_server_move(struct sp_server *s, const char *host, int port, const char *
         return -1;
     }
     /* Requests already sent to the old address get an error (a write may or may not have been
-       done there: never retried silently); the next requests connect to the new one. */
-    sp_server_close_all(s, reason);
+       done there: never retried silently); those that never left, and those held while the
+       master was down, go to the new one first (hold.c), then the next requests. */
+    sp_server_close_all(s, reason, true);
     s->addr = ss;
     s->addrlen = len;
     snprintf(s->addr_text, sizeof(s->addr_text), "%s", text);
+    (void)sp_hold_release(s);
     return 0;
 }

@@ -221,19 +221,42 @@ void sp_req_fail(struct sp_pool *pool, struct sp_req *req, const char *reason)
         sp_client_req_done(proxy, req);
 }
 
+/*
+ * Holds `req` (never sent: `len` bytes at the head of `in`) until its server's master is back or
+ * replaced (hold.c).  It is in flight meanwhile, for back-pressure.  Returns 0, or -1 when out
+ * of memory (nothing taken).
+ */
+static int client_hold(struct sp_client *cl, struct sp_req *req, struct sp_server *server,
+                       struct evbuffer *in, size_t len, const char *reason)
+{
+    if (sp_hold_prepare(req) < 0)
+        return -1;
+    evbuffer_remove_buffer(in, req->resend, len);
+    req->len = len;
+    cl->busy->inflight += req_cost(req);
+    sp_hold_push(server, req, reason);
+    return 0;
+}
+
 int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *server,
                   struct evbuffer *in, size_t len)
 {
     struct sp_pool *pool = cl->pool;
     struct sp_proxy *proxy = pool->proxy;
     const char *reason = NULL;
-    struct sp_sconn *sc = sp_server_conn(server, sp_client_affinity(cl), &reason);
+    struct sp_sconn *sc = NULL;
     struct evbuffer *out;
 
+    /* Behind requests already waiting for this server's master: in order, never ahead. */
+    if (server->nheld == 0 || !sp_hold_enabled(server))
+        sc = sp_server_conn(server, sp_client_affinity(cl), &reason);
+    if (sc == NULL && sp_hold_enabled(server) &&
+        client_hold(cl, req, server, in, len, reason) == 0)
+        return 0;
     if (sc == NULL) {
         evbuffer_drain(in, len);
         pool->st->forward_error++;
-        sp_req_fail(pool, req, reason);
+        sp_req_fail(pool, req, reason != NULL ? reason : strerror(ENOMEM));
         return -1;
     }
     out = sp_sconn_out(sc);

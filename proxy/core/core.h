@@ -110,6 +110,10 @@ struct sp_req {
     bool close_after;             /* close the client once this reply is written */
     bool noreply;                 /* the server will not answer */
     const char *err;              /* fragment: why it could not be sent (static string) */
+    /* waiting out a failover (hold.c): on held_on->held through `sq`, its bytes in `resend` */
+    struct sp_server *held_on;
+    struct evbuffer *resend;
+    uint64_t hold_until;          /* usec (event_base clock) when it stops waiting */
     /* split requests */
     uint32_t nfrags;
     uint32_t npending;            /* fragments still without a reply */
@@ -179,6 +183,13 @@ struct sp_server {
     TAILQ_ENTRY(sp_server) rlink; /* proxy->retired_servers */
     struct sp_server_stats *st;   /* the shared stats, or own_st when there are none */
     struct sp_server_stats own_st;
+    /* hold.c: requests never sent, waiting for the master to be back or replaced */
+    struct sp_req_q held;
+    size_t nheld;
+    struct event *hold_timer;     /* probes and expiries while something is held */
+    uint64_t hold_since;          /* usec (event_base clock) the current hold began */
+    unsigned hold_ticks;
+    char hold_reason[SP_REASON_MAX];
 };
 
 TAILQ_HEAD(sp_server_q, sp_server);
@@ -472,14 +483,40 @@ void sp_sconn_unblock_client(struct sp_client *cl);
 /*
  * Closes every connection of `server` (teardown, a failover, a reload), failing the requests on
  * them with `reason`; not counted as the server's failure.  New requests open new connections.
+ * With `hold`, requests that never left are held (hold.c) instead, when the pool holds.
  */
-void sp_server_close_all(struct sp_server *server, const char *reason);
+void sp_server_close_all(struct sp_server *server, const char *reason, bool hold);
 
 /*
  * Closes the connections of `server` that have nothing in flight; returns how many are still
  * busy (a retired server is freed once none is).
  */
 size_t sp_server_close_idle(struct sp_server *server);
+
+/* ---- hold.c: never-sent requests waiting out a failover ---- */
+
+/* True when requests for `s` that never left may wait for its master (failover_hold). */
+bool sp_hold_enabled(const struct sp_server *s);
+
+/* Gives `req` its buffer for its own bytes (req->resend).  Returns 0 or -1 (out of memory). */
+int sp_hold_prepare(struct sp_req *req);
+
+/* Holds `req` (never sent; its req->len bytes in req->resend) behind those held already;
+   `reason` says why it could not be sent (used when the hold starts). */
+void sp_hold_push(struct sp_server *s, struct sp_req *req, const char *reason);
+
+/* Holds the never-sent requests `reqs` (linked by `sq`, bytes in resend) ahead of those held
+   already: they were taken off a closing connection, so they are older.  Empties `reqs`. */
+void sp_hold_requeue(struct sp_server *s, struct sp_req_q *reqs, const char *reason);
+
+/* Sends the held requests, in order, as far as connections can be had; returns how many. */
+size_t sp_hold_release(struct sp_server *s);
+
+/* A connection to `s` came up: held requests go out on it. */
+void sp_hold_on_connected(struct sp_server *s);
+
+/* Fails every held request with `reason` and stops the timer (server going away). */
+void sp_hold_fail_all(struct sp_server *s, const char *reason);
 
 /* ---- failover.c: Sentinel pools ---- */
 

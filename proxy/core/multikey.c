@@ -101,11 +101,17 @@ static int make_frags(struct sp_client *cl, struct sp_req *req, size_t nkeys)
     }
     for (size_t i = 0; i < nkeys; i++) {
         struct sp_req *frag = req->frags[req->frag_of_key[i]];
+        struct sp_server *server = pool->servers[proxy->key_srv[i]];
 
-        if (frag->sconn != NULL || frag->err != NULL)
+        if (frag->sconn != NULL || frag->err != NULL || frag->held_on != NULL)
             continue; /* this fragment's server is settled */
-        frag->sconn = sp_server_conn(pool->servers[proxy->key_srv[i]], sp_client_affinity(cl),
-                                    &frag->err);
+        /* Behind requests already waiting for this server's master (hold.c), never ahead. */
+        if (server->nheld == 0 || !sp_hold_enabled(server))
+            frag->sconn = sp_server_conn(server, sp_client_affinity(cl), &frag->err);
+        if (frag->sconn == NULL && sp_hold_enabled(server) && sp_hold_prepare(frag) == 0) {
+            frag->held_on = server; /* held once its bytes are split off */
+            continue;
+        }
         if (frag->sconn == NULL) {
             pool->st->forward_error++;
             if (frag->err == NULL)
@@ -179,7 +185,9 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
     for (uint32_t f = 0; f < req->nfrags; f++) {
         struct sp_req *frag = req->frags[f];
 
-        out[f] = frag->sconn != NULL ? sp_sconn_out(frag->sconn) : proxy->discard;
+        out[f] = frag->sconn != NULL     ? sp_sconn_out(frag->sconn)
+                 : frag->held_on != NULL ? frag->resend
+                                         : proxy->discard;
         frag->len = evbuffer_get_length(out[f]); /* before; made a length below */
     }
     if (split_bytes(pool, msg, in, flat, req, out) < 0) {
@@ -189,7 +197,15 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
     evbuffer_drain(proxy->discard, evbuffer_get_length(proxy->discard));
     for (uint32_t f = 0; f < req->nfrags; f++) {
         struct sp_req *frag = req->frags[f];
+        struct sp_server *held_on = frag->held_on;
 
+        if (held_on != NULL) {
+            frag->len = evbuffer_get_length(out[f]);
+            frag->held_on = NULL; /* sp_hold_push sets it again */
+            sp_hold_push(held_on, frag, frag->err);
+            frag->err = NULL;
+            continue;
+        }
         if (frag->sconn == NULL) {
             nfail++;
             continue;
@@ -204,7 +220,7 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
     for (uint32_t f = 0; nfail > 0; f++) {
         struct sp_req *frag = req->frags[f];
 
-        if (frag->sconn == NULL) {
+        if (frag->sconn == NULL && frag->held_on == NULL) {
             nfail--;
             sp_req_fail(pool, frag, frag->err);
         }

@@ -58,6 +58,11 @@ void sp_req_put(struct sp_proxy *proxy, struct sp_req *req)
     size_t kcap = req->keys_cap;
 
     SP_ASSERT(req->sconn == NULL); /* never freed while a server connection still holds it */
+    SP_ASSERT(req->held_on == NULL); /* ... nor while a server's hold queue does */
+    if (req->resend != NULL) {
+        evbuffer_free(req->resend); /* only failovers make one: not kept for reuse */
+        req->resend = NULL;
+    }
     if (proxy->nfree >= SP_REQ_FREE_MAX) {
         req_destroy(req);
         return;

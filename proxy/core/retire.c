@@ -118,6 +118,7 @@ void sp_retire_server(struct sp_server *s)
         s->st = &s->own_st;
     }
     TAILQ_INSERT_TAIL(&proxy->retired_servers, s, rlink);
+    sp_hold_fail_all(s, "server removed by a reload");
     (void)sp_server_close_idle(s);
 }
 

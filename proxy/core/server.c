@@ -27,7 +27,9 @@ enum sconn_end {
     SCONN_EOF,
     SCONN_ERR,
     SCONN_TIMEOUT,
+    SCONN_SETUP,    /* the server refused AUTH / SELECT: its failure, but no outage */
     SCONN_CLOSED,   /* by the proxy (failover, reload, shutdown): not the server's failure */
+    SCONN_MOVED,    /* by the proxy, the server moved (failover): what never left is held */
 };
 
 static void sconn_process(struct sp_sconn *sc);
@@ -84,7 +86,46 @@ static void sconn_destroy(struct sp_sconn *sc)
 }
 
 /*
- * Closes `sc`: every request waiting on it is failed with `reason`, stats are updated as
+ * Takes the requests at the tail of `failed` that never left the proxy - all their bytes are
+ * still in the connection's output (or held back behind its AUTH / SELECT) - off the list, with
+ * their bytes, onto the server's hold queue (hold.c).  A request partly written stays: the server
+ * got part of it, and the rest never comes, but whether a request ran is the server's to say.
+ */
+static void sconn_hold_unsent(struct sp_sconn *sc, struct sp_req_q *failed, const char *reason)
+{
+    struct evbuffer *buf = sc->held_out != NULL ? sc->held_out : sc->conn.out;
+    size_t avail = buf != NULL ? evbuffer_get_length(buf) : 0, total = 0;
+    struct sp_req *req, *first = NULL;
+    struct sp_req_q unsent;
+
+    TAILQ_FOREACH_REVERSE(req, failed, sp_req_q, sq) {
+        if (total + req->len > avail)
+            break;
+        total += req->len;
+        first = req;
+    }
+    if (first == NULL)
+        return;
+    evbuffer_drain(buf, avail - total); /* what went out, or is partly out */
+    TAILQ_INIT(&unsent);
+    while ((req = first) != NULL) {
+        first = TAILQ_NEXT(req, sq);
+        TAILQ_REMOVE(failed, req, sq);
+        if (sp_hold_prepare(req) < 0) {
+            evbuffer_drain(buf, req->len);
+            TAILQ_INSERT_TAIL(failed, req, sq); /* out of memory: fails as before */
+            continue;
+        }
+        evbuffer_remove_buffer(buf, req->resend, req->len);
+        req->sconn = NULL;
+        TAILQ_INSERT_TAIL(&unsent, req, sq);
+    }
+    sp_hold_requeue(sc->server, &unsent, reason);
+}
+
+/*
+ * Closes `sc`: every request waiting on it is failed with `reason` - but for those that never
+ * left, which wait for a failover when the pool holds (sconn_hold_unsent) - stats are updated as
  * nutcracker's server_close does, and (unless the proxy closed it) the failure counts towards
  * ejection.
  */
@@ -108,12 +149,14 @@ static void sconn_close(struct sp_sconn *sc, enum sconn_end how, const char *rea
         st->server_eof++;
     else if (how == SCONN_TIMEOUT)
         st->server_timedout++;
-    else if (how == SCONN_ERR)
+    else if (how == SCONN_ERR || how == SCONN_SETUP)
         st->server_err++;
 
     server->conns[sc->slot] = NULL;
     TAILQ_INIT(&failed);
     TAILQ_CONCAT(&failed, &sc->sent, sq);
+    if (how != SCONN_SETUP && how != SCONN_CLOSED && sp_hold_enabled(server))
+        sconn_hold_unsent(sc, &failed, reason);
     st->in_queue -= (int64_t)nunsent;
     st->in_queue_bytes -= (int64_t)sc->unsent_bytes;
     st->out_queue -= (int64_t)(sc->nsent - nunsent);
@@ -133,7 +176,7 @@ static void sconn_close(struct sp_sconn *sc, enum sconn_end how, const char *rea
         req->sconn = NULL;
         sp_req_fail(pool, req, reason);
     }
-    if (how != SCONN_CLOSED)
+    if (how != SCONN_CLOSED && how != SCONN_MOVED)
         sp_pool_server_failure(server);
 }
 
@@ -317,13 +360,13 @@ void sp_sconn_unblock_client(struct sp_client *cl)
     b->blocked_on = NULL;
 }
 
-void sp_server_close_all(struct sp_server *server, const char *reason)
+void sp_server_close_all(struct sp_server *server, const char *reason, bool hold)
 {
     for (unsigned i = 0; i < server->nconns; i++) {
         struct sp_sconn *sc = server->conns[i];
 
         if (sc != NULL)
-            sconn_close(sc, SCONN_CLOSED, reason);
+            sconn_close(sc, hold ? SCONN_MOVED : SCONN_CLOSED, reason);
     }
     free(server->conns);
     server->conns = NULL;
@@ -485,7 +528,7 @@ static int sconn_hello_reply(struct sp_sconn *sc, struct evbuffer *in, const str
         snprintf(why, sizeof(why), "server '%s' refused the connection setup (AUTH/SELECT): %s",
                  sc->server->name, text[0] == '-' ? text + 1 : text);
         sp_log_error("pool '%s': %s", sc->server->pool->conf->name, why);
-        sconn_close(sc, SCONN_ERR, why);
+        sconn_close(sc, SCONN_SETUP, why);
         return -1;
     }
     evbuffer_drain(in, rep->len + rep->extra);
@@ -574,6 +617,7 @@ static void sconn_on_connected(void *arg)
     sc->connected = true;
     sc->server->st->server_connections++;
     sp_log_info("connected to server '%s'", sc->server->name);
+    sp_hold_on_connected(sc->server); /* a master back at its address: what waited goes */
 }
 
 static void sconn_on_end(void *arg, enum sp_conn_end how, int err)

@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -148,6 +149,26 @@ static void emit_servers(struct out *o, struct sp_stats *stats)
     }
 }
 
+/* One counter of the Sentinel pools' servers: the int64_t at `offset` of their stats. */
+static void emit_sentinel_counter(struct out *o, struct sp_stats *stats, const char *family,
+                                  size_t offset, const char *help)
+{
+    const struct sp_conf *conf = sp_stats_conf(stats);
+
+    emit_family(o, family, "counter", help);
+    for (size_t p = 0; p < conf->npools; p++)
+        for (size_t s = 0; sp_conf_pool_is_sentinel(&conf->pools[p]) &&
+                           s < conf->pools[p].nservers; s++) {
+            const char *st = (const char *)sp_stats_server(stats, p, s);
+            int64_t v;
+
+            memcpy(&v, st + offset, sizeof(v));
+            emit(o, PREFIX "%s", family);
+            emit_labels(o, conf->pools[p].name, conf->pools[p].servers[s].name, "");
+            emit(o, " %" PRId64 "\n", v);
+        }
+}
+
 /*
  * Sentinel pools: where each server is now (an info-style gauge, the address as a label) and
  * how many times Sentinel moved it.  Written only when some pool follows Sentinel.
@@ -175,15 +196,18 @@ static void emit_sentinel(struct out *o, struct sp_stats *stats)
             emit_label_value(o, sp_stats_server(stats, p, s)->address);
             emit(o, "\"} 1\n");
         }
-    emit_family(o, "server_failovers_total", "counter",
-                "times Sentinel moved a Sentinel pool's server to a new master");
-    for (size_t p = 0; p < conf->npools; p++)
-        for (size_t s = 0; sp_conf_pool_is_sentinel(&conf->pools[p]) &&
-                           s < conf->pools[p].nservers; s++) {
-            emit(o, PREFIX "server_failovers_total");
-            emit_labels(o, conf->pools[p].name, conf->pools[p].servers[s].name, "");
-            emit(o, " %" PRId64 "\n", sp_stats_server(stats, p, s)->failovers);
-        }
+    emit_sentinel_counter(o, stats, "server_failovers_total",
+                          offsetof(struct sp_server_stats, failovers),
+                          "times Sentinel moved a Sentinel pool's server to a new master");
+    emit_sentinel_counter(o, stats, "server_held_requests_total",
+                          offsetof(struct sp_server_stats, held),
+                          "requests never sent that waited for a failover (failover_hold)");
+    emit_sentinel_counter(o, stats, "server_hold_expired_total",
+                          offsetof(struct sp_server_stats, hold_expired),
+                          "held requests that failed when failover_hold ran out");
+    emit_sentinel_counter(o, stats, "server_replica_reads_total",
+                          offsetof(struct sp_server_stats, replica_reads),
+                          "reads a replica answered while the master was down");
 }
 
 /* One server's histogram: cumulative buckets, +Inf, sum (seconds) and count. */

@@ -287,6 +287,12 @@ static void put_pool(struct outbuf *b, const struct sp_stats *stats, size_t p)
             puts_(b, ", \"address\":");
             put_string(b, st->address);
             putf(b, ", \"failovers\":%" PRId64, st->failovers);
+            putf(b, ", \"held\":%" PRId64 ", \"hold_expired\":%" PRId64
+                    ", \"replica_reads\":%" PRId64, st->held, st->hold_expired,
+                 st->replica_reads);
+            putf(b, ", \"held\":%" PRId64 ", \"hold_expired\":%" PRId64
+                    ", \"replica_reads\":%" PRId64, st->held, st->hold_expired,
+                 st->replica_reads);
         }
         puts_(b, "}");
     }

@@ -100,8 +100,13 @@ struct sp_server_stats {
     SP_STATS_SERVER_FIELDS(SP_STATS_MEMBER_)
     struct sp_latency latency;
     /* Sentinel pools only (not nutcracker's fields: rendered for those pools alone): where the
-       server is now, and how many times Sentinel moved it since the proxy started. */
+       server is now, how many times Sentinel moved it since the proxy started, how many
+       requests waited out a failover (held), how many of those waited in vain (hold_expired),
+       and how many reads a replica answered while the master was down (replica_reads). */
     int64_t failovers;
+    int64_t held;
+    int64_t hold_expired;
+    int64_t replica_reads;
     char address[SP_STATS_ADDRESS_MAX];
 };
 #undef SP_STATS_MEMBER_

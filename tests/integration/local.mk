@@ -55,6 +55,7 @@ EXTRA_DIST += $(SENTINEL_INTEGRATION_TESTS)
 # (2 shards x master + replica, 3 Sentinels), and hot reload on SIGUSR1.
 HA_INTEGRATION_TESTS = \
 	tests/integration/test_failover.py \
-	tests/integration/test_reload.py
+	tests/integration/test_reload.py \
+	tests/integration/test_failover_hold.py
 TESTS += $(HA_INTEGRATION_TESTS)
 EXTRA_DIST += $(HA_INTEGRATION_TESTS)
