@@ -137,8 +137,16 @@ static void print_sentinel_notes(const struct sp_conf *conf)
                 p->name, p->nsentinels);
         for (size_t j = 0; j < p->nservers; j++)
             fprintf(stderr, "%s%s", j ? ", " : " ", p->servers[j].master);
-        fprintf(stderr, "; auto_eject_hosts%s is not applied in a Sentinel pool\n",
+        fprintf(stderr, "; auto_eject_hosts%s is not applied in a Sentinel pool",
                 p->auto_eject_hosts ? " (true here)" : "");
+        if (p->failover_hold > 0)
+            fprintf(stderr, "; requests wait up to %d ms for a failover (failover_hold)",
+                    p->failover_hold);
+        else
+            fprintf(stderr, "; requests for a down master fail at once (failover_hold: 0)");
+        fprintf(stderr, "%s\n", p->failover_replica_reads
+                                    ? "; reads go to a replica meanwhile (failover_replica_reads)"
+                                    : "");
     }
 }
 

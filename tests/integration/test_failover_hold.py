@@ -220,6 +220,12 @@ class FailoverHold(harness.TestCase):
         self.assert_stops_cleanly(proxy)
 
     def test_config_check(self):
+        ok = harness.pool(["127.0.0.1:%d:1 a" % harness.free_port()], redis=True,
+                          sentinels=["127.0.0.1:%d" % harness.free_port()], failover_hold=2500)
+        conf = harness.write_config(self.path("ok.yml"), {POOL: ok})
+        r = harness.run_shardproxy(["-t", "-c", conf])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("requests wait up to 2500 ms for a failover (failover_hold)", r.stderr)
         plain = harness.pool(["127.0.0.1:%d:1 a" % harness.free_port()], redis=True,
                              failover_hold=1000)
         conf = harness.write_config(self.path("plain.yml"), {POOL: plain})

@@ -450,6 +450,8 @@ START_TEST(sentinel_pool)
     ck_assert_uint_eq(p->nsentinel_masters, 1);
     ck_assert_str_eq(p->sentinel_masters[0].server, "127.0.0.1:4500");
     ck_assert_str_eq(p->sentinel_masters[0].master, "redis_g1");
+    ck_assert_int_eq(p->failover_hold, 1500);
+    ck_assert(p->failover_replica_reads);
     /* the ring names decide the order, as always: the shorter name first */
     ck_assert_uint_eq(p->nservers, 2);
     check_server(&p->servers[0], "redis_g2", "127.0.0.1:4501", "127.0.0.1", 4501, 1, true, false);
@@ -459,6 +461,8 @@ START_TEST(sentinel_pool)
     ck_assert_str_eq(p->servers[1].master, "redis_g1");
     const struct sp_conf_pool *plain = &c->pools[1];
     ck_assert(!sp_conf_pool_is_sentinel(plain));
+    ck_assert_int_eq(plain->failover_hold, SP_CONF_DEFAULT_FAILOVER_HOLD);
+    ck_assert(!plain->failover_replica_reads);
     ck_assert_uint_eq(plain->nsentinels, 0);
     ck_assert_ptr_null(plain->sentinel_auth);
     ck_assert_ptr_null(plain->servers[0].master);
@@ -491,7 +495,8 @@ static const struct bad_case bad_cases[] = {
       "unknown key 'hashtag' (expected one of: listen, hash, hash_tag, distribution, timeout, "
       "backlog, client_connections, redis, redis_auth, redis_db, preconnect, auto_eject_hosts, "
       "server_connections, server_retry_timeout, server_failure_limit, servers, tcpkeepalive, "
-      "sentinels, sentinel_auth, sentinel_user, sentinel_masters)" },
+      "sentinels, sentinel_auth, sentinel_user, sentinel_masters, failover_hold, "
+      "failover_replica_reads)" },
     { "bad_key_dup.yml", "5:3", "alpha", "hash", "duplicate key (already set at line 3)" },
     { "bad_key_not_scalar.yml", "3:5", "alpha", NULL, "setting name is a list, not a scalar" },
     { "bad_value_list.yml", "4:4", "alpha", "hash", "expected a hash function name" },
@@ -594,6 +599,12 @@ static const struct bad_case bad_cases[] = {
       "duplicate Sentinel '127.0.0.1:26379' (already listed at line 5)" },
     { "bad_sentinel_auth_alone.yml", "4:3", "alpha", "sentinel_auth",
       "only valid in a Sentinel pool (expected a 'sentinels:' list in this pool too)" },
+    { "bad_failover_hold_alone.yml", "4:3", "alpha", "failover_hold",
+      "only valid in a Sentinel pool (expected a 'sentinels:' list in this pool too)" },
+    { "bad_failover_replica_reads_alone.yml", "4:3", "alpha", "failover_replica_reads",
+      "only valid in a Sentinel pool (expected a 'sentinels:' list in this pool too)" },
+    { "bad_failover_hold_value.yml", "6:18", "alpha", "failover_hold",
+      "expected milliseconds, an integer 0..2147483647 (0: no hold)" },
     { "bad_sentinel_memcache.yml", "3:3", "alpha", "sentinels",
       "only valid for a redis pool (expected 'redis: true' in this pool" },
     { "bad_sentinel_user_alone.yml", "6:3", "alpha", "sentinel_user",
@@ -856,7 +867,8 @@ START_TEST(unprintable_bytes_are_escaped)
                           "client_connections, redis, redis_auth, redis_db, preconnect, "
                           "auto_eject_hosts, server_connections, server_retry_timeout, "
                           "server_failure_limit, servers, tcpkeepalive, sentinels, "
-                          "sentinel_auth, sentinel_user, sentinel_masters)");
+                          "sentinel_auth, sentinel_user, sentinel_masters, failover_hold, "
+                          "failover_replica_reads)");
 }
 END_TEST
 
