@@ -23,6 +23,7 @@ proxy_libspproxy_la_SOURCES = \
 	proxy/core/reload.c \
 	proxy/core/reload_log.c \
 	proxy/core/hold.c \
+	proxy/core/replica.c \
 	proxy/core/retire.c \
 	proxy/core/backend.c \
 	proxy/core/failover.c \

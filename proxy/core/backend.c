@@ -42,6 +42,7 @@ void sp_server_free(struct sp_server *s)
 {
     if (s == NULL)
         return;
+    sp_replica_free(s);
     sp_hold_fail_all(s, "Proxy shutting down");
     sp_server_close_all(s, "Proxy shutting down", false);
     free(s->name);

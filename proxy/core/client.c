@@ -401,6 +401,7 @@ static void client_process(struct sp_client *cl)
         req->client = cl;
         req->cmd = msg.cmd;
         req->noreply = (msg.flags & SP_MSG_NOREPLY) != 0;
+        req->readonly = (msg.flags & SP_MSG_READONLY) != 0;
         TAILQ_INSERT_TAIL(&cl->busy->reqs, req, cq);
         src = in;
         if (msg.body != NULL) {

@@ -109,6 +109,7 @@ struct sp_req {
     bool held;                    /* done behind an unanswered request: counted in busy->held */
     bool close_after;             /* close the client once this reply is written */
     bool noreply;                 /* the server will not answer */
+    bool readonly;                /* reads only: a replica may answer (replica.c) */
     const char *err;              /* fragment: why it could not be sent (static string) */
     /* waiting out a failover (hold.c): on held_on->held through `sq`, its bytes in `resend` */
     struct sp_server *held_on;
@@ -190,6 +191,9 @@ struct sp_server {
     uint64_t hold_since;          /* usec (event_base clock) the current hold began */
     unsigned hold_ticks;
     char hold_reason[SP_REASON_MAX];
+    /* replica.c: where reads go while the master is down (failover_replica_reads) */
+    struct sp_server *replica;    /* made on first use, NULL until then */
+    bool is_replica;              /* this is such a replica: outside placement, never held */
 };
 
 TAILQ_HEAD(sp_server_q, sp_server);
@@ -517,6 +521,21 @@ void sp_hold_on_connected(struct sp_server *s);
 
 /* Fails every held request with `reason` and stops the timer (server going away). */
 void sp_hold_fail_all(struct sp_server *s, const char *reason);
+
+/* ---- replica.c: reads from a replica while a master is down ---- */
+
+/*
+ * A connection to the replica Sentinel chooses for `s`'s master, for `req` (or the request whose
+ * fragment it is) when it reads only and the pool has failover_replica_reads; counted as a
+ * replica read.  NULL when it may not, or no replica can be had.
+ */
+struct sp_sconn *sp_replica_conn(struct sp_server *s, const struct sp_req *req);
+
+/* Sentinel chose another replica (or none) for server index `server` of `pool`. */
+void sp_replica_changed(struct sp_pool *pool, size_t server);
+
+/* Frees the replica object of `s` (its server is going). */
+void sp_replica_free(struct sp_server *s);
 
 /* ---- failover.c: Sentinel pools ---- */
 

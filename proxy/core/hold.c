@@ -38,7 +38,8 @@ bool sp_hold_enabled(const struct sp_server *s)
 {
     const struct sp_pool *pool = s->pool;
 
-    return !s->retired && !pool->retired && !pool->proxy->stopping && s->conf != NULL &&
+    return !s->retired && !s->is_replica && !pool->retired && !pool->proxy->stopping &&
+           s->conf != NULL &&
            pool->conf->failover_hold > 0 && sp_conf_pool_is_sentinel(pool->conf);
 }
 
@@ -90,9 +91,24 @@ int sp_hold_prepare(struct sp_req *req)
     return 0;
 }
 
+/* A read a replica may answer goes there instead of waiting (replica.c).  True when sent. */
+static bool hold_divert(struct sp_server *s, struct sp_req *req)
+{
+    struct sp_sconn *sc = sp_replica_conn(s, req);
+
+    if (sc == NULL)
+        return false;
+    evbuffer_add_buffer(sp_sconn_out(sc), req->resend);
+    sp_conn_flush_later(&sc->conn);
+    sp_sconn_enqueue(sc, req);
+    return true;
+}
+
 void sp_hold_push(struct sp_server *s, struct sp_req *req, const char *reason)
 {
     SP_ASSERT(req->resend != NULL && req->sconn == NULL && !req->noreply);
+    if (hold_divert(s, req))
+        return;
     hold_begin(s, reason);
     hold_stamp(s, req);
     TAILQ_INSERT_TAIL(&s->held, req, sq);
@@ -102,18 +118,25 @@ void sp_hold_push(struct sp_server *s, struct sp_req *req, const char *reason)
 
 void sp_hold_requeue(struct sp_server *s, struct sp_req_q *reqs, const char *reason)
 {
+    struct sp_req_q keep;
     struct sp_req *req;
 
-    if (TAILQ_EMPTY(reqs))
+    TAILQ_INIT(&keep);
+    while ((req = TAILQ_FIRST(reqs)) != NULL) {
+        TAILQ_REMOVE(reqs, req, sq);
+        if (!hold_divert(s, req))
+            TAILQ_INSERT_TAIL(&keep, req, sq);
+    }
+    if (TAILQ_EMPTY(&keep))
         return;
     hold_begin(s, reason);
-    TAILQ_FOREACH(req, reqs, sq) {
+    TAILQ_FOREACH(req, &keep, sq) {
         hold_stamp(s, req);
         s->nheld++;
     }
     /* Older than anything already held for the same client: they go first. */
-    TAILQ_CONCAT(reqs, &s->held, sq);
-    TAILQ_CONCAT(&s->held, reqs, sq);
+    TAILQ_CONCAT(&keep, &s->held, sq);
+    TAILQ_CONCAT(&s->held, &keep, sq);
     hold_arm(s);
 }
 

@@ -97,6 +97,7 @@ static int make_frags(struct sp_client *cl, struct sp_req *req, size_t nkeys)
         }
         frag->parent = req;
         frag->cmd = req->cmd;
+        frag->readonly = req->readonly;
         req->frags[f] = frag;
     }
     for (size_t i = 0; i < nkeys; i++) {

@@ -36,6 +36,7 @@ enum sp_msg_kind {
 /* Request flags. */
 #define SP_MSG_CLOSE 0x1u   /* close the client after this request's reply (QUIT, lost framing) */
 #define SP_MSG_NOREPLY 0x2u /* the server sends no reply (memcached noreply) */
+#define SP_MSG_READONLY 0x4u /* reads only: a replica may answer it (failover_replica_reads) */
 
 /* A key inside a request, as a byte range from the first byte of the request. */
 struct sp_key_span {

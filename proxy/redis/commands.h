@@ -26,6 +26,7 @@ enum sp_cmd_route {
 
 /* sp_command.flags */
 #define SP_CMD_EXT 0x1u  /* accepted by shardproxy but refused by nutcracker 0.5.0 */
+#define SP_CMD_RO 0x2u   /* reads only (Redis' "readonly" flag): a replica may answer it */
 
 /* Why a command is refused (the text after "-ERR <name> is not supported by the proxy: "). */
 #define SP_WHY_TX       "transactions cannot span servers"
@@ -54,11 +55,11 @@ enum sp_cmd_route {
     X(AUTH,                  -2, 0,  0, 0, LOCAL,  0,         NULL) \
     X(BGREWRITEAOF,           1, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
     X(BGSAVE,                -1, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
-    X(BITCOUNT,              -2, 1,  1, 1, KEY,    0,         NULL) \
+    X(BITCOUNT,              -2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(BITFIELD,              -2, 1,  1, 1, KEY,    0,         NULL) \
-    X(BITFIELD_RO,           -2, 1,  1, 1, KEY,    SP_CMD_EXT, NULL) \
+    X(BITFIELD_RO,           -2, 1,  1, 1, KEY,    SP_CMD_EXT | SP_CMD_RO, NULL) \
     X(BITOP,                 -4, 2, -1, 1, REJECT, 0,         SP_WHY_CROSSKEY) \
-    X(BITPOS,                -3, 1,  1, 1, KEY,    0,         NULL) \
+    X(BITPOS,                -3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(BLMOVE,                 6, 1,  2, 1, REJECT, 0,         SP_WHY_BLOCKING) \
     X(BLMPOP,                -5, 0,  0, 0, REJECT, 0,         SP_WHY_BLOCKING) \
     X(BLPOP,                 -3, 1, -2, 1, REJECT, 0,         SP_WHY_BLOCKING) \
@@ -78,17 +79,17 @@ enum sp_cmd_route {
     X(DECRBY,                 3, 1,  1, 1, KEY,    0,         NULL) \
     X(DEL,                   -2, 1, -1, 1, SUM,    0,         NULL) \
     X(DISCARD,                1, 0,  0, 0, REJECT, 0,         SP_WHY_TX) \
-    X(DUMP,                   2, 1,  1, 1, KEY,    0,         NULL) \
+    X(DUMP,                   2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(ECHO,                   2, 0,  0, 0, LOCAL,  SP_CMD_EXT, NULL) \
     X(EVAL,                  -3, 3,  3, 1, EVAL,   0,         NULL) \
     X(EVALSHA,               -3, 3,  3, 1, EVAL,   0,         NULL) \
-    X(EVALSHA_RO,            -3, 3,  3, 1, EVAL,   SP_CMD_EXT, NULL) \
-    X(EVAL_RO,               -3, 3,  3, 1, EVAL,   SP_CMD_EXT, NULL) \
+    X(EVALSHA_RO,            -3, 3,  3, 1, EVAL,   SP_CMD_EXT | SP_CMD_RO, NULL) \
+    X(EVAL_RO,               -3, 3,  3, 1, EVAL,   SP_CMD_EXT | SP_CMD_RO, NULL) \
     X(EXEC,                   1, 0,  0, 0, REJECT, 0,         SP_WHY_TX) \
-    X(EXISTS,                -2, 1, -1, 1, SUM,    0,         NULL) \
+    X(EXISTS,                -2, 1, -1, 1, SUM,    SP_CMD_RO, NULL) \
     X(EXPIRE,                -3, 1,  1, 1, KEY,    0,         NULL) \
     X(EXPIREAT,              -3, 1,  1, 1, KEY,    0,         NULL) \
-    X(EXPIRETIME,             2, 1,  1, 1, KEY,    SP_CMD_EXT, NULL) \
+    X(EXPIRETIME,             2, 1,  1, 1, KEY,    SP_CMD_EXT | SP_CMD_RO, NULL) \
     X(FAILOVER,              -1, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
     X(FCALL,                 -3, 0,  0, 0, REJECT, 0,         SP_WHY_SCRIPT) \
     X(FCALL_RO,              -3, 0,  0, 0, REJECT, 0,         SP_WHY_SCRIPT) \
@@ -96,38 +97,38 @@ enum sp_cmd_route {
     X(FLUSHDB,               -1, 0,  0, 0, REJECT, 0,         SP_WHY_KEYSPACE) \
     X(FUNCTION,              -2, 0,  0, 0, REJECT, 0,         SP_WHY_SCRIPT) \
     X(GEOADD,                -5, 1,  1, 1, KEY,    0,         NULL) \
-    X(GEODIST,               -4, 1,  1, 1, KEY,    0,         NULL) \
-    X(GEOHASH,               -2, 1,  1, 1, KEY,    0,         NULL) \
-    X(GEOPOS,                -2, 1,  1, 1, KEY,    0,         NULL) \
+    X(GEODIST,               -4, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(GEOHASH,               -2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(GEOPOS,                -2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(GEORADIUS,             -6, 1,  1, 1, KEY,    0,         NULL) \
     X(GEORADIUSBYMEMBER,     -5, 1,  1, 1, KEY,    0,         NULL) \
-    X(GEORADIUSBYMEMBER_RO,  -5, 1,  1, 1, KEY,    SP_CMD_EXT, NULL) \
-    X(GEORADIUS_RO,          -6, 1,  1, 1, KEY,    SP_CMD_EXT, NULL) \
-    X(GEOSEARCH,             -7, 1,  1, 1, KEY,    0,         NULL) \
+    X(GEORADIUSBYMEMBER_RO,  -5, 1,  1, 1, KEY,    SP_CMD_EXT | SP_CMD_RO, NULL) \
+    X(GEORADIUS_RO,          -6, 1,  1, 1, KEY,    SP_CMD_EXT | SP_CMD_RO, NULL) \
+    X(GEOSEARCH,             -7, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(GEOSEARCHSTORE,        -8, 1,  2, 1, KEY,    0,         NULL) \
-    X(GET,                    2, 1,  1, 1, KEY,    0,         NULL) \
-    X(GETBIT,                 3, 1,  1, 1, KEY,    0,         NULL) \
+    X(GET,                    2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(GETBIT,                 3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(GETDEL,                 2, 1,  1, 1, KEY,    0,         NULL) \
     X(GETEX,                 -2, 1,  1, 1, KEY,    0,         NULL) \
-    X(GETRANGE,               4, 1,  1, 1, KEY,    0,         NULL) \
+    X(GETRANGE,               4, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(GETSET,                 3, 1,  1, 1, KEY,    0,         NULL) \
     X(HDEL,                  -3, 1,  1, 1, KEY,    0,         NULL) \
     X(HELLO,                 -1, 0,  0, 0, REJECT, 0,         SP_WHY_CONN) \
-    X(HEXISTS,                3, 1,  1, 1, KEY,    0,         NULL) \
-    X(HGET,                   3, 1,  1, 1, KEY,    0,         NULL) \
-    X(HGETALL,                2, 1,  1, 1, KEY,    0,         NULL) \
+    X(HEXISTS,                3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(HGET,                   3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(HGETALL,                2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(HINCRBY,                4, 1,  1, 1, KEY,    0,         NULL) \
     X(HINCRBYFLOAT,           4, 1,  1, 1, KEY,    0,         NULL) \
-    X(HKEYS,                  2, 1,  1, 1, KEY,    0,         NULL) \
-    X(HLEN,                   2, 1,  1, 1, KEY,    0,         NULL) \
-    X(HMGET,                 -3, 1,  1, 1, KEY,    0,         NULL) \
+    X(HKEYS,                  2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(HLEN,                   2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(HMGET,                 -3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(HMSET,                 -4, 1,  1, 1, KEY,    0,         NULL) \
-    X(HRANDFIELD,            -2, 1,  1, 1, KEY,    0,         NULL) \
-    X(HSCAN,                 -3, 1,  1, 1, KEY,    0,         NULL) \
+    X(HRANDFIELD,            -2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(HSCAN,                 -3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(HSET,                  -4, 1,  1, 1, KEY,    0,         NULL) \
     X(HSETNX,                 4, 1,  1, 1, KEY,    0,         NULL) \
-    X(HSTRLEN,                3, 1,  1, 1, KEY,    0,         NULL) \
-    X(HVALS,                  2, 1,  1, 1, KEY,    0,         NULL) \
+    X(HSTRLEN,                3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(HVALS,                  2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(INCR,                   2, 1,  1, 1, KEY,    0,         NULL) \
     X(INCRBY,                 3, 1,  1, 1, KEY,    0,         NULL) \
     X(INCRBYFLOAT,            3, 1,  1, 1, KEY,    0,         NULL) \
@@ -136,22 +137,22 @@ enum sp_cmd_route {
     X(LASTSAVE,               1, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
     X(LATENCY,               -2, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
     X(LCS,                   -3, 1,  2, 1, REJECT, 0,         SP_WHY_CROSSKEY) \
-    X(LINDEX,                 3, 1,  1, 1, KEY,    0,         NULL) \
+    X(LINDEX,                 3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(LINSERT,                5, 1,  1, 1, KEY,    0,         NULL) \
-    X(LLEN,                   2, 1,  1, 1, KEY,    0,         NULL) \
+    X(LLEN,                   2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(LMOVE,                  5, 1,  2, 1, KEY,    0,         NULL) \
     X(LMPOP,                 -4, 0,  0, 0, REJECT, 0,         SP_WHY_CROSSKEY) \
     X(LOLWUT,                -1, 0,  0, 0, KEYLESS, 0,        NULL) \
     X(LPOP,                  -2, 1,  1, 1, KEY,    0,         NULL) \
-    X(LPOS,                  -3, 1,  1, 1, KEY,    0,         NULL) \
+    X(LPOS,                  -3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(LPUSH,                 -3, 1,  1, 1, KEY,    0,         NULL) \
     X(LPUSHX,                -3, 1,  1, 1, KEY,    0,         NULL) \
-    X(LRANGE,                 4, 1,  1, 1, KEY,    0,         NULL) \
+    X(LRANGE,                 4, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(LREM,                   4, 1,  1, 1, KEY,    0,         NULL) \
     X(LSET,                   4, 1,  1, 1, KEY,    0,         NULL) \
     X(LTRIM,                  4, 1,  1, 1, KEY,    0,         NULL) \
     X(MEMORY,                -2, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
-    X(MGET,                  -2, 1, -1, 1, MGET,   0,         NULL) \
+    X(MGET,                  -2, 1, -1, 1, MGET,   SP_CMD_RO, NULL) \
     X(MIGRATE,               -6, 3,  3, 1, REJECT, 0,         SP_WHY_CROSSKEY) \
     X(MODULE,                -2, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
     X(MONITOR,                1, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
@@ -163,9 +164,9 @@ enum sp_cmd_route {
     X(PERSIST,                2, 1,  1, 1, KEY,    0,         NULL) \
     X(PEXPIRE,               -3, 1,  1, 1, KEY,    0,         NULL) \
     X(PEXPIREAT,             -3, 1,  1, 1, KEY,    0,         NULL) \
-    X(PEXPIRETIME,            2, 1,  1, 1, KEY,    SP_CMD_EXT, NULL) \
+    X(PEXPIRETIME,            2, 1,  1, 1, KEY,    SP_CMD_EXT | SP_CMD_RO, NULL) \
     X(PFADD,                 -2, 1,  1, 1, KEY,    0,         NULL) \
-    X(PFCOUNT,               -2, 1, -1, 1, KEY,    0,         NULL) \
+    X(PFCOUNT,               -2, 1, -1, 1, KEY,    SP_CMD_RO, NULL) \
     X(PFDEBUG,                3, 2,  2, 1, REJECT, 0,         SP_WHY_ADMIN) \
     X(PFMERGE,               -2, 1, -1, 1, KEY,    0,         NULL) \
     X(PFSELFTEST,             1, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
@@ -173,7 +174,7 @@ enum sp_cmd_route {
     X(PSETEX,                 4, 1,  1, 1, KEY,    0,         NULL) \
     X(PSUBSCRIBE,            -2, 0,  0, 0, REJECT, 0,         SP_WHY_PUBSUB) \
     X(PSYNC,                 -3, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
-    X(PTTL,                   2, 1,  1, 1, KEY,    0,         NULL) \
+    X(PTTL,                   2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(PUBLISH,                3, 0,  0, 0, REJECT, 0,         SP_WHY_PUBSUB) \
     X(PUBSUB,                -2, 0,  0, 0, REJECT, 0,         SP_WHY_PUBSUB) \
     X(PUNSUBSCRIBE,          -1, 0,  0, 0, REJECT, 0,         SP_WHY_PUBSUB) \
@@ -195,9 +196,9 @@ enum sp_cmd_route {
     X(SADD,                  -3, 1,  1, 1, KEY,    0,         NULL) \
     X(SAVE,                   1, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
     X(SCAN,                  -2, 0,  0, 0, REJECT, 0,         SP_WHY_KEYSPACE) \
-    X(SCARD,                  2, 1,  1, 1, KEY,    0,         NULL) \
+    X(SCARD,                  2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(SCRIPT,                -2, 0,  0, 0, REJECT, 0,         SP_WHY_SCRIPT) \
-    X(SDIFF,                 -2, 1, -1, 1, KEY,    0,         NULL) \
+    X(SDIFF,                 -2, 1, -1, 1, KEY,    SP_CMD_RO, NULL) \
     X(SDIFFSTORE,            -3, 1, -1, 1, KEY,    0,         NULL) \
     X(SELECT,                 2, 0,  0, 0, LOCAL,  SP_CMD_EXT, NULL) \
     X(SET,                   -3, 1,  1, 1, KEY,    0,         NULL) \
@@ -206,35 +207,35 @@ enum sp_cmd_route {
     X(SETNX,                  3, 1,  1, 1, KEY,    0,         NULL) \
     X(SETRANGE,               4, 1,  1, 1, KEY,    0,         NULL) \
     X(SHUTDOWN,              -1, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
-    X(SINTER,                -2, 1, -1, 1, KEY,    0,         NULL) \
+    X(SINTER,                -2, 1, -1, 1, KEY,    SP_CMD_RO, NULL) \
     X(SINTERCARD,            -3, 0,  0, 0, REJECT, 0,         SP_WHY_CROSSKEY) \
     X(SINTERSTORE,           -3, 1, -1, 1, KEY,    0,         NULL) \
-    X(SISMEMBER,              3, 1,  1, 1, KEY,    0,         NULL) \
+    X(SISMEMBER,              3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(SLAVEOF,                3, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
     X(SLOWLOG,               -2, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
-    X(SMEMBERS,               2, 1,  1, 1, KEY,    0,         NULL) \
-    X(SMISMEMBER,            -3, 1,  1, 1, KEY,    0,         NULL) \
+    X(SMEMBERS,               2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(SMISMEMBER,            -3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(SMOVE,                  4, 1,  2, 1, KEY,    0,         NULL) \
     X(SORT,                  -2, 1,  1, 1, KEY,    0,         NULL) \
-    X(SORT_RO,               -2, 1,  1, 1, KEY,    SP_CMD_EXT, NULL) \
+    X(SORT_RO,               -2, 1,  1, 1, KEY,    SP_CMD_EXT | SP_CMD_RO, NULL) \
     X(SPOP,                  -2, 1,  1, 1, KEY,    0,         NULL) \
     X(SPUBLISH,               3, 1,  1, 1, REJECT, 0,         SP_WHY_PUBSUB) \
-    X(SRANDMEMBER,           -2, 1,  1, 1, KEY,    0,         NULL) \
+    X(SRANDMEMBER,           -2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(SREM,                  -3, 1,  1, 1, KEY,    0,         NULL) \
-    X(SSCAN,                 -3, 1,  1, 1, KEY,    0,         NULL) \
+    X(SSCAN,                 -3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(SSUBSCRIBE,            -2, 1, -1, 1, REJECT, 0,         SP_WHY_PUBSUB) \
-    X(STRLEN,                 2, 1,  1, 1, KEY,    0,         NULL) \
+    X(STRLEN,                 2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(SUBSCRIBE,             -2, 0,  0, 0, REJECT, 0,         SP_WHY_PUBSUB) \
-    X(SUBSTR,                 4, 1,  1, 1, KEY,    SP_CMD_EXT, NULL) \
-    X(SUNION,                -2, 1, -1, 1, KEY,    0,         NULL) \
+    X(SUBSTR,                 4, 1,  1, 1, KEY,    SP_CMD_EXT | SP_CMD_RO, NULL) \
+    X(SUNION,                -2, 1, -1, 1, KEY,    SP_CMD_RO, NULL) \
     X(SUNIONSTORE,           -3, 1, -1, 1, KEY,    0,         NULL) \
     X(SUNSUBSCRIBE,          -1, 1, -1, 1, REJECT, 0,         SP_WHY_PUBSUB) \
     X(SWAPDB,                 3, 0,  0, 0, REJECT, 0,         SP_WHY_KEYSPACE) \
     X(SYNC,                   1, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
     X(TIME,                   1, 0,  0, 0, REJECT, 0,         SP_WHY_ADMIN) \
-    X(TOUCH,                 -2, 1, -1, 1, SUM,    0,         NULL) \
-    X(TTL,                    2, 1,  1, 1, KEY,    0,         NULL) \
-    X(TYPE,                   2, 1,  1, 1, KEY,    0,         NULL) \
+    X(TOUCH,                 -2, 1, -1, 1, SUM,    SP_CMD_RO, NULL) \
+    X(TTL,                    2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(TYPE,                   2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(UNLINK,                -2, 1, -1, 1, SUM,    0,         NULL) \
     X(UNSUBSCRIBE,           -1, 0,  0, 0, REJECT, 0,         SP_WHY_PUBSUB) \
     X(UNWATCH,                1, 0,  0, 0, REJECT, 0,         SP_WHY_TX) \
@@ -256,36 +257,36 @@ enum sp_cmd_route {
     X(XSETID,                -3, 1,  1, 1, REJECT, 0,         SP_WHY_STREAM) \
     X(XTRIM,                 -4, 1,  1, 1, REJECT, 0,         SP_WHY_STREAM) \
     X(ZADD,                  -4, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZCARD,                  2, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZCOUNT,                 4, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZDIFF,                 -3, 1,  1, 1, KEY,    0,         NULL) \
+    X(ZCARD,                  2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(ZCOUNT,                 4, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(ZDIFF,                 -3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(ZDIFFSTORE,            -4, 1,  1, 1, KEY,    0,         NULL) \
     X(ZINCRBY,                4, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZINTER,                -3, 1,  1, 1, KEY,    0,         NULL) \
+    X(ZINTER,                -3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(ZINTERCARD,            -3, 0,  0, 0, REJECT, 0,         SP_WHY_CROSSKEY) \
     X(ZINTERSTORE,           -4, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZLEXCOUNT,              4, 1,  1, 1, KEY,    0,         NULL) \
+    X(ZLEXCOUNT,              4, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(ZMPOP,                 -4, 0,  0, 0, REJECT, 0,         SP_WHY_CROSSKEY) \
-    X(ZMSCORE,               -3, 1,  1, 1, KEY,    0,         NULL) \
+    X(ZMSCORE,               -3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(ZPOPMAX,               -2, 1,  1, 1, KEY,    0,         NULL) \
     X(ZPOPMIN,               -2, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZRANDMEMBER,           -2, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZRANGE,                -4, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZRANGEBYLEX,           -4, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZRANGEBYSCORE,         -4, 1,  1, 1, KEY,    0,         NULL) \
+    X(ZRANDMEMBER,           -2, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(ZRANGE,                -4, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(ZRANGEBYLEX,           -4, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(ZRANGEBYSCORE,         -4, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(ZRANGESTORE,           -5, 1,  2, 1, KEY,    0,         NULL) \
-    X(ZRANK,                  3, 1,  1, 1, KEY,    0,         NULL) \
+    X(ZRANK,                  3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(ZREM,                  -3, 1,  1, 1, KEY,    0,         NULL) \
     X(ZREMRANGEBYLEX,         4, 1,  1, 1, KEY,    0,         NULL) \
     X(ZREMRANGEBYRANK,        4, 1,  1, 1, KEY,    0,         NULL) \
     X(ZREMRANGEBYSCORE,       4, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZREVRANGE,             -4, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZREVRANGEBYLEX,        -4, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZREVRANGEBYSCORE,      -4, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZREVRANK,               3, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZSCAN,                 -3, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZSCORE,                 3, 1,  1, 1, KEY,    0,         NULL) \
-    X(ZUNION,                -3, 1,  1, 1, KEY,    0,         NULL) \
+    X(ZREVRANGE,             -4, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(ZREVRANGEBYLEX,        -4, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(ZREVRANGEBYSCORE,      -4, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(ZREVRANK,               3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(ZSCAN,                 -3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(ZSCORE,                 3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
+    X(ZUNION,                -3, 1,  1, 1, KEY,    SP_CMD_RO, NULL) \
     X(ZUNIONSTORE,           -4, 1,  1, 1, KEY,    0,         NULL) \
     /* end of list */
 
@@ -307,7 +308,7 @@ struct sp_command {
     int8_t first_key;
     int8_t last_key;
     int8_t key_step;
-    unsigned flags;            /* SP_CMD_EXT */
+    unsigned flags;            /* SP_CMD_EXT, SP_CMD_RO */
     const char *reason;        /* SP_ROUTE_REJECT: why; else NULL */
 };
 

@@ -334,6 +334,8 @@ static enum sp_parse redis_parse_request(struct sp_proto_client *cl, struct evbu
         return SP_PARSE_OK;
     }
     msg->cmd = (uint32_t)r->cmd->id;
+    if (r->cmd->flags & SP_CMD_RO)
+        msg->flags |= SP_MSG_READONLY;
     if (!cl->authenticated && r->cmd->id != SP_CMD_AUTH && r->cmd->id != SP_CMD_QUIT) {
         evbuffer_add_printf(local, "-NOAUTH Authentication required\r\n");
         return SP_PARSE_OK;
