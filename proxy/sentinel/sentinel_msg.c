@@ -188,7 +188,7 @@ static int parse_replica(const char *p, size_t len, struct sn_replica *out)
 {
     const char *eol = memchr(p, '\r', len), *end = p + len;
     struct sn_text ip = { "", 0 }, port = { "", 0 }, k, v;
-    long long n;
+    long long n, offset;
 
     if (len < 4 || p[0] != '*' || !eol ||
         text_ll((struct sn_text){ p + 1, (size_t)(eol - p - 1) }, 0, (long long)len, &n) != 0 ||
@@ -212,8 +212,9 @@ static int parse_replica(const char *p, size_t len, struct sn_replica *out)
             out->flags = (has_flag(v, "s_down") ? SN_REPLICA_SDOWN : 0) |
                          (has_flag(v, "o_down") ? SN_REPLICA_ODOWN : 0) |
                          (has_flag(v, "disconnected") ? SN_REPLICA_DISCONNECTED : 0);
-        } else if (text_is(k, "slave-repl-offset") && text_ll(v, 0, INT64_MAX, &n) == 0) {
-            out->offset = n;
+        } else if (text_is(k, "slave-repl-offset") &&
+                   text_ll(v, 0, INT64_MAX, &offset) == 0) {
+            out->offset = offset;
         }
     }
     return addr_of(ip, port, &out->addr);
