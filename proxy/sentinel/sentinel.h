@@ -39,10 +39,11 @@
  *   - the list that counts is the latest answer to SENTINEL REPLICAS from a Sentinel that, in the
  *     same round, put the master where the client follows it (one with an older view may list
  *     the new master, or miss a replica); of it the first 16 entries;
- *   - a replica flagged s_down, o_down or disconnected is unfit; master-link-status is not looked
- *     at (it is "err" exactly while the master is down); the followed master's address never
- *     counts (after a failover Sentinel lists the old master as a replica: disconnected, then
- *     s_down, while it is away);
+ *   - a replica flagged s_down, o_down or disconnected is unfit, and so is one whose
+ *     role-reported is not "slave" (an old master back up, not yet turned into a replica: it may
+ *     be empty); master-link-status is not looked at (it is "err" exactly while the master is
+ *     down); the followed master's address never counts (after a failover Sentinel lists the
+ *     old master as a replica: disconnected, then s_down, while it is away);
  *   - of the fit ones, the highest slave-repl-offset (the freshest data), ties to the lowest
  *     address (every proxy chooses the same); but while the master is up the chosen replica is
  *     kept while it is fit, as all of them trail the master by an amount that moves;

@@ -42,13 +42,17 @@ struct sn_text {
  * replica it ever saw of a master: 16 is far above any real set-up). */
 #define SN_REPLICAS_MAX 16
 
-/* A replica's flags that make it unfit to read from.  Not master-link-status: it is "err"
- * exactly while the master is down, which is when a replica is wanted. */
-enum { SN_REPLICA_SDOWN = 1, SN_REPLICA_ODOWN = 2, SN_REPLICA_DISCONNECTED = 4 };
+/* What makes a replica unfit to read from: its flags s_down, o_down, disconnected, and a
+ * role-reported other than "slave" (an old master back up, not yet turned into a replica: it
+ * may be empty).  Not master-link-status: it is "err" exactly while the master is down, which
+ * is when a replica is wanted. */
+enum {
+    SN_REPLICA_SDOWN = 1, SN_REPLICA_ODOWN = 2, SN_REPLICA_DISCONNECTED = 4, SN_REPLICA_MASTER = 8
+};
 
 struct sn_replica {
     struct sn_addr addr;
-    unsigned flags;            /* SN_REPLICA_* */
+    unsigned flags;            /* SN_REPLICA_*: any one makes it unfit */
     long long offset;          /* slave-repl-offset; -1 when not given */
 };
 

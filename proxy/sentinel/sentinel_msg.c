@@ -209,9 +209,11 @@ static int parse_replica(const char *p, size_t len, struct sn_replica *out)
         } else if (text_is(k, "port")) {
             port = v;
         } else if (text_is(k, "flags")) {
-            out->flags = (has_flag(v, "s_down") ? SN_REPLICA_SDOWN : 0) |
+            out->flags |= (has_flag(v, "s_down") ? SN_REPLICA_SDOWN : 0) |
                          (has_flag(v, "o_down") ? SN_REPLICA_ODOWN : 0) |
                          (has_flag(v, "disconnected") ? SN_REPLICA_DISCONNECTED : 0);
+        } else if (text_is(k, "role-reported") && !text_is(v, "slave")) {
+            out->flags |= SN_REPLICA_MASTER;
         } else if (text_is(k, "slave-repl-offset") &&
                    text_ll(v, 0, INT64_MAX, &offset) == 0) {
             out->offset = offset;

@@ -173,18 +173,21 @@ START_TEST(replicas_replies)
     /* as Sentinel sends them (abridged), and in another order with unknown fields */
     static const char *const r1[] = {
         "name", "10.0.0.2:6380", "ip", "10.0.0.2", "port", "6380", "runid", "abc", "flags",
-        "slave", "master-link-status", "err", "slave-repl-offset", "1234", NULL };
+        "slave", "role-reported", "slave", "master-link-status", "err", "slave-repl-offset",
+        "1234", NULL };
     static const char *const r2[] = {
         "slave-repl-offset", "99", "some-future-field", "x", "flags", "slave,s_down,disconnected",
         "port", "6381", "ip", "::1", NULL };
     static const char *const r3[] = { "ip", "10.0.0.3", "port", "7000", "flags",
                                       "slave,o_down,xs_down", NULL };
-    const char *const *ok[] = { r1, r2, r3 };
+    static const char *const r4[] = { "role-reported", "master", "ip", "10.0.0.4", "port", "1",
+                                      "flags", "slave", NULL };
+    const char *const *ok[] = { r1, r2, r3, r4 };
     struct sn_replicas list;
     char why[128];
 
-    ck_assert_int_eq(parse_replicas(replicas_reply(3, ok), &list, why, sizeof why), 1);
-    ck_assert_uint_eq(list.n, 3);
+    ck_assert_int_eq(parse_replicas(replicas_reply(4, ok), &list, why, sizeof why), 1);
+    ck_assert_uint_eq(list.n, 4);
     ck_assert_uint_eq(list.over + list.malformed, 0);
     ck_assert_str_eq(list.r[0].addr.host, "10.0.0.2");
     ck_assert_int_eq(list.r[0].addr.port, 6380);
@@ -195,6 +198,7 @@ START_TEST(replicas_replies)
     ck_assert_int_eq(list.r[1].offset, 99);
     ck_assert_uint_eq(list.r[2].flags, SN_REPLICA_ODOWN); /* xs_down is not s_down */
     ck_assert_int_eq(list.r[2].offset, -1);           /* not given */
+    ck_assert_uint_eq(list.r[3].flags, SN_REPLICA_MASTER);  /* whatever order the fields */
 
     /* no replicas; an unknown master; not a list */
     ck_assert_int_eq(parse_replicas(literal("*0\r\n"), &list, why, sizeof why), 1);
@@ -641,6 +645,7 @@ START_TEST(replica_choice)
         "10.0.1.1:6379:10:0", "10.0.1.2:6379:20:0",
         "10.0.0.1:6379:90:0",                         /* the master itself (a stale entry) */
         "10.0.1.3:6379:40:1", "10.0.1.4:6379:40:2", "10.0.1.5:6379:40:4",  /* down, unlinked */
+        "10.0.1.6:6379:40:8",                         /* a master (an old one, back) */
         NULL };
     /* undecided: nothing chosen yet */
     answer(fx, 0, 0, "10.0.0.1", 6379, 1);
