@@ -111,6 +111,21 @@ int sp_sentinel_current(const struct sp_sentinel *sn, size_t server, const char 
     return 0;
 }
 
+int sp_sentinel_replica(const struct sp_sentinel *sn, size_t server, const char **host,
+                        int *port)
+{
+    if (server >= sn->nmasters || sn->masters[server].replica.port == 0)
+        return -1;
+    *host = sn->masters[server].replica.host;
+    *port = sn->masters[server].replica.port;
+    return 0;
+}
+
+void sp_sentinel_on_replicas(struct sp_sentinel *sn, void (*on_replicas)(void *ctx, size_t server))
+{
+    sn->on_replicas = on_replicas;
+}
+
 const char *sp_sentinel_why_name(enum sp_sentinel_why why)
 {
     switch (why) {

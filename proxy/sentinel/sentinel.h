@@ -6,9 +6,11 @@
  * event base and never blocks (but for resolving the Sentinels' names once, in sp_sentinel_new):
  * it keeps two connections to every Sentinel of the pool, one for commands and one subscribed to
  * +switch-master, +sdown/-sdown and +odown/-odown, and
- *   - asks each Sentinel for the address (SENTINEL get-master-addr-by-name) and the config epoch
- *     (SENTINEL MASTER) of every master at start, after every reconnect, every `interval_ms`, and
- *     at once when an event does not fit what it knows;
+ *   - asks each Sentinel for the address (SENTINEL get-master-addr-by-name), the config epoch
+ *     (SENTINEL MASTER) and the replicas (SENTINEL REPLICAS; SENTINEL SLAVES, the older name, of
+ *     a Sentinel that answers REPLICAS with an error) of every master at start, after every
+ *     reconnect, every `interval_ms`, at once on a master's +sdown/+odown and +switch-master,
+ *     and when an event does not fit what it knows;
  *   - reports a +switch-master as soon as it arrives;
  *   - keeps working when any Sentinel dies: the others carry on; a dead one is reconnected with
  *     exponential backoff; one that stops answering (SIGSTOP, a partition) is dropped after
@@ -31,6 +33,23 @@
  *      An answer that agrees raises the known epoch.
  * Config epochs only grow with each successful failover of a master, so a lagging Sentinel's
  * answer always carries an older one.
+ *
+ * Which replica to read from (sp_sentinel_replica), e.g. while a master is down and not yet
+ * replaced:
+ *   - the list that counts is the latest answer to SENTINEL REPLICAS from a Sentinel that, in the
+ *     same round, put the master where the client follows it (one with an older view may list
+ *     the new master, or miss a replica); of it the first 16 entries;
+ *   - a replica flagged s_down, o_down or disconnected is unfit, and so is one whose
+ *     role-reported is not "slave" (an old master back up, not yet turned into a replica: it may
+ *     be empty); master-link-status is not looked at (it is "err" exactly while the master is
+ *     down); the followed master's address never counts (after a failover Sentinel lists the
+ *     old master as a replica: disconnected, then s_down, while it is away);
+ *   - of the fit ones, the highest slave-repl-offset (the freshest data), ties to the lowest
+ *     address (every proxy chooses the same); but while the master is up the chosen replica is
+ *     kept while it is fit, as all of them trail the master by an amount that moves;
+ *   - none until the master is decided, and none when no list counts (e.g. just after a switch,
+ *     until a Sentinel answers for the new master).
+ * A change of the choice is logged (info) and reported by on_replicas (sp_sentinel_on_replicas).
  */
 #ifndef SP_SENTINEL_H
 #define SP_SENTINEL_H
@@ -115,6 +134,23 @@ void sp_sentinel_free(struct sp_sentinel *sn);
  */
 int sp_sentinel_current(const struct sp_sentinel *sn, size_t server, const char **host,
                         int *port, long long *epoch);
+
+/*
+ * The replica to read from for server `server` now (the rule above): 0 with *host ("an IP", as
+ * Sentinel reports it; valid until the client next runs) and *port, or -1 when there is none or
+ * the index is out of range.  Never the address sp_sentinel_current gives.
+ */
+int sp_sentinel_replica(const struct sp_sentinel *sn, size_t server, const char **host,
+                        int *port);
+
+/*
+ * Calls on_replicas(ctx, server) - ctx the callbacks' - from the loop whenever what
+ * sp_sentinel_replica gives for a server changes (another replica, or none), so that the pool can
+ * drop its connections to a replica no longer chosen; NULL stops it.  Set it before the loop runs
+ * to miss no change.  (A setter, not a field of sp_sentinel_callbacks, so that the callers'
+ * positional initializers of that struct stay complete.)
+ */
+void sp_sentinel_on_replicas(struct sp_sentinel *sn, void (*on_replicas)(void *ctx, size_t server));
 
 /* Names of the enums, for logs: "first", "+switch-master", "newer epoch"; "up", ... */
 const char *sp_sentinel_why_name(enum sp_sentinel_why why);

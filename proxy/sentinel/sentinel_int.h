@@ -38,6 +38,32 @@ struct sn_text {
     size_t n;
 };
 
+/* Replicas kept per master from one answer; the rest are counted, not kept (Sentinel lists every
+ * replica it ever saw of a master: 16 is far above any real set-up). */
+#define SN_REPLICAS_MAX 16
+
+/* What makes a replica unfit to read from: its flags s_down, o_down, disconnected, and a
+ * role-reported other than "slave" (an old master back up, not yet turned into a replica: it
+ * may be empty).  Not master-link-status: it is "err" exactly while the master is down, which
+ * is when a replica is wanted. */
+enum {
+    SN_REPLICA_SDOWN = 1, SN_REPLICA_ODOWN = 2, SN_REPLICA_DISCONNECTED = 4, SN_REPLICA_MASTER = 8
+};
+
+struct sn_replica {
+    struct sn_addr addr;
+    unsigned flags;            /* SN_REPLICA_*: any one makes it unfit */
+    long long offset;          /* slave-repl-offset; -1 when not given */
+};
+
+/* One SENTINEL REPLICAS answer: its first SN_REPLICAS_MAX well-formed entries. */
+struct sn_replicas {
+    struct sn_replica r[SN_REPLICAS_MAX];
+    size_t n;
+    size_t over;               /* well-formed or not, beyond the limit */
+    size_t malformed;          /* not a key/value array with ip and port */
+};
+
 /* One Sentinel's latest answer about one master. */
 enum sn_answer_kind { SN_ANSWER_NONE, SN_ANSWER_KNOWN, SN_ANSWER_UNKNOWN };
 
@@ -55,6 +81,10 @@ struct sn_answer {
     bool next_odown;
     bool sdown;                /* this Sentinel sees the master down (+sdown, or its flags) */
     bool odown;                /* ... and agreed with the others (+odown) */
+    struct sn_replicas replicas;  /* its latest SENTINEL REPLICAS answer, */
+    struct sn_addr replicas_of;   /* ... given while it said the master was here (port 0: */
+    uint64_t replicas_seq;        /* ... did not know), and when (sp_sentinel.seq; 0: none) */
+    bool logged_dropped;       /* "replicas ignored" was logged (again only after a clean list) */
 };
 
 /* What the client believes about one master (one server of the pool). */
@@ -67,10 +97,15 @@ struct sn_master {
     bool decided;
     bool logged_nobody;        /* "no Sentinel knows it" was logged (once until decided) */
     enum sp_sentinel_state state;
+    struct sn_addr replica;    /* chosen for reads (sp_sentinel_replica); port 0: none */
+    long long replica_offset;
 };
 
 /* What a reply on the command connection answers. */
-enum sn_expect { SN_EXPECT_AUTH, SN_EXPECT_ADDR, SN_EXPECT_INFO, SN_EXPECT_PING };
+enum sn_expect {
+    SN_EXPECT_AUTH, SN_EXPECT_ADDR, SN_EXPECT_INFO, SN_EXPECT_REPLICAS, SN_EXPECT_SLAVES,
+    SN_EXPECT_PING
+};
 
 struct sn_owed {
     uint8_t kind;              /* enum sn_expect */
@@ -101,6 +136,8 @@ struct sn_link {
     bool answered;             /* a reply came since they were opened */
     bool requery;              /* a query round is wanted once the current one is answered */
     bool said_down;            /* its failure was logged (repeats are quieter) */
+    bool slaves;               /* it refused SENTINEL REPLICAS: ask SENTINEL SLAVES (Redis < 5) */
+    bool logged_replicas;      /* a SENTINEL SLAVES error was logged on this connection */
     int backoff_ms;
     struct event *timer;       /* up: the answer deadline; down: the reconnect */
     struct sn_conn cmd, sub;
@@ -117,6 +154,8 @@ struct sp_sentinel {
     struct sn_link *links;
     size_t nlinks;
     struct event *tick;        /* the periodic re-ask */
+    void (*on_replicas)(void *ctx, size_t server);  /* sp_sentinel_on_replicas */
+    uint64_t seq;              /* replicas answers so far: their order of arrival */
 };
 
 /* ---- sentinel_link.c ---- */
@@ -130,8 +169,8 @@ void sn_link_fini(struct sn_link *l);
 /* Opens both connections and sends the first queries; on failure schedules a reconnect. */
 void sn_link_connect(struct sn_link *l);
 
-/* Asks every master's address and epoch (and pings the subscribed connection); if a round is
- * still owed, asks again once it is answered. */
+/* Asks every master's address, epoch and replicas (and pings the subscribed connection); if a
+ * round is still owed, asks again once it is answered. */
 void sn_link_query(struct sn_link *l);
 
 /* ---- sentinel_view.c ---- */
@@ -155,6 +194,13 @@ void sn_view_switch(struct sn_link *l, struct sn_master *m, const struct sn_addr
 /* A +sdown/-sdown (odown false) or +odown/-odown (odown true) event of master `m` at `at`. */
 void sn_view_down(struct sn_link *l, struct sn_master *m, const struct sn_addr *at, bool odown,
                   bool on);
+
+/* Link `l` answered SENTINEL REPLICAS for master `m`: keeps `list`, chooses again. */
+void sn_view_replicas(struct sn_link *l, size_t m, const struct sn_replicas *list);
+
+/* Chooses master `m`'s replica for reads again (sentinel.h); on a change logs it and calls
+ * on_replicas. */
+void sn_view_choose_replica(struct sp_sentinel *sn, struct sn_master *m);
 
 /* Asks every link for a fresh round (used when an event does not fit what we know). */
 void sn_view_requery(struct sp_sentinel *sn);
@@ -186,6 +232,13 @@ struct sn_info {
 
 /* SENTINEL MASTER: 1 with *out set, 0 for an unknown master, -1 otherwise (text in *why). */
 int sn_parse_info(const struct sn_reply *rp, struct sn_info *out, struct sn_text *why);
+
+/*
+ * SENTINEL REPLICAS (or SLAVES): 1 with *out filled (entries over the limit or malformed are
+ * counted in it, not kept), 0 for an unknown master, -1 when the reply is not a list (an error:
+ * its text in *why).
+ */
+int sn_parse_replicas(const struct sn_reply *rp, struct sn_replicas *out, struct sn_text *why);
 
 /* A pub/sub event's payload. */
 enum sn_event_kind { SN_EV_SWITCH, SN_EV_SDOWN, SN_EV_SDOWN_OFF, SN_EV_ODOWN, SN_EV_ODOWN_OFF };

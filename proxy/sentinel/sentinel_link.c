@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * One Sentinel: a command connection (AUTH, then rounds of SENTINEL get-master-addr-by-name and
- * SENTINEL MASTER for every master) and a subscribed one (AUTH, SUBSCRIBE to the events, a PING
- * per round), opened and failed together.
+ * One Sentinel: a command connection (AUTH, then rounds of SENTINEL get-master-addr-by-name,
+ * SENTINEL MASTER and SENTINEL REPLICAS for every master) and a subscribed one (AUTH, SUBSCRIBE to
+ * the events, a PING per round), opened and failed together.  A Sentinel that refuses REPLICAS
+ * (Redis < 5) is asked SENTINEL SLAVES, the older name, from the next round on.
  *
  * Liveness: every reply owed is counted; while anything is owed the link's timer holds a deadline
  * of `timeout_ms`, pushed back by each reply that arrives, so a Sentinel that stops answering
@@ -25,7 +26,8 @@
 #include "report/log.h"
 #include "sentinel/sentinel_int.h"
 
-/* A reply beyond this is not from a Sentinel we understand (SENTINEL MASTER is ~1 kB). */
+/* A reply beyond this is not from a Sentinel we understand (SENTINEL MASTER is ~1 kB, and
+ * SENTINEL REPLICAS ~1 kB a replica). */
 #define SN_MAX_REPLY (1024 * 1024)
 
 static void link_timer_cb(evutil_socket_t fd, short what, void *arg);
@@ -47,7 +49,7 @@ int sn_link_init(struct sp_sentinel *sn, size_t i, char *err, size_t errlen)
         return -1;
     }
     l->answers = calloc(sn->nmasters ? sn->nmasters : 1, sizeof(*l->answers));
-    l->cmd.cap = 1 + 2 * sn->nmasters;  /* AUTH, then a round: the most ever owed */
+    l->cmd.cap = 1 + 3 * sn->nmasters;  /* AUTH, then a round: the most ever owed */
     l->cmd.owed = calloc(l->cmd.cap, sizeof(*l->cmd.owed));
     l->timer = evtimer_new(sn->base, link_timer_cb, l);
     if (!l->answers || !l->cmd.owed || !l->timer) {
@@ -173,10 +175,14 @@ static int send_round(struct sn_link *l)
     for (size_t m = 0; m < sn->nmasters; m++) {
         const char *addr[] = { "SENTINEL", "get-master-addr-by-name", sn->masters[m].master };
         const char *info[] = { "SENTINEL", "MASTER", sn->masters[m].master };
-        if (send_cmd(&l->cmd, 3, addr) != 0 || send_cmd(&l->cmd, 3, info) != 0)
+        const char *replicas[] = { "SENTINEL", l->slaves ? "SLAVES" : "REPLICAS",
+                                   sn->masters[m].master };
+        if (send_cmd(&l->cmd, 3, addr) != 0 || send_cmd(&l->cmd, 3, info) != 0 ||
+            send_cmd(&l->cmd, 3, replicas) != 0)
             return -1;
         owe(&l->cmd, SN_EXPECT_ADDR, m);
         owe(&l->cmd, SN_EXPECT_INFO, m);
+        owe(&l->cmd, l->slaves ? SN_EXPECT_SLAVES : SN_EXPECT_REPLICAS, m);
         l->answers[m].have_addr = false;
     }
     if (l->sub.sub_owed == 0) {
@@ -236,6 +242,32 @@ static void on_query_reply(struct sn_link *l, const struct sn_owed *o, const str
                     sn->masters[o->master].master, (int)why.n, why.s);
 }
 
+/* A reply to SENTINEL REPLICAS (or SLAVES) for master `mi`. */
+static void on_replicas_reply(struct sn_link *l, const struct sn_owed *o, const struct sn_reply *rp)
+{
+    struct sp_sentinel *sn = l->sn;
+    struct sn_replicas list;
+    struct sn_text why;
+    int rc = sn_parse_replicas(rp, &list, &why);
+
+    if (rc < 0 && o->kind == SN_EXPECT_REPLICAS) {
+        if (!l->slaves)
+            sp_log_info("pool '%s': Sentinel %s refuses SENTINEL REPLICAS (%.*s): asking "
+                        "SENTINEL SLAVES", sn->pool->name, l->name, (int)why.n, why.s);
+        l->slaves = true;
+        l->requery = true;  /* a round with SLAVES once this one is answered */
+        return;
+    }
+    if (rc < 0) {
+        if (!l->logged_replicas)
+            sp_log_warn("pool '%s': Sentinel %s: SENTINEL SLAVES %s: %.*s", sn->pool->name,
+                        l->name, sn->masters[o->master].master, (int)why.n, why.s);
+        l->logged_replicas = true;
+        return;
+    }
+    sn_view_replicas(l, o->master, &list);  /* an unknown master has none */
+}
+
 /* Handles one reply on the command connection.  0, or -1 when the link was failed. */
 static int on_cmd_reply(struct sn_link *l, const struct sn_reply *rp)
 {
@@ -259,7 +291,10 @@ static int on_cmd_reply(struct sn_link *l, const struct sn_reply *rp)
             link_fail(l, "%.*s (set sentinel_auth / sentinel_user)", (int)text.n, text.s);
             return -1;
         }
-        on_query_reply(l, &o, rp);
+        if (o.kind == SN_EXPECT_REPLICAS || o.kind == SN_EXPECT_SLAVES)
+            on_replicas_reply(l, &o, rp);
+        else
+            on_query_reply(l, &o, rp);
     }
     if (l->cmd.head == l->cmd.nowed) {
         l->cmd.head = l->cmd.nowed = 0;
@@ -420,6 +455,8 @@ void sn_link_connect(struct sn_link *l)
     l->up = true;
     l->answered = false;
     l->requery = false;
+    l->slaves = false;  /* it may have been upgraded */
+    l->logged_replicas = false;
     for (size_t m = 0; m < l->sn->nmasters; m++)
         l->answers[m].fresh = true;  /* events missed while away: its flags tell */
     if (conn_open(l, &l->cmd) != 0 || conn_open(l, &l->sub) != 0) {

@@ -3,6 +3,8 @@
  * What Sentinels send, decoded: the replies to the client's few commands and the payloads of the
  * events it subscribes to.  Replies arrive framed by the RESP reply parser (redis/resp.h) with
  * their top-level elements located; they are small, so they are read from a pulled-up copy.
+ * SENTINEL REPLICAS nests one level deeper (an array of flat key/value arrays): its entries are
+ * walked here, value by value, within the bytes the framer located.
  *
  * Event payloads (Sentinel's sentinelEvent format, fields separated by single spaces):
  *   +switch-master  <master> <old-ip> <old-port> <new-ip> <new-port>
@@ -147,13 +149,19 @@ static bool has_flag(struct sn_text t, const char *flag)
     return false;
 }
 
+/* Is this Sentinel's answer for a master it does not watch (its text then in *why)? */
+static bool unknown_master(const struct sn_reply *rp, struct sn_text *why)
+{
+    return rp->r->is_error && sn_reply_text(rp, why) == 0 &&
+           memmem(why->s, why->n, "No such master", 14) != NULL;
+}
+
 int sn_parse_info(const struct sn_reply *rp, struct sn_info *out, struct sn_text *why)
 {
     struct sn_text k, v;
     bool epoch = false;
 
-    if (rp->r->is_error && sn_reply_text(rp, why) == 0 &&
-        memmem(why->s, why->n, "No such master", 14) != NULL)
+    if (unknown_master(rp, why))
         return 0;
     if (rp->r->type != SP_RESP_ARRAY)
         return not_an_answer(rp, why);
@@ -169,6 +177,68 @@ int sn_parse_info(const struct sn_reply *rp, struct sn_info *out, struct sn_text
         }
     }
     return epoch ? 1 : not_an_answer(rp, why);
+}
+
+/*
+ * One replica of a SENTINEL REPLICAS answer: the encoded flat key/value array at p[0..len).
+ * Fields may come in any order, unknown ones are skipped; ip and port are required.  0, or -1
+ * when it is not such an array (another type, an odd length, a nested value, no address).
+ */
+static int parse_replica(const char *p, size_t len, struct sn_replica *out)
+{
+    const char *eol = memchr(p, '\r', len), *end = p + len;
+    struct sn_text ip = { "", 0 }, port = { "", 0 }, k, v;
+    long long n, offset;
+
+    if (len < 4 || p[0] != '*' || !eol ||
+        text_ll((struct sn_text){ p + 1, (size_t)(eol - p - 1) }, 0, (long long)len, &n) != 0 ||
+        n % 2 != 0)
+        return -1;
+    out->flags = 0;
+    out->offset = -1;
+    p = eol + 2;
+    for (long long i = 0; i < n; i += 2) {
+        if (p >= end || value_text(p, (size_t)(end - p), &k) != 0)
+            return -1;
+        p = k.s + k.n + 2;  /* a value ends with CRLF right after its text */
+        if (p >= end || value_text(p, (size_t)(end - p), &v) != 0)
+            return -1;
+        p = v.s + v.n + 2;
+        if (text_is(k, "ip")) {
+            ip = v;
+        } else if (text_is(k, "port")) {
+            port = v;
+        } else if (text_is(k, "flags")) {
+            out->flags |= (has_flag(v, "s_down") ? SN_REPLICA_SDOWN : 0) |
+                         (has_flag(v, "o_down") ? SN_REPLICA_ODOWN : 0) |
+                         (has_flag(v, "disconnected") ? SN_REPLICA_DISCONNECTED : 0);
+        } else if (text_is(k, "role-reported") && !text_is(v, "slave")) {
+            out->flags |= SN_REPLICA_MASTER;
+        } else if (text_is(k, "slave-repl-offset") &&
+                   text_ll(v, 0, INT64_MAX, &offset) == 0) {
+            out->offset = offset;
+        }
+    }
+    return addr_of(ip, port, &out->addr);
+}
+
+int sn_parse_replicas(const struct sn_reply *rp, struct sn_replicas *out, struct sn_text *why)
+{
+    out->n = out->over = out->malformed = 0;
+    if (unknown_master(rp, why))
+        return 0;
+    if (rp->r->type != SP_RESP_ARRAY || is_nil(rp))
+        return not_an_answer(rp, why);
+    for (size_t i = 0; i < rp->r->nelems; i++) {
+        if (out->n == SN_REPLICAS_MAX)
+            out->over++;
+        else if (parse_replica(rp->p + rp->r->elems[i].off, rp->r->elems[i].len,
+                               &out->r[out->n]) == 0)
+            out->n++;
+        else
+            out->malformed++;
+    }
+    return 1;
 }
 
 /* Splits t at single spaces into at most max fields; returns how many. */

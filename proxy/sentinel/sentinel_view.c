@@ -3,7 +3,8 @@
  * What the client believes about each master, and the one rule that changes it (sentinel.h):
  * decided at start from a majority of answers by config epoch, switched at once by a
  * +switch-master from the address we follow, changed by a query answer only with a newer epoch.
- * Everything reported to the caller and logged about masters happens here.
+ * Everything reported to the caller and logged about masters happens here, and so does the
+ * choice of each master's replica for reads.
  */
 #include "config.h"
 
@@ -64,6 +65,7 @@ static void report(struct sn_link *l, struct sn_master *m, const struct sn_addr 
         };
         sn->cb.on_master(sn->cb.ctx, &info);
     }
+    sn_view_choose_replica(sn, m);  /* the old choice may be the new master */
 }
 
 /* Recomputes a master's state from what each Sentinel reports: the worst one counts. */
@@ -87,6 +89,7 @@ static void update_state(struct sn_link *l, struct sn_master *m)
                   sp_sentinel_state_name(st), l->name);
     if (sn->cb.on_state)
         sn->cb.on_state(sn->cb.ctx, m->server, m->master, st, l->name);
+    sn_view_choose_replica(sn, m);  /* down, the freshest replica is wanted */
 }
 
 /*
@@ -204,6 +207,10 @@ void sn_view_link_down(struct sn_link *l)
         a->sdown = a->odown = false;
         if (had_down)
             update_state(l, &sn->masters[i]);
+        if (a->replicas_seq != 0) {
+            a->replicas_seq = 0;
+            sn_view_choose_replica(sn, &sn->masters[i]);
+        }
         if (!sn->masters[i].decided)
             try_decide(sn, &sn->masters[i]);
     }
@@ -250,6 +257,109 @@ void sn_view_down(struct sn_link *l, struct sn_master *m, const struct sn_addr *
     else
         a->sdown = on;
     update_state(l, m);
+    if (on)
+        sn_view_requery(l->sn);  /* its replicas' flags and offsets matter now */
+}
+
+/* ---- replicas ---- */
+
+/* Is replica a fitter to read from than b?  The higher offset (fresher data), then the lower
+ * address, so that every proxy makes the same choice. */
+static bool replica_before(const struct sn_replica *a, const struct sn_replica *b)
+{
+    int c = strcmp(a->addr.host, b->addr.host);
+
+    if (a->offset != b->offset)
+        return a->offset > b->offset;
+    return c != 0 ? c < 0 : a->addr.port < b->addr.port;
+}
+
+/*
+ * The list that counts for master `m`: the latest from a Sentinel that put the master where we
+ * follow it (one with an older view may list stale replicas, e.g. the new master).  NULL: none.
+ */
+static const struct sn_replicas *replicas_source(const struct sp_sentinel *sn,
+                                                 const struct sn_master *m, const char **from)
+{
+    const struct sn_replicas *best = NULL;
+    uint64_t seq = 0;
+
+    for (size_t i = 0; i < sn->nlinks; i++) {
+        const struct sn_answer *a = &sn->links[i].answers[m->server];
+        if (sn->links[i].up && a->replicas_seq > seq && sn_addr_eq(&a->replicas_of, &m->addr)) {
+            best = &a->replicas;
+            seq = a->replicas_seq;
+            *from = sn->links[i].name;
+        }
+    }
+    return best;
+}
+
+/* The replica of `list` to read from: fit (no down flag), not the master, the fittest. */
+static const struct sn_replica *pick_replica(const struct sn_replicas *list,
+                                             const struct sn_master *m)
+{
+    const struct sn_replica *pick = NULL;
+
+    for (size_t i = 0; i < list->n; i++) {
+        const struct sn_replica *r = &list->r[i];
+        if (r->flags != 0 || sn_addr_eq(&r->addr, &m->addr))
+            continue;
+        /* While the master is up every replica trails it by a moving amount: keep the one
+         * chosen rather than flap with each sample of their offsets. */
+        if (m->state == SP_SENTINEL_UP && sn_addr_eq(&r->addr, &m->replica))
+            return r;
+        if (!pick || replica_before(r, pick))
+            pick = r;
+    }
+    return pick;
+}
+
+void sn_view_choose_replica(struct sp_sentinel *sn, struct sn_master *m)
+{
+    const char *from = NULL;
+    const struct sn_replicas *list = m->decided ? replicas_source(sn, m, &from) : NULL;
+    const struct sn_replica *pick = list ? pick_replica(list, m) : NULL;
+    struct sn_addr to = { "", 0 };
+    char was[SN_HOST_MAX + 8] = "none";
+
+    if (pick) {
+        to = pick->addr;
+        m->replica_offset = pick->offset;
+    }
+    if (sn_addr_eq(&to, &m->replica))
+        return;
+    if (m->replica.port != 0)
+        snprintf(was, sizeof(was), "%s:%d", m->replica.host, m->replica.port);
+    m->replica = to;
+    if (pick)
+        sp_log_info("pool '%s': server '%s' (Sentinel master '%s' at %s:%d): replica for reads "
+                    "%s:%d (replication offset %lld, from Sentinel %s), was %s", sn->pool->name,
+                    m->name, m->master, m->addr.host, m->addr.port, to.host, to.port,
+                    pick->offset, from, was);
+    else
+        sp_log_info("pool '%s': server '%s' (Sentinel master '%s' at %s:%d): no replica fit for "
+                    "reads, was %s", sn->pool->name, m->name, m->master, m->addr.host,
+                    m->addr.port, was);
+    if (sn->on_replicas)
+        sn->on_replicas(sn->cb.ctx, m->server);
+}
+
+void sn_view_replicas(struct sn_link *l, size_t mi, const struct sn_replicas *list)
+{
+    struct sp_sentinel *sn = l->sn;
+    struct sn_master *m = &sn->masters[mi];
+    struct sn_answer *a = &l->answers[mi];
+
+    a->replicas = *list;
+    a->replicas_of = a->kind == SN_ANSWER_KNOWN ? a->addr : (struct sn_addr){ "", 0 };
+    a->replicas_seq = ++sn->seq;
+    if ((list->over || list->malformed) && !a->logged_dropped)
+        sp_log_warn("pool '%s': Sentinel %s: SENTINEL REPLICAS %s: %zu replica(s) beyond the "
+                    "first %d and %zu malformed one(s) ignored", sn->pool->name, l->name,
+                    m->master, list->over, SN_REPLICAS_MAX, list->malformed);
+    a->logged_dropped = list->over || list->malformed;
+    sn_view_choose_replica(sn, m);
 }
 
 void sn_view_requery(struct sp_sentinel *sn)

@@ -10,6 +10,7 @@
  *   TIME ready
  *   TIME master SERVER MASTER HOST:PORT WHY epoch=N sentinel=HOST:PORT
  *   TIME state SERVER MASTER up|sdown|odown sentinel=HOST:PORT
+ *   TIME replica SERVER MASTER HOST:PORT|none    (the replica for reads changed)
  * WHY is first, switch or newer.  SIGTERM or SIGINT stops it (exit 0); a bad config or option
  * exits 2 with the reason on stderr.
  */
@@ -35,6 +36,12 @@ static void stamp(void)
     printf("%lld.%06ld ", (long long)tv.tv_sec, (long)tv.tv_usec);
 }
 
+/* What the callbacks get. */
+struct driver {
+    const struct sp_conf_pool *pool;
+    struct sp_sentinel *sn;
+};
+
 static void on_master(void *ctx, const struct sp_sentinel_master *m)
 {
     static const char *const why[] = { [SP_SENTINEL_FIRST] = "first",
@@ -49,10 +56,25 @@ static void on_master(void *ctx, const struct sp_sentinel_master *m)
 static void on_state(void *ctx, size_t server, const char *master, enum sp_sentinel_state state,
                      const char *sentinel)
 {
-    const struct sp_conf_pool *pool = ctx;
+    const struct driver *d = ctx;
     stamp();
-    printf("state %s %s %s sentinel=%s\n", pool->servers[server].name, master,
+    printf("state %s %s %s sentinel=%s\n", d->pool->servers[server].name, master,
            sp_sentinel_state_name(state), sentinel);
+}
+
+static void on_replicas(void *ctx, size_t server)
+{
+    const struct driver *d = ctx;
+    const struct sp_conf_server *srv = &d->pool->servers[server];
+    const char *host;
+    int port;
+
+    stamp();
+    if (sp_sentinel_replica(d->sn, server, &host, &port) == 0)
+        printf("replica %s %s %s:%d\n", srv->name, srv->master ? srv->master : srv->name, host,
+               port);
+    else
+        printf("replica %s %s none\n", srv->name, srv->master ? srv->master : srv->name);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -114,12 +136,15 @@ int main(int argc, char **argv)
     struct event_base *base = event_base_new();
     struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
     struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
-    struct sp_sentinel_callbacks cb = { on_master, on_state, (void *)pool };
+    struct driver d = { pool, NULL };
+    struct sp_sentinel_callbacks cb = { on_master, on_state, &d };
     struct sp_sentinel *sn = sp_sentinel_new(base, pool, &cb, &so, err, sizeof(err));
     int rc = 0;
     if (!sn) {
         rc = usage(err);
     } else {
+        d.sn = sn;
+        sp_sentinel_on_replicas(sn, on_replicas);
         evsignal_add(sigterm, NULL);
         evsignal_add(sigint, NULL);
         stamp();

@@ -6,8 +6,10 @@ tests/integration/sentinel_driver, which prints each callback with its time.
 Cases: start with all up; the YAML's address already failed over; one Sentinel down at start;
 a killed master's switch reported within milliseconds of the Sentinels' own +switch-master; one
 Sentinel killed, then the other shard failed over; SENTINEL FAILOVER; a Sentinel that does not
-know a master; a SIGSTOPped Sentinel; AUTH (password, ACL user, wrong password); and a
-partitioned Sentinel with an old view (a fake one) that must never flip a master back."""
+know a master; a SIGSTOPped Sentinel; AUTH (password, ACL user, wrong password); a
+partitioned Sentinel with an old view (a fake one) that must never flip a master back; and each
+master's replica for reads: reported, never the new master nor a dead old one after a failover,
+and learnt through SENTINEL SLAVES from a Sentinel that refuses SENTINEL REPLICAS."""
 
 import os
 import signal
@@ -72,6 +74,19 @@ class Driver(harness.Process):
         return [(float(f[0]), f[4]) for f in (l.split() for l in self.output().splitlines())
                 if len(f) == 6 and f[1] == "state" and f[2] == server]
 
+    def replicas(self, server):
+        """[(time, "host:port" or "none")] of `replica` lines."""
+        return [(float(f[0]), f[4]) for f in (l.split() for l in self.output().splitlines())
+                if len(f) == 5 and f[1] == "replica" and f[2] == server]
+
+    def wait_replica(self, server, address, timeout=30):
+        """Waits until the latest replica line of `server` says `address` ("none" too)."""
+        def seen():
+            r = self.replicas(server)
+            return r and r[-1][1] == address
+        harness.wait_until(seen, timeout, "the driver to report replica %s of %s\n%s"
+                           % (address, server, self.output()), self.check_running)
+
     def wait_master(self, server, address, timeout=30):
         """Waits for a master line putting `server` at `address`; returns it."""
         def seen():
@@ -87,13 +102,18 @@ class Driver(harness.Process):
 
 class FakeSentinel(socketserver.ThreadingTCPServer):
     """A partitioned Sentinel: it answers at once, always with the old view (`view`: {master:
-    ("host", port, epoch)}), and never publishes an event."""
+    ("host", port, epoch)}), and never publishes an event.  `replicas`: {master: [entry]}, each
+    entry a flat [key, value, ...] list, answered to SENTINEL SLAVES, and to SENTINEL REPLICAS
+    unless `refuse_replicas` (then an error, as Redis < 5 answers)."""
 
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, view):
+    def __init__(self, view, replicas=None, refuse_replicas=False):
         self.view = view
+        self.replicas = replicas or {}
+        self.refuse_replicas = refuse_replicas
+        self.commands = []  # every command received, lowercased
         super().__init__((harness.HOST, harness.free_port()), FakeSentinelHandler)
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
         self.thread.start()
@@ -130,7 +150,14 @@ class FakeSentinelHandler(socketserver.StreamRequestHandler):
             if not args:
                 return
             cmd = [a.lower() for a in args[:2]]
-            if cmd[0] == "subscribe":
+            self.server.commands.append(cmd)
+            if cmd == ["sentinel", "replicas"] and self.server.refuse_replicas:
+                out = b"-ERR Unknown sentinel subcommand 'replicas'\r\n"
+            elif cmd in (["sentinel", "replicas"], ["sentinel", "slaves"]) and args[2] in view:
+                entries = self.server.replicas.get(args[2], [])
+                out = b"*%d\r\n" % len(entries) + b"".join(
+                    b"*%d\r\n" % len(e) + b"".join(bulk(f) for f in e) for e in entries)
+            elif cmd[0] == "subscribe":
                 out = b"".join(b"*3\r\n" + bulk("subscribe") + bulk(c) + b":%d\r\n" % (i + 1)
                                for i, c in enumerate(args[1:]))
             elif cmd[0] == "ping":
@@ -305,6 +332,87 @@ class SentinelClient(harness.TestCase):
         topo.failover("shard1")
         back = topo.wait_switched("shard1", new)
         self.assert_moved(d.wait_master("shard1", back))
+
+
+class Replicas(harness.TestCase):
+    """The replica for reads each master has (sp_sentinel_replica), as the driver reports it."""
+
+    def test_each_master_reports_its_replica(self):
+        topo = self.start_sentinels()
+        d = Driver(self, topo.sentinel_addresses(), ["%s:1 %s" % (topo.master_address(n), n)
+                                                     for n in topo.names])
+        for name in topo.names:
+            d.wait_replica(name, topo.replicas[name][0].address)
+        time.sleep(1)  # five query rounds: the choice holds
+        for name in topo.names:
+            self.assertEqual({r for _, r in d.replicas(name)},
+                             {topo.replicas[name][0].address}, d.output())
+        self.assertEqual(d.log().count("replica for reads"), 2, d.log())
+
+    def test_after_a_failover_never_the_new_master_nor_the_dead_one(self):
+        topo = self.start_sentinels()
+        d = Driver(self, topo.sentinel_addresses(), ["%s:1 %s" % (topo.master_address(n), n)
+                                                     for n in topo.names])
+        replica = topo.replicas["shard2"][0].address
+        d.wait_replica("shard2", replica)
+        old = topo.kill_master("shard2")
+        new = topo.wait_switched("shard2", old)
+        self.assertEqual(new, replica)
+        switched = d.wait_master("shard2", new)
+        # One replica per shard: none is left until the old master is back as a replica.
+        d.wait_replica("shard2", "none")
+        after = [r for t, r in d.replicas("shard2") if t >= switched[0]]
+        self.assertLessEqual(set(after), {"none"}, d.output())
+        # Before, its replica was the one to read from while the master was down (or none,
+        # from a Sentinel that saw it report the master role it is being promoted to).
+        before = [r for t, r in d.replicas("shard2") if t < switched[0]]
+        self.assertEqual(before[0], replica, d.output())
+        self.assertLessEqual(set(before), {replica, "none"}, d.output())
+        time.sleep(1)  # five query rounds with the old master dead: still none
+        self.assertEqual(d.replicas("shard2")[-1][1], "none", d.output())
+        self.assertNotIn(old, {r for _, r in d.replicas("shard2")}, d.output())
+        # The old master comes back: Sentinel turns it into a replica of the new one (once it
+        # has reported the master role for 8 s: until then it is unfit, it may be empty).
+        back = self.start_redis(port=int(old.rsplit(":", 1)[1]),
+                                extra_args=["--repl-diskless-sync-delay", "0"])
+        d.wait_replica("shard2", old, timeout=90)
+        self.assertEqual(back.client().execute_command("ROLE")[0], b"slave",
+                         "reported only once it is a replica")
+        self.assertNotIn(new, {r for t, r in d.replicas("shard2") if t >= switched[0]},
+                         d.output())
+        self.assertEqual({r for _, r in d.replicas("shard1")},
+                         {topo.replicas["shard1"][0].address}, "the other shard did not move")
+
+    def test_sentinel_refusing_replicas_is_asked_slaves(self):
+        def entry(host, port, flags, offset):
+            return ["name", "%s:%d" % (host, port), "ip", host, "port", str(port),
+                    "flags", flags, "role-reported", "slave", "master-link-status", "err",
+                    "slave-repl-offset", str(offset)]
+        master = ("10.255.0.1", 6379, 3)
+        listed = [entry("10.255.0.2", 6379, "slave", 100),
+                  entry("10.255.0.3", 6379, "slave", 250),
+                  entry("10.255.0.4", 6379, "slave,s_down", 900),
+                  entry("10.255.0.5", 6379, "slave,disconnected", 800),
+                  ["ip", "10.255.0.6"],                       # malformed: no port
+                  entry("10.255.0.1", 6379, "slave", 999)]    # the master itself
+        fake = FakeSentinel({"m1": master}, {"m1": listed}, refuse_replicas=True)
+        self.addCleanup(fake.stop)
+        d = Driver(self, [fake.address], ["10.255.0.1:6379:1 m1"])
+        d.wait_master("m1", "10.255.0.1:6379")
+        d.wait_replica("m1", "10.255.0.3:6379")  # the freshest fit one
+        d.wait_log("Sentinel %s refuses SENTINEL REPLICAS (ERR Unknown sentinel subcommand "
+                   "'replicas'): asking SENTINEL SLAVES" % fake.address)
+        d.wait_log("SENTINEL REPLICAS m1: 0 replica(s) beyond the first 16 and 1 malformed one(s) "
+                   "ignored")
+        time.sleep(0.5)  # more rounds: SLAVES from now on, and nothing logged again
+        self.assertEqual(d.log().count("refuses SENTINEL REPLICAS"), 1, d.log())
+        self.assertEqual(d.log().count("malformed"), 1, d.log())
+        asked = [c[1] for c in fake.commands if c[0] == "sentinel" and
+                 c[1] in ("replicas", "slaves")]
+        self.assertEqual(asked[0], "replicas")
+        self.assertGreater(asked.count("slaves"), 2, asked)
+        self.assertEqual(asked.count("replicas"), 1, asked)
+        self.assertEqual([r for _, r in d.replicas("m1")], ["10.255.0.3:6379"], d.output())
 
 
 class MoveToSentinelPool(harness.TestCase):

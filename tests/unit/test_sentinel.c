@@ -124,6 +124,152 @@ START_TEST(master_replies)
 }
 END_TEST
 
+/* ---- SENTINEL REPLICAS answers ---- */
+
+/* Appends an array of the strings of NULL-terminated v (one replica entry, or a whole reply). */
+static void put_array(struct evbuffer *b, const char *const *v)
+{
+    size_t n = 0;
+    while (v[n])
+        n++;
+    ck_assert_int_eq(sp_resp_write_array(b, n), 0);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(sp_resp_write_bulk(b, v[i], strlen(v[i])), 0);
+}
+
+/* Parses the reply in b (consumed). */
+static int parse_replicas(struct evbuffer *b, struct sn_replicas *out, char *why, size_t wlen)
+{
+    struct framed f;
+    struct sn_text w = { "", 0 };
+    size_t len = evbuffer_get_length(b);
+    frame(&f, (const char *)evbuffer_pullup(b, -1), len);
+    int rc = sn_parse_replicas(&f.rp, out, &w);
+    snprintf(why, wlen, "%.*s", (int)w.n, w.s);
+    unframe(&f);
+    evbuffer_free(b);
+    return rc;
+}
+
+/* A reply of the n entries given (each a NULL-terminated key/value list). */
+static struct evbuffer *replicas_reply(size_t n, const char *const *const *entries)
+{
+    struct evbuffer *b = evbuffer_new();
+    ck_assert_int_eq(sp_resp_write_array(b, n), 0);
+    for (size_t i = 0; i < n; i++)
+        put_array(b, entries[i]);
+    return b;
+}
+
+static struct evbuffer *literal(const char *s)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, s, strlen(s));
+    return b;
+}
+
+START_TEST(replicas_replies)
+{
+    /* as Sentinel sends them (abridged), and in another order with unknown fields */
+    static const char *const r1[] = {
+        "name", "10.0.0.2:6380", "ip", "10.0.0.2", "port", "6380", "runid", "abc", "flags",
+        "slave", "role-reported", "slave", "master-link-status", "err", "slave-repl-offset",
+        "1234", NULL };
+    static const char *const r2[] = {
+        "slave-repl-offset", "99", "some-future-field", "x", "flags", "slave,s_down,disconnected",
+        "port", "6381", "ip", "::1", NULL };
+    static const char *const r3[] = { "ip", "10.0.0.3", "port", "7000", "flags",
+                                      "slave,o_down,xs_down", NULL };
+    static const char *const r4[] = { "role-reported", "master", "ip", "10.0.0.4", "port", "1",
+                                      "flags", "slave", NULL };
+    const char *const *ok[] = { r1, r2, r3, r4 };
+    struct sn_replicas list;
+    char why[128];
+
+    ck_assert_int_eq(parse_replicas(replicas_reply(4, ok), &list, why, sizeof why), 1);
+    ck_assert_uint_eq(list.n, 4);
+    ck_assert_uint_eq(list.over + list.malformed, 0);
+    ck_assert_str_eq(list.r[0].addr.host, "10.0.0.2");
+    ck_assert_int_eq(list.r[0].addr.port, 6380);
+    ck_assert_uint_eq(list.r[0].flags, 0);            /* master-link-status err is fine */
+    ck_assert_int_eq(list.r[0].offset, 1234);
+    ck_assert_str_eq(list.r[1].addr.host, "::1");
+    ck_assert_uint_eq(list.r[1].flags, SN_REPLICA_SDOWN | SN_REPLICA_DISCONNECTED);
+    ck_assert_int_eq(list.r[1].offset, 99);
+    ck_assert_uint_eq(list.r[2].flags, SN_REPLICA_ODOWN); /* xs_down is not s_down */
+    ck_assert_int_eq(list.r[2].offset, -1);           /* not given */
+    ck_assert_uint_eq(list.r[3].flags, SN_REPLICA_MASTER);  /* whatever order the fields */
+
+    /* no replicas; an unknown master; not a list */
+    ck_assert_int_eq(parse_replicas(literal("*0\r\n"), &list, why, sizeof why), 1);
+    ck_assert_uint_eq(list.n, 0);
+    ck_assert_int_eq(parse_replicas(literal("-ERR No such master with that name\r\n"), &list, why,
+                                    sizeof why), 0);
+    ck_assert_uint_eq(list.n, 0);
+    ck_assert_int_eq(parse_replicas(literal("-ERR Unknown sentinel subcommand 'replicas'\r\n"),
+                                    &list, why, sizeof why), -1);
+    ck_assert_str_eq(why, "ERR Unknown sentinel subcommand 'replicas'");
+    ck_assert_int_eq(parse_replicas(literal("*-1\r\n"), &list, why, sizeof why), -1);
+    ck_assert_str_eq(why, "unexpected reply");
+    ck_assert_int_eq(parse_replicas(literal("+OK\r\n"), &list, why, sizeof why), -1);
+    ck_assert_int_eq(parse_replicas(literal(":3\r\n"), &list, why, sizeof why), -1);
+}
+END_TEST
+
+START_TEST(replicas_malformed_entries)
+{
+    static const char *const good[] = { "ip", "10.0.0.2", "port", "6380", NULL };
+    static const char *const odd[] = { "ip", "10.0.0.4", "port", "6380", "flags", NULL };
+    static const char *const no_ip[] = { "port", "6380", "flags", "slave", NULL };
+    static const char *const no_port[] = { "ip", "10.0.0.4", NULL };
+    static const char *const bad_port[] = { "ip", "10.0.0.4", "port", "70000", NULL };
+    static const char *const empty_ip[] = { "ip", "", "port", "6380", NULL };
+    struct sn_replicas list;
+    char why[128];
+
+    struct evbuffer *b = evbuffer_new();
+    ck_assert_int_eq(sp_resp_write_array(b, 11), 0);
+    put_array(b, odd);
+    put_array(b, no_ip);
+    put_array(b, no_port);
+    put_array(b, bad_port);
+    put_array(b, empty_ip);
+    evbuffer_add_printf(b, "$5\r\nslave\r\n");                        /* not an array */
+    evbuffer_add_printf(b, ":1\r\n");
+    evbuffer_add_printf(b, "*2\r\n$2\r\nip\r\n*1\r\n$1\r\nx\r\n");  /* a nested value */
+    evbuffer_add_printf(b, "*4\r\n$2\r\nip\r\n$-1\r\n$4\r\nport\r\n$1\r\n1\r\n"); /* nil */
+    evbuffer_add_printf(b, "*-1\r\n");
+    put_array(b, good);                                               /* ... the others stay */
+    ck_assert_int_eq(parse_replicas(b, &list, why, sizeof why), 1);
+    ck_assert_uint_eq(list.malformed, 10);
+    ck_assert_uint_eq(list.n, 1);
+    ck_assert_str_eq(list.r[0].addr.host, "10.0.0.2");
+
+    /* integers and statuses are values too */
+    ck_assert_int_eq(parse_replicas(literal("*1\r\n*4\r\n+ip\r\n+10.0.0.5\r\n+port\r\n:6390\r\n"),
+                                    &list, why, sizeof why), 1);
+    ck_assert_uint_eq(list.n, 1);
+    ck_assert_int_eq(list.r[0].addr.port, 6390);
+}
+END_TEST
+
+START_TEST(replicas_huge_list)
+{
+    static const char *const one[] = { "ip", "10.0.0.2", "port", "6380", NULL };
+    struct sn_replicas list;
+    char why[128];
+    struct evbuffer *b = evbuffer_new();
+
+    ck_assert_int_eq(sp_resp_write_array(b, 1000), 0);
+    for (int i = 0; i < 1000; i++)
+        put_array(b, one);
+    ck_assert_int_eq(parse_replicas(b, &list, why, sizeof why), 1);
+    ck_assert_uint_eq(list.n, SN_REPLICAS_MAX);
+    ck_assert_uint_eq(list.over, 1000 - SN_REPLICAS_MAX);
+    ck_assert_uint_eq(list.malformed, 0);
+}
+END_TEST
+
 static int event(const char *channel, const char *payload, struct sn_event *ev)
 {
     struct sn_text c = { channel, strlen(channel) }, p = { payload, strlen(payload) };
@@ -212,6 +358,7 @@ struct fixture {
     char last_sentinel[64];
     int nstates;
     enum sp_sentinel_state state;
+    int nreplicas;                 /* on_replicas calls */
 };
 
 static void on_master(void *ctx, const struct sp_sentinel_master *m)
@@ -234,6 +381,13 @@ static void on_state(void *ctx, size_t server, const char *master, enum sp_senti
     fx->state = state;
 }
 
+static void on_replicas(void *ctx, size_t server)
+{
+    struct fixture *fx = ctx;
+    (void)server;
+    fx->nreplicas++;
+}
+
 static struct fixture *setup(void)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
@@ -248,6 +402,7 @@ static struct fixture *setup(void)
     sn->links = fx->links;
     sn->nlinks = NLINKS;
     ck_assert_int_eq(sn_view_init(sn), 0);
+    sp_sentinel_on_replicas(sn, on_replicas);
     for (size_t i = 0; i < NLINKS; i++) {
         fx->links[i].sn = sn;
         fx->links[i].idx = i;
@@ -454,6 +609,117 @@ START_TEST(flags_after_a_reconnect)
 }
 END_TEST
 
+/* Link `l` answers SENTINEL REPLICAS for master `m`: "host:port:offset:flags" strings, NULL-ended
+ * (flags: SN_REPLICA_* bits). */
+static void replicas(struct fixture *fx, size_t l, size_t m, const char *const *spec)
+{
+    struct sn_replicas list = { .n = 0 };
+    for (; *spec; spec++) {
+        struct sn_replica *r = &list.r[list.n++];
+        unsigned flags;
+        ck_assert_int_eq(sscanf(*spec, "%255[^:]:%d:%lld:%u", r->addr.host, &r->addr.port,
+                                &r->offset, &flags), 4);
+        r->flags = flags;
+    }
+    sn_view_replicas(&fx->links[l], m, &list);
+}
+
+/* The replica chosen for master m is host:port (port 0: none). */
+static void assert_replica(struct fixture *fx, size_t m, const char *host, int port)
+{
+    const char *h;
+    int p;
+    if (port == 0) {
+        ck_assert_int_eq(sp_sentinel_replica(&fx->sn, m, &h, &p), -1);
+        return;
+    }
+    ck_assert_int_eq(sp_sentinel_replica(&fx->sn, m, &h, &p), 0);
+    ck_assert_str_eq(h, host);
+    ck_assert_int_eq(p, port);
+}
+
+START_TEST(replica_choice)
+{
+    struct fixture *fx = setup();
+    static const char *const first[] = {
+        "10.0.1.1:6379:10:0", "10.0.1.2:6379:20:0",
+        "10.0.0.1:6379:90:0",                         /* the master itself (a stale entry) */
+        "10.0.1.3:6379:40:1", "10.0.1.4:6379:40:2", "10.0.1.5:6379:40:4",  /* down, unlinked */
+        "10.0.1.6:6379:40:8",                         /* a master (an old one, back) */
+        NULL };
+    /* undecided: nothing chosen yet */
+    answer(fx, 0, 0, "10.0.0.1", 6379, 1);
+    replicas(fx, 0, 0, first);
+    assert_replica(fx, 0, NULL, 0);
+    ck_assert_int_eq(fx->nreplicas, 0);
+    answer(fx, 1, 0, "10.0.0.1", 6379, 1);             /* decided: link 0's list counts */
+    assert_replica(fx, 0, "10.0.1.2", 6379);
+    ck_assert_int_eq(fx->nreplicas, 1);
+    replicas(fx, 0, 0, first);                         /* the same again: no news */
+    ck_assert_int_eq(fx->nreplicas, 1);
+    /* a stale Sentinel's list does not count, however fresh */
+    static const char *const stale[] = { "10.0.9.9:6379:99:0", NULL };
+    answer(fx, 2, 0, "10.0.0.7", 6379, 0);
+    replicas(fx, 2, 0, stale);
+    assert_replica(fx, 0, "10.0.1.2", 6379);
+    /* while the master is up the choice stays while fit, though another is ahead now */
+    static const char *const ahead[] = { "10.0.1.1:6379:30:0", "10.0.1.2:6379:25:0", NULL };
+    replicas(fx, 1, 0, ahead);
+    assert_replica(fx, 0, "10.0.1.2", 6379);
+    ck_assert_int_eq(fx->nreplicas, 1);
+    /* down: the freshest data wins */
+    struct sn_addr at = addr("10.0.0.1", 6379);
+    sn_view_down(&fx->links[1], &fx->masters[0], &at, false, true);
+    assert_replica(fx, 0, "10.0.1.1", 6379);
+    ck_assert_int_eq(fx->nreplicas, 2);
+    /* ties: the lower address, whatever the order */
+    static const char *const tie[] = { "10.0.1.9:6379:30:0", "10.0.1.1:6380:30:0",
+                                       "10.0.1.1:6379:30:1", NULL };
+    replicas(fx, 0, 0, tie);
+    assert_replica(fx, 0, "10.0.1.1", 6380);
+    /* the Sentinel that gave it goes away: the other agreeing list counts again */
+    link_down(fx, 0);
+    assert_replica(fx, 0, "10.0.1.1", 6379);
+    ck_assert_int_eq(fx->nreplicas, 4);
+    link_down(fx, 1);
+    assert_replica(fx, 0, NULL, 0);                    /* no agreeing list left */
+    ck_assert_int_eq(fx->nreplicas, 5);
+    ck_assert_int_eq(sp_sentinel_replica(&fx->sn, NMASTERS, &(const char *){ NULL }, &(int){ 0 }),
+                     -1);
+    teardown(fx);
+}
+END_TEST
+
+START_TEST(replica_after_a_switch)
+{
+    struct fixture *fx = setup();
+    static const char *const before[] = { "10.0.1.1:6379:10:0", NULL };
+    answer(fx, 0, 0, "10.0.0.1", 6379, 1);
+    answer(fx, 1, 0, "10.0.0.1", 6379, 1);
+    replicas(fx, 0, 0, before);
+    assert_replica(fx, 0, "10.0.1.1", 6379);
+    /* the replica is promoted: never read from "the replica" that is the master now */
+    switch_master(fx, 1, 0, "10.0.0.1", 6379, "10.0.1.1", 6379);
+    assert_replica(fx, 0, NULL, 0);
+    ck_assert_int_eq(fx->nreplicas, 2);
+    /* a late Sentinel still lists it as a replica of the old master: ignored */
+    answer(fx, 2, 0, "10.0.0.1", 6379, 1);
+    replicas(fx, 2, 0, before);
+    assert_replica(fx, 0, NULL, 0);
+    /* the new master's list: the old master is away (disconnected), then back as a replica */
+    static const char *const after[] = { "10.0.0.1:6379:0:4", NULL };
+    static const char *const back[] = { "10.0.0.1:6379:5:0", NULL };
+    answer(fx, 0, 0, "10.0.1.1", 6379, 2);
+    replicas(fx, 0, 0, after);
+    assert_replica(fx, 0, NULL, 0);
+    ck_assert_int_eq(fx->nreplicas, 2);
+    replicas(fx, 0, 0, back);
+    assert_replica(fx, 0, "10.0.0.1", 6379);
+    ck_assert_int_eq(fx->nreplicas, 3);
+    teardown(fx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sentinel");
@@ -462,6 +728,9 @@ int main(void)
     tcase_add_test(tm, master_replies);
     tcase_add_test(tm, events);
     tcase_add_test(tm, reply_text);
+    tcase_add_test(tm, replicas_replies);
+    tcase_add_test(tm, replicas_malformed_entries);
+    tcase_add_test(tm, replicas_huge_list);
     suite_add_tcase(s, tm);
     TCase *tv = tcase_create("view");
     tcase_add_test(tv, start_waits_for_a_majority_and_takes_the_newest_epoch);
@@ -470,6 +739,8 @@ int main(void)
     tcase_add_test(tv, switch_before_any_answer);
     tcase_add_test(tv, down_states);
     tcase_add_test(tv, flags_after_a_reconnect);
+    tcase_add_test(tv, replica_choice);
+    tcase_add_test(tv, replica_after_a_switch);
     suite_add_tcase(s, tv);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
