@@ -42,13 +42,22 @@ static void on_master(void *ctx, const struct sp_sentinel_master *m)
                   was, sp_sentinel_why_name(m->why), m->sentinel, m->epoch);
 }
 
+/* Sentinel chose another replica for a server: its reads (failover_replica_reads) follow. */
+static void on_replicas(void *ctx, size_t server)
+{
+    sp_replica_changed(ctx, server);
+}
+
 struct sp_sentinel *sp_failover_client(struct sp_pool *pool, const struct sp_conf_pool *cp,
                                        char *err, size_t errlen)
 {
     /* Down / up states are logged by the client itself; a move is what the pool acts on. */
     struct sp_sentinel_callbacks cb = { on_master, NULL, pool };
+    struct sp_sentinel *sn = sp_sentinel_new(pool->proxy->base, cp, &cb, NULL, err, errlen);
 
-    return sp_sentinel_new(pool->proxy->base, cp, &cb, NULL, err, errlen);
+    if (sn != NULL)
+        sp_sentinel_on_replicas(sn, on_replicas);
+    return sn;
 }
 
 int sp_failover_start(struct sp_pool *pool, char *err, size_t errlen)

@@ -41,6 +41,7 @@ static struct sp_server *replica_of(struct sp_server *s)
             return NULL;
         }
         s->replica->is_replica = true;
+        s->replica->conf = NULL; /* its master's entry may go with a reload: not kept */
     }
     if (sp_server_move(s->replica, host, port, "the replica read from changed") < 0)
         return NULL;
@@ -66,15 +67,10 @@ struct sp_sconn *sp_replica_conn(struct sp_server *s, const struct sp_req *req)
 
 void sp_replica_changed(struct sp_pool *pool, size_t server)
 {
-    struct sp_server *s;
-
-    if (server >= pool->nservers || (s = pool->servers[server])->replica == NULL)
-        return;
-    /* Reads in flight on the old one are answered; the next ones go to the new choice. */
-    if (replica_of(s) == NULL) {
-        sp_server_free(s->replica);
-        s->replica = NULL;
-    }
+    /* Reads in flight on the old choice are answered; the next ones go to the new one.  With
+       no choice left the object stays where it is, unused until there is one again. */
+    if (server < pool->nservers && pool->servers[server]->replica != NULL)
+        (void)replica_of(pool->servers[server]);
 }
 
 void sp_replica_free(struct sp_server *s)

@@ -119,6 +119,7 @@ void sp_retire_server(struct sp_server *s)
     }
     TAILQ_INSERT_TAIL(&proxy->retired_servers, s, rlink);
     sp_hold_fail_all(s, "server removed by a reload");
+    sp_replica_free(s);
     (void)sp_server_close_idle(s);
 }
 
