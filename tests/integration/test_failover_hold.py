@@ -12,6 +12,9 @@
 * The master restarted at its own address (no failover): held requests go to it.
 * A request written to the master before it died gets the error at once, not a hold; one sent
   after waits.
+* failover_replica_reads: while a master is down (no failover yet), reads are answered by its
+  replica (a GET, an MGET spanning both shards), writes still wait; stats count the reads.
+  Without it the same read waits and fails with the hold.
 * failover_hold: 0 keeps the old behaviour (an error at once); -t refuses the keys outside a
   Sentinel pool.
 
@@ -217,6 +220,48 @@ class FailoverHold(harness.TestCase):
             for s in topo.sentinels:
                 if s is not None and s.paused:
                     s.resume()
+        self.assert_stops_cleanly(proxy)
+
+    def replica_setup(self, replica_reads):
+        """A slow failover (down-after 20 s: none comes during the test), a key on each shard
+        written through the proxy and replicated; returns (proxy, shard1 key, shard2 key)."""
+        topo = self.start_sentinels(down_after_ms=20000)
+        proxy = self.start_proxy({POOL: hold_pool(topo, 1000,
+                                                  failover_replica_reads=replica_reads)},
+                                 log_level=6)
+        k1, k2 = self.key_on(proxy, "shard1", "r1"), self.key_on(proxy, "shard2", "r2")
+        c = proxy.redis_client(POOL)
+        self.assertTrue(c.set(k1, b"one"))
+        self.assertTrue(c.set(k2, b"two"))
+        master = topo.server(topo.master_address("shard2"))
+        replica = topo.replicas["shard2"][0].client()
+        harness.wait_until(lambda: replica.get(k2) == b"two", 10, "shard2's replica to have %r"
+                           % k2)
+        if replica_reads:
+            proxy.wait_for_log("server 'shard2' (Sentinel master 'shard2' at %s): replica for "
+                               "reads" % master.address)
+        master.stop(signal.SIGKILL)
+        return proxy, c, k1, k2
+
+    def test_replica_reads_while_master_down(self):
+        proxy, c, k1, k2 = self.replica_setup(True)
+        self.assertEqual(c.get(k2), b"two", "read from shard2's replica")
+        self.assertEqual(c.mget([k1, k2]), [b"one", b"two"])
+        with self.assertRaises(Exception) as cm:
+            c.set(k2, b"three")  # writes wait for the master, then fail with the hold
+        self.assertIn("failover_hold", str(cm.exception))
+        st = self.server_stats(proxy, "shard2")
+        self.assertGreaterEqual(st["replica_reads"], 2, st)
+        self.assertEqual(self.server_stats(proxy, "shard1")["replica_reads"], 0)
+        self.assertIn("reads go to replica", proxy.log())
+        self.assert_stops_cleanly(proxy)
+
+    def test_no_replica_reads_by_default(self):
+        proxy, c, k1, k2 = self.replica_setup(False)
+        with self.assertRaises(Exception) as cm:
+            c.get(k2)
+        self.assertIn("failover_hold", str(cm.exception))
+        self.assertEqual(self.server_stats(proxy, "shard2")["replica_reads"], 0)
         self.assert_stops_cleanly(proxy)
 
     def test_config_check(self):
