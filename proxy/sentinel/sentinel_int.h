@@ -98,7 +98,6 @@ struct sn_master {
     bool logged_nobody;        /* "no Sentinel knows it" was logged (once until decided) */
     enum sp_sentinel_state state;
     struct sn_addr replica;    /* chosen for reads (sp_sentinel_replica); port 0: none */
-    long long replica_offset;
 };
 
 /* What a reply on the command connection answers. */
@@ -137,7 +136,7 @@ struct sn_link {
     bool requery;              /* a query round is wanted once the current one is answered */
     bool said_down;            /* its failure was logged (repeats are quieter) */
     bool slaves;               /* it refused SENTINEL REPLICAS: ask SENTINEL SLAVES (Redis < 5) */
-    bool logged_replicas;      /* a SENTINEL SLAVES error was logged on this connection */
+    bool logged_replicas;      /* a replicas answer it failed was logged on this connection */
     int backoff_ms;
     struct event *timer;       /* up: the answer deadline; down: the reconnect */
     struct sn_conn cmd, sub;

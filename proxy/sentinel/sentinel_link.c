@@ -242,7 +242,7 @@ static void on_query_reply(struct sn_link *l, const struct sn_owed *o, const str
                     sn->masters[o->master].master, (int)why.n, why.s);
 }
 
-/* A reply to SENTINEL REPLICAS (or SLAVES) for master `mi`. */
+/* A reply to SENTINEL REPLICAS (or SLAVES) for master o->master. */
 static void on_replicas_reply(struct sn_link *l, const struct sn_owed *o, const struct sn_reply *rp)
 {
     struct sp_sentinel *sn = l->sn;
@@ -250,7 +250,7 @@ static void on_replicas_reply(struct sn_link *l, const struct sn_owed *o, const 
     struct sn_text why;
     int rc = sn_parse_replicas(rp, &list, &why);
 
-    if (rc < 0 && o->kind == SN_EXPECT_REPLICAS) {
+    if (rc < 0 && rp->r->is_error && o->kind == SN_EXPECT_REPLICAS) {
         if (!l->slaves)
             sp_log_info("pool '%s': Sentinel %s refuses SENTINEL REPLICAS (%.*s): asking "
                         "SENTINEL SLAVES", sn->pool->name, l->name, (int)why.n, why.s);
@@ -260,8 +260,9 @@ static void on_replicas_reply(struct sn_link *l, const struct sn_owed *o, const 
     }
     if (rc < 0) {
         if (!l->logged_replicas)
-            sp_log_warn("pool '%s': Sentinel %s: SENTINEL SLAVES %s: %.*s", sn->pool->name,
-                        l->name, sn->masters[o->master].master, (int)why.n, why.s);
+            sp_log_warn("pool '%s': Sentinel %s: SENTINEL %s %s: %.*s", sn->pool->name, l->name,
+                        o->kind == SN_EXPECT_SLAVES ? "SLAVES" : "REPLICAS",
+                        sn->masters[o->master].master, (int)why.n, why.s);
         l->logged_replicas = true;
         return;
     }

@@ -323,10 +323,8 @@ void sn_view_choose_replica(struct sp_sentinel *sn, struct sn_master *m)
     struct sn_addr to = { "", 0 };
     char was[SN_HOST_MAX + 8] = "none";
 
-    if (pick) {
+    if (pick)
         to = pick->addr;
-        m->replica_offset = pick->offset;
-    }
     if (sn_addr_eq(&to, &m->replica))
         return;
     if (m->replica.port != 0)

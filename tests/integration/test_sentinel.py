@@ -194,7 +194,9 @@ class SentinelClient(harness.TestCase):
         self.assert_first(d, topo)
         time.sleep(1)  # five query rounds: nothing more to report
         self.assertEqual(len(d.masters()), 2, d.output())
-        self.assertNotIn("Sentinel 127.0.0.1", d.log().replace("(first answer from Sentinel", ""))
+        quiet = [l for l in d.log().splitlines() if "replica for reads" not in l]
+        self.assertNotIn("Sentinel 127.0.0.1",
+                         "\n".join(quiet).replace("(first answer from Sentinel", ""))
 
     def test_yaml_address_already_failed_over(self):
         topo = self.start_sentinels()
@@ -224,7 +226,9 @@ class SentinelClient(harness.TestCase):
 
     def test_killed_master_switch_reported_at_once(self):
         topo = self.start_sentinels()
-        # No query rounds after the first: the switch must come from the event itself.
+        # No periodic rounds: the switch must come from the event itself, or from a round that
+        # the master's +sdown/+odown triggered (which may catch the failover's last phase and
+        # report the promoted replica as "newer" before the event).
         d = Driver(self, topo.sentinel_addresses(), self.named(topo),
                    extra_args=["--interval", "600000"])
         self.assert_first(d, topo)
@@ -232,7 +236,7 @@ class SentinelClient(harness.TestCase):
         old = topo.kill_master("shard2")
         t_sentinel, _, new = watch.wait_switch("shard2")
         m = d.wait_master("shard2", new)
-        self.assertEqual(m[4], "switch", m)
+        self.assert_moved(m)
         lag_ms = (m[0] - t_sentinel) * 1000
         print("+switch-master seen by a test subscriber -> reported by the client: %.1f ms"
               % lag_ms)
