@@ -40,6 +40,7 @@ proxy_libspproxy_la_SOURCES = \
 	proxy/core/client_cache.c \
 	proxy/core/server.c \
 	proxy/core/request.c \
+	proxy/core/reason.c proxy/core/reason.h \
 	proxy/core/multikey.c
 
 # redis/: RESP request and reply framing over evbuffers, the command table, the adapter.

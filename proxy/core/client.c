@@ -28,7 +28,11 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/sockios.h> /* SIOCOUTQ */
+#endif
 
 #include "core.h"
 #include "report/log.h"
@@ -494,16 +498,52 @@ static void client_linger(struct sp_client *cl)
     sp_conn_set_reading(&cl->conn, true);
 }
 
-void sp_client_retire(struct sp_client *cl)
+/* Nothing in flight and no reply left to write: closing the client breaks no promise. */
+static bool client_owes_nothing(const struct sp_client *cl)
 {
-    if (cl->lingering)
-        return;
-    cl->closing = true; /* nothing more is read: what was sent is answered, then the close */
-    sp_conn_set_reading(&cl->conn, false);
-    if ((cl->busy == NULL || TAILQ_EMPTY(&cl->busy->reqs)) && sp_conn_out_len(&cl->conn) == 0) {
-        client_linger(cl);
+    return (cl->busy == NULL || TAILQ_EMPTY(&cl->busy->reqs)) && sp_conn_out_len(&cl->conn) == 0;
+}
+
+/*
+ * Has the peer acknowledged everything written to the client's socket?  Then closing it loses
+ * nothing, even if input arriving later makes the kernel answer with a reset.  Unknown: no.
+ */
+static bool client_output_acked(const struct sp_client *cl)
+{
+#ifdef SIOCOUTQ
+    int unacked = 0;
+
+    return ioctl(cl->conn.fd, SIOCOUTQ, &unacked) == 0 && unacked == 0;
+#else
+    (void)cl;
+    return false;
+#endif
+}
+
+/*
+ * A retired client has all its replies written: it is closed now if the peer has them all, else
+ * its write side is shut (the peer reads them, then EOF) and the retire timer comes back.
+ */
+static void client_retire_close(struct sp_client *cl)
+{
+    if (client_output_acked(cl)) {
+        client_free(cl);
         return;
     }
+    if (!cl->lingering)
+        client_linger(cl);
+}
+
+void sp_client_retire(struct sp_client *cl)
+{
+    if (cl->lingering || client_owes_nothing(cl)) {
+        client_retire_close(cl); /* nothing owed: a partial request is dropped */
+        return;
+    }
+    if (cl->closing)
+        return; /* the drained callback closes it */
+    cl->closing = true; /* nothing more is read: what was sent is answered, then the close */
+    sp_conn_set_reading(&cl->conn, false);
     sp_conn_flush_later(&cl->conn); /* the drained callback then closes it */
 }
 
@@ -528,7 +568,10 @@ static void client_on_drained(void *arg)
     if (cl->closing) {
         /* QUIT answered, lost framing reported, or a half-closed peer has all its replies. */
         if (cl->busy == NULL || TAILQ_EMPTY(&cl->busy->reqs)) {
-            client_linger(cl);
+            if (cl->pool->retired)
+                client_retire_close(cl);
+            else
+                client_linger(cl);
             return;
         }
         /* Replies still due may sit behind a server connection this client's output stalled:
@@ -557,7 +600,7 @@ static void client_on_end(void *arg, enum sp_conn_end how, int err)
         /* A half-closed peer still gets the replies to what it sent. */
         cl->closing = true;
         sp_conn_set_reading(&cl->conn, false);
-        if ((cl->busy == NULL || TAILQ_EMPTY(&cl->busy->reqs)) && sp_conn_out_len(&cl->conn) == 0)
+        if (client_owes_nothing(cl))
             client_free(cl);
         return;
     }

@@ -428,7 +428,10 @@ void sp_client_unblock(struct sp_client *cl);
 
 /*
  * Its pool is going (a reload removed it): the client is read no more, gets the replies to what
- * it sent, then its connection is shut (as after QUIT) and closed when the peer closes.
+ * it sent, then is closed: at once when it is idle, once its last reply is written otherwise,
+ * without waiting for the peer to write or close.  Replies not yet acknowledged by the peer are
+ * not put at risk: until they are, the connection is only shut for writing (as after QUIT) and
+ * the retire timer calls again (may free `cl`).
  */
 void sp_client_retire(struct sp_client *cl);
 

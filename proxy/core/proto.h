@@ -24,6 +24,7 @@
 
 #include "conf.h"
 #include "parse.h"
+#include "reason.h"
 
 
 /* What the core does with a parsed request. */
@@ -81,6 +82,16 @@ struct sp_reply {
     const struct sp_part *parts; /* owned by the parse state, valid until the next parse */
 };
 
+/* Room for the message of a server's error that refused the connection setup. */
+#define SP_REFUSAL_TEXT_MAX 160
+
+/* Why a server refused the connection setup, in its own words (see hello_refusal). */
+struct sp_refusal {
+    const char *step;                   /* the setup command it refused: "AUTH", "SELECT" */
+    char code[SP_REASON_CODE_MAX + 1];  /* its error code (valid for sp_reason_coded) */
+    char text[SP_REFUSAL_TEXT_MAX];     /* the rest of its error, printable, maybe cut */
+};
+
 /*
  * Per-client context handed to request parsing: the pool's settings and the client's.
  *
@@ -133,7 +144,11 @@ struct sp_proto {
     enum sp_parse (*parse_reply)(void *state, struct evbuffer *in, uint32_t cmd,
                                  bool want_parts, struct sp_reply *rep);
 
-    /* Appends an error reply carrying `reason` (e.g. "Connection refused") to `out`. */
+    /*
+     * Appends an error reply carrying `reason` (e.g. "Connection refused") to `out`.  A coded
+     * reason (reason.h) keeps its code where the protocol's clients look for one; a plain one
+     * gets the protocol's generic error.
+     */
     void (*error_reply)(struct evbuffer *out, const char *reason);
 
     /*
@@ -141,6 +156,15 @@ struct sp_proto {
      * SELECT).  Returns the number of replies the core must swallow for it.
      */
     unsigned (*server_hello)(const struct sp_conf_pool *pool, struct evbuffer *out);
+
+    /*
+     * The setup reply `rep` at the head of `in` (not consumed) is an error: fills *why with the
+     * refused step and the server's error code and message.  `left` is the number of setup
+     * replies still due, this one included (server_hello's count when it is the first), which
+     * tells the step.  NULL for a protocol whose server_hello never sends anything.
+     */
+    void (*hello_refusal)(const struct sp_conf_pool *pool, unsigned left, struct evbuffer *in,
+                          const struct sp_reply *rep, struct sp_refusal *why);
 
     /*
      * Splits the multi-key request at the head of `req` (msg->len bytes) into one request per

@@ -6,8 +6,9 @@
  * still deliver the replies to what was sent; each is closed once idle, and the server freed when
  * none is left.  A retired pool listens no more; its clients get the replies to what they sent
  * and are then closed (their side shut, as after QUIT), its servers are retired; it is freed once
- * it has no client and no server left.  A timer looks twice a second; a retired server that
- * still has requests in flight after its pool's timeout (10 s without one) has them failed.
+ * it has no client and no server left.  A timer looks twice a second: it closes the retired
+ * pools' clients whose last replies have reached their peers, and a retired server that still
+ * has requests in flight after its pool's timeout (10 s without one) has them failed.
  *
  * Retired objects keep their own copy of what they read from the config and their own counters,
  * so the config and stats they were made with can be freed at once after a reload.
@@ -42,7 +43,18 @@ static size_t pool_retired_servers(const struct sp_proxy *proxy, const struct sp
     return n;
 }
 
-/* Frees what is done: idle retired servers, then empty retired pools. */
+/* Closes the clients of a retired pool that are done (sp_client_retire may free them). */
+static void retire_clients(struct sp_pool *pool)
+{
+    struct sp_client *cl, *next;
+
+    for (cl = TAILQ_FIRST(&pool->clients); cl != NULL; cl = next) {
+        next = TAILQ_NEXT(cl, link);
+        sp_client_retire(cl);
+    }
+}
+
+/* Frees what is done: idle retired servers, closed clients, then empty retired pools. */
 static void retire_reap(struct sp_proxy *proxy)
 {
     uint64_t now = sp_loop_usec(proxy->base);
@@ -63,6 +75,7 @@ static void retire_reap(struct sp_proxy *proxy)
     }
     for (p = TAILQ_FIRST(&proxy->retired_pools); p != NULL; p = pnext) {
         pnext = TAILQ_NEXT(p, rlink);
+        retire_clients(p);
         if (p->nclients > 0 || pool_retired_servers(proxy, p) > 0)
             continue;
         TAILQ_REMOVE(&proxy->retired_pools, p, rlink);
@@ -126,7 +139,6 @@ void sp_retire_server(struct sp_server *s)
 void sp_retire_pool(struct sp_pool *pool, struct sp_conf_pool *own)
 {
     struct sp_proxy *proxy = pool->proxy;
-    struct sp_client *cl, *next;
 
     pool->retired = true;
     pool->own_conf = own;
@@ -142,9 +154,6 @@ void sp_retire_pool(struct sp_pool *pool, struct sp_conf_pool *own)
     free(pool->servers);
     pool->servers = NULL;
     pool->nservers = 0;
-    for (cl = TAILQ_FIRST(&pool->clients); cl != NULL; cl = next) {
-        next = TAILQ_NEXT(cl, link);
-        sp_client_retire(cl);
-    }
+    retire_clients(pool);
     TAILQ_INSERT_TAIL(&proxy->retired_pools, pool, rlink);
 }

@@ -516,18 +516,18 @@ void sp_sconn_resume_stalled(struct sp_client *cl)
  */
 static int sconn_hello_reply(struct sp_sconn *sc, struct evbuffer *in, const struct sp_reply *rep)
 {
+    const struct sp_pool *pool = sc->server->pool;
+    struct sp_refusal r;
     char why[SP_REASON_MAX];
-    char text[120];
-    size_t n;
 
     if (rep->is_error) {
-        n = evbuffer_copyout(in, text, rep->len < sizeof(text) ? rep->len : sizeof(text) - 1);
-        while (n > 0 && (text[n - 1] == '\r' || text[n - 1] == '\n'))
-            n--;
-        text[n] = '\0';
-        snprintf(why, sizeof(why), "server '%s' refused the connection setup (AUTH/SELECT): %s",
-                 sc->server->name, text[0] == '-' ? text + 1 : text);
-        sp_log_error("pool '%s': %s", sc->server->pool->conf->name, why);
+        /* The server's own error code stays first: clients dispatch on it (WRONGPASS). */
+        pool->proto->hello_refusal(pool->conf, sc->nswallow, in, rep, &r);
+        sp_reason_coded(why, sizeof(why), r.code,
+                        "%s%s(shardproxy: server '%s' refused the connection setup (%s))",
+                        r.text, r.text[0] != '\0' ? " " : "", sc->server->name, r.step);
+        sp_log_error("pool '%s': server '%s' refused the connection setup (%s): %s %s",
+                     pool->conf->name, sc->server->name, r.step, r.code, r.text);
         sconn_close(sc, SCONN_SETUP, why);
         return -1;
     }

@@ -82,7 +82,12 @@ static void mc_server_fini(void *state)
 static void mc_error_reply(struct evbuffer *out, const char *reason)
 {
     char line[SP_MC_ERRLEN];
-    int n = snprintf(line, sizeof(line), "SERVER_ERROR %s", reason);
+    const char *code;
+    size_t codelen;
+    const char *text = sp_reason_split(reason, &code, &codelen);
+    /* memcached clients read no code after SERVER_ERROR: a server's stays in the text */
+    int n = snprintf(line, sizeof(line), "SERVER_ERROR %.*s%s%s", (int)codelen,
+                     code != NULL ? code : "", codelen > 0 ? " " : "", text);
 
     if (n < 0)
         n = 0;
@@ -288,6 +293,7 @@ const struct sp_proto sp_proto_memcache = {
     .parse_reply = mc_parse_reply,
     .error_reply = mc_error_reply,
     .server_hello = mc_server_hello,
+    .hello_refusal = NULL, /* the setup is empty: nothing to refuse */
     .split = mc_split,
     .merge = mc_merge,
 };

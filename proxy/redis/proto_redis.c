@@ -78,9 +78,18 @@ static void redis_server_fini(void *state)
     free(st->parts);
 }
 
+/* "-CODE text": a coded reason's own code (a server's), else the generic ERR. */
 static void redis_error_reply(struct evbuffer *out, const char *reason)
 {
-    evbuffer_add_printf(out, "-ERR %s\r\n", reason);
+    const char *code;
+    size_t codelen;
+    const char *text = sp_reason_split(reason, &code, &codelen);
+
+    if (code == NULL) {
+        code = "ERR";
+        codelen = 3;
+    }
+    evbuffer_add_printf(out, "-%.*s %s\r\n", (int)codelen, code, text);
 }
 
 /* Copies a client-supplied name for an error message: printable, capped, lower case. */
@@ -428,6 +437,46 @@ static unsigned redis_server_hello(const struct sp_conf_pool *pool, struct evbuf
     return n;
 }
 
+/*
+ * The setup is AUTH (when redis_auth is set) then SELECT (when redis_db is not 0): the last
+ * reply answers SELECT if there is one.  The error line is "-CODE message"; a line that does not
+ * start with a code (not Redis's habit) keeps all its words, under ERR.
+ */
+static void redis_hello_refusal(const struct sp_conf_pool *pool, unsigned left,
+                                struct evbuffer *in, const struct sp_reply *rep,
+                                struct sp_refusal *why)
+{
+    char line[SP_REASON_CODE_MAX + SP_REFUSAL_TEXT_MAX];
+    size_t cap = rep->len < sizeof(line) ? rep->len : sizeof(line) - 1;
+    ev_ssize_t n = evbuffer_copyout(in, line, cap);
+    const char *msg = line + 1;
+    size_t codelen;
+
+    why->step = left == 1 && pool->redis_db != 0 ? "SELECT" : "AUTH";
+    if (n < 1)
+        n = 1; /* a reply has its type byte: only an empty copy is odd, read as "-" */
+    while (n > 1 && (line[n - 1] == '\r' || line[n - 1] == '\n'))
+        n--;
+    line[n] = '\0';
+    for (ev_ssize_t i = 1; i < n; i++) {
+        if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] >= 0x7f)
+            line[i] = '?';
+    }
+    codelen = sp_reason_code_len(msg);
+    if (codelen > 0) {
+        memcpy(why->code, msg, codelen);
+        why->code[codelen] = '\0';
+        msg += codelen + (msg[codelen] == ' ');
+    } else {
+        snprintf(why->code, sizeof(why->code), "ERR");
+    }
+    n = (ev_ssize_t)strlen(msg);
+    if ((size_t)n >= sizeof(why->text))
+        n = (ev_ssize_t)sizeof(why->text) - 1; /* cut: the code is what clients act on */
+    memcpy(why->text, msg, (size_t)n);
+    why->text[n] = '\0';
+}
+
 /* Number of keys of fragment f. */
 static size_t frag_keys(const uint32_t *frag_of_key, size_t nkeys, uint32_t f)
 {
@@ -701,6 +750,7 @@ const struct sp_proto sp_proto_redis = {
     .parse_reply = redis_parse_reply,
     .error_reply = redis_error_reply,
     .server_hello = redis_server_hello,
+    .hello_refusal = redis_hello_refusal,
     .split = redis_split,
     .merge = redis_merge,
 };

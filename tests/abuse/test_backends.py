@@ -131,6 +131,14 @@ class FakeBackendTest(harness.TestCase):
 
 
 class SetupRefusedTest(harness.TestCase):
+    """Clients dispatch on an error's code (its first word): a refused setup answers with the
+    server's own code first, then the proxy's explanation."""
+
+    def refused(self, r, step):
+        """The end of the reply to a request on a connection whose setup `r` refused."""
+        return (b" (shardproxy: server '%s' refused the connection setup (%s))\r\n"
+                % (r.address.encode(), step))
+
     def test_select_beyond_databases(self):
         """redis_db the server does not have: SELECT fails, and no request may run on db 0."""
         r = self.start_redis(extra_args=["--databases", "4"])
@@ -139,12 +147,11 @@ class SetupRefusedTest(harness.TestCase):
         for i in range(3):
             c.send(enc(b"SET", b"tenant-key", b"v"))
             rep = c.read_replies(1)[0]
-            self.assertTrue(rep.startswith(b"-ERR server '%s' refused the connection setup "
-                                           b"(AUTH/SELECT): ERR DB index is out of range"
-                                           % r.address.encode()), rep)
+            self.assertEqual(rep, b"-ERR DB index is out of range" + self.refused(r, b"SELECT"))
         self.assertEqual(r.client().dbsize(), 0)
         self.assertEqual(r.client(db=3).dbsize(), 0)
-        self.assertIn("refused the connection setup", p.log())
+        self.assertIn("refused the connection setup (SELECT): ERR DB index is out of range",
+                      p.log())
 
     def test_wrong_auth(self):
         r = self.start_redis(extra_args=["--requirepass", "right"])
@@ -153,9 +160,28 @@ class SetupRefusedTest(harness.TestCase):
         c.send(enc(b"AUTH", b"wrong"), enc(b"SET", b"k", b"v"))
         reps = c.read_replies(2)
         self.assertEqual(reps[0], b"+OK\r\n")
-        self.assertTrue(reps[1].startswith(b"-ERR server '%s' refused the connection setup "
-                                           b"(AUTH/SELECT): " % r.address.encode()), reps[1])
+        # Redis 7's text; its code is what matters to clients.
+        self.assertEqual(reps[1], b"-WRONGPASS invalid username-password pair or user is "
+                         b"disabled." + self.refused(r, b"AUTH"))
         self.assertEqual(r.client(password="right").dbsize(), 0)
+
+    def test_requirepass_without_redis_auth(self):
+        """No redis_auth: the proxy sends no setup and the server answers the request itself."""
+        r = self.start_redis(extra_args=["--requirepass", "pw"])
+        p = self.start_proxy({"alpha": harness.pool([r])})
+        c = RawClient(p.port("alpha"))
+        self.assertTrue(c.call(b"GET", b"k").startswith(b"-NOAUTH "))
+        self.assertTrue(c.call(b"SET", b"k", b"v").startswith(b"-NOAUTH "))
+        self.assertEqual(r.client(password="pw").dbsize(), 0)
+
+    def test_requirepass_without_redis_auth_refuses_select(self):
+        """No redis_auth but a redis_db: the server refuses the SELECT with NOAUTH."""
+        r = self.start_redis(extra_args=["--requirepass", "pw"])
+        p = self.start_proxy({"alpha": harness.pool([r], redis_db=2)})
+        c = RawClient(p.port("alpha"))
+        rep = c.call(b"GET", b"k")
+        self.assertTrue(rep.startswith(b"-NOAUTH "), rep)
+        self.assertTrue(rep.endswith(self.refused(r, b"SELECT")), rep)
 
     def test_good_setup_still_pipelines(self):
         """With AUTH and SELECT accepted, the requests held meanwhile all go, in order."""

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """Huge multi-key commands: a 1M-key MGET trickled in, and several 250k-key MGETs at once.  Keys
 are located in one pass over the request (they were looked up from the start of the buffer each,
-which made a 1M-key MGET stall the whole proxy for seconds): the proxy answers them right, and
-another client's requests meanwhile are answered in bounded time."""
+which made a 1M-key MGET stall the whole proxy for seconds): the proxy answers them right, its
+CPU time grows linearly with the keys, and another client is answered meanwhile.  How fast is
+bench/huge_mget.py's business (times depend on the machine and its load)."""
 
 import os
+import statistics
 import sys
 import threading
 import time
@@ -14,11 +16,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 from rawresp import RawClient, enc  # noqa: E402
 
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+# 10 times the keys may cost at most this many times the proxy CPU: linear gives 10-12 (a fixed
+# cost per request adds a little to the small one); the old lookup from the start of the buffer
+# took 0.75 s for 1M keys where one pass takes 0.15 s, a quadratic part that grows 100-fold: about
+# 35.  Wide, so that a loaded machine cannot fail it.
+LINEAR_RATIO_MAX = 30
 
 
 class Latency:
@@ -56,27 +58,34 @@ class HugeMultiKeyTest(harness.TestCase):
         for s in self.servers:
             s.client().set("probe", "p")
 
-    def test_million_keys_trickled(self):
-        n = 1000000
-        req = enc(b"MGET", *[b"k:%d" % i for i in range(n)])
+    def mget_cpu(self, n, prefix, halfway=None):
+        """Trickles an n-key MGET of missing keys in, checks its reply, returns the proxy CPU it
+        took."""
+        req = enc(b"MGET", *[b"%s:%d" % (prefix, i) for i in range(n)])
         c = RawClient(self.p.port("alpha"), timeout=120)
-        watch = Latency(self.p.port("alpha"))
-        cpu0 = cpu_seconds(self.p.pid)
-        for i in range(0, len(req), 1 << 16):
-            c.send(req[i:i + (1 << 16)])
+        cpu0 = harness.cpu_seconds(self.p.pid)
+        c.trickle(req, halfway=halfway)
         rep = c.read_replies(1)[0]
-        worst = watch.finish()
-        cpu = cpu_seconds(self.p.pid) - cpu0
-        print("1M-key MGET: %.2fs of proxy CPU; another client waited at most %.3fs"
-              % (cpu, worst))
+        cpu = harness.cpu_seconds(self.p.pid) - cpu0
+        c.close()
         self.assertTrue(rep.startswith(b"*%d\r\n" % n))
         self.assertEqual(len(rep), len(b"*%d\r\n" % n) + 5 * n)  # every key missing: $-1
+        return cpu
+
+    def test_million_keys_trickled(self):
+        watch = Latency(self.p.port("alpha"))
+        probe = RawClient(self.p.port("alpha"), timeout=60)
+        small = statistics.median(self.mget_cpu(100000, b"s%d" % i) for i in range(3))
+        # Another client is answered while half of the huge request is still to come.
+        big = self.mget_cpu(1000000, b"k", halfway=lambda: self.assertEqual(
+            probe.call(b"GET", b"probe"), b"$1\r\np\r\n"))
+        worst = watch.finish()
+        print("proxy CPU: 100k-key MGET %.3fs, 1M-key MGET %.3fs (x%.1f); another client "
+              "waited at most %.3fs" % (small, big, big / small, worst))
         self.assertEqual(watch.errors, [])
-        self.assertLess(worst, 1.5, "another client waited %.2fs" % worst)
-        # Linear in the keys: ~0.15 s here (0.75 s when each key was looked up from the start of
-        # the buffer); a sanitizer build runs about three times slower.
-        limit = 0.45 * (3 if harness.sanitizer_build() else 1)
-        self.assertLess(cpu, limit, "the 1M-key MGET took %.2fs of proxy CPU" % cpu)
+        self.assertLess(big, LINEAR_RATIO_MAX * small,
+                        "10x the keys took %.1fx the proxy CPU (%.3fs, %.3fs): not linear"
+                        % (big / small, small, big))
 
     def test_concurrent_quarter_million(self):
         n, k = 250000, 8
@@ -101,10 +110,9 @@ class HugeMultiKeyTest(harness.TestCase):
         worst = watch.finish()
         print("%d x %d-key MGETs: %.2fs, another client waited at most %.3fs" % (k, n, took, worst))
         for r in replies:
-            self.assertIsNotNone(r)
+            self.assertIsNotNone(r)  # not answered within the joins' 120 s: a hang
             self.assertTrue(r.startswith(b"*%d\r\n$1\r\nx\r\n$-1\r\n" % n))
-        self.assertLess(took, 60, "%d MGETs of %d keys took %.1fs" % (k, n, took))
-        self.assertLess(worst, 2.0, "another client waited %.2fs" % worst)
+        self.assertEqual(watch.errors, [])
 
 
 if __name__ == "__main__":

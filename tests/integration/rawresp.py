@@ -38,6 +38,15 @@ class RawClient:
     def send(self, *chunks):
         self.sock.sendall(b"".join(chunks))
 
+    def trickle(self, data, piece=1 << 16, halfway=None):
+        """Sends data in pieces of `piece` bytes (a huge request as it arrives from a real
+        client), calling halfway() once half of it is sent."""
+        half = len(data) // 2 // piece * piece
+        for i in range(0, len(data), piece):
+            if i == half and halfway is not None:
+                halfway()
+            self.sock.sendall(data[i:i + piece])
+
     def _fill(self):
         data = self.sock.recv(1 << 20)
         if not data:

@@ -276,6 +276,43 @@ class Reload(harness.TestCase):
         self.assert_steady(proxy, "change a listen port")
         self.finish_load(proxy)
 
+    def test_removed_pool_lets_go_of_its_clients(self):
+        """A removed pool's clients are closed by the proxy, not when they next write: idle ones
+        at once, one with a reply in flight once that reply is written.  They send nothing and
+        keep their sockets open; the proxy says when the last is gone (nutcracker's
+        test_pool_add_del counts the proxy's sockets after such a reload)."""
+        kept_backend, doomed_backend = self.start_redis(), self.start_redis()
+        pools = {"kept": harness.pool([kept_backend]), "doomed": harness.pool([doomed_backend])}
+        proxy = self.start_proxy(pools)
+        doomed_backend.client().set(b"in-flight", b"answered")
+        silent = RawClient(proxy.port("doomed"))  # never sends anything
+        idle, busy = RawClient(proxy.port("doomed")), RawClient(proxy.port("doomed"))
+        for c in (silent, idle, busy):
+            self.addCleanup(c.close)
+        for c in (idle, busy):
+            self.assertEqual(c.call(b"GET", b"in-flight"), bulk(b"answered"))
+        doomed_backend.send_signal(signal.SIGSTOP)
+        self.addCleanup(doomed_backend.send_signal, signal.SIGCONT)
+        busy.send(enc(b"GET", b"in-flight"))
+        self.server_requests(proxy, "doomed", lambda c: sum(c.values()) >= 3,
+                             "the request in flight forwarded")
+        offset = proxy.reload({"kept": pools["kept"]})
+        self.assert_waits(lambda: proxy.wait_log_line(offset, ["reload", "doomed"]),
+                          "no reload logged for pool 'doomed'")
+        # 5 s bounds a hang; closing them takes no waiting.
+        self.assertTrue(silent.closed_by_peer(5), "a silent client of the removed pool stays open")
+        self.assertTrue(idle.closed_by_peer(5), "an idle client of the removed pool stays open")
+        self.assertFalse(busy.closed_by_peer(0.5), "closed before its reply in flight")
+        doomed_backend.send_signal(signal.SIGCONT)
+        self.assertEqual(busy.read_reply(), bulk(b"answered"))
+        self.assertTrue(busy.closed_by_peer(5), "the busy client of the removed pool stays open")
+        self.assert_waits(lambda: proxy.wait_log_line(
+            offset, ["doomed", "every client of the removed pool is gone"], timeout=5),
+            "the proxy keeps the removed pool's clients until they write or close")
+        kept = RawClient(proxy.port("kept"))
+        self.addCleanup(kept.close)
+        self.assertEqual(kept.call(b"SET", b"k", b"v"), b"+OK\r\n")
+
     def test_broken_config_changes_nothing(self):
         steady = self.start_steady()
         backends = [self.start_redis() for _ in range(4)]

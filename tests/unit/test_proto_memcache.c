@@ -406,6 +406,11 @@ START_TEST(reply_parts_and_errors)
     n = evbuffer_remove(out, text, sizeof(text) - 1);
     text[n] = '\0';
     ck_assert_str_eq(text, "SERVER_ERROR Connection  refused\r\n");
+    sp_reason_coded(text, sizeof(text), "NOAUTH", "who?");
+    P->error_reply(out, text);
+    n = evbuffer_remove(out, text, sizeof(text) - 1);
+    text[n] = '\0';
+    ck_assert_str_eq(text, "SERVER_ERROR NOAUTH who?\r\n");
     evbuffer_free(b);
     evbuffer_free(out);
 }

@@ -452,6 +452,65 @@ START_TEST(server_hello)
 }
 END_TEST
 
+/* Reads the setup error `line` as the server's reply number `left` from the end. */
+static void refusal(const struct sp_conf_pool *pool, unsigned left, const char *line,
+                    struct sp_refusal *why)
+{
+    struct evbuffer *in = evbuffer_new();
+    void *st = calloc(1, P->server_state_size);
+    struct sp_reply rep;
+
+    P->server_init(st);
+    evbuffer_add(in, line, strlen(line));
+    ck_assert_int_eq(P->parse_reply(st, in, SP_CMD_NONE, false, &rep), SP_PARSE_OK);
+    ck_assert(rep.is_error);
+    P->hello_refusal(pool, left, in, &rep, why);
+    ck_assert_uint_eq(evbuffer_get_length(in), strlen(line)); /* not consumed */
+    P->server_fini(st);
+    free(st);
+    evbuffer_free(in);
+}
+
+/* The server's code stays first in what the client reads; the step is named after it. */
+START_TEST(setup_refused)
+{
+    struct sp_conf_pool pool;
+    struct sp_refusal why;
+    struct evbuffer *out = evbuffer_new();
+    char reason[256];
+    char *s;
+
+    memset(&pool, 0, sizeof(pool));
+    pool.redis_auth = (char *)"pw";
+    pool.redis_db = 5;
+    refusal(&pool, 2, "-WRONGPASS invalid username-password pair\r\n", &why);
+    ck_assert_str_eq(why.step, "AUTH");
+    ck_assert_str_eq(why.code, "WRONGPASS");
+    ck_assert_str_eq(why.text, "invalid username-password pair");
+    refusal(&pool, 1, "-ERR DB index is out of range\r\n", &why);
+    ck_assert_str_eq(why.step, "SELECT");
+    ck_assert_str_eq(why.code, "ERR");
+    ck_assert_str_eq(why.text, "DB index is out of range");
+    pool.redis_db = 0;
+    refusal(&pool, 1, "-lower case \x01words\r\n", &why);
+    ck_assert_str_eq(why.step, "AUTH");
+    ck_assert_str_eq(why.code, "ERR");
+    ck_assert_str_eq(why.text, "lower case ?words");
+
+    sp_reason_coded(reason, sizeof(reason), "WRONGPASS", "bad (%s)", "note");
+    P->error_reply(out, reason);
+    s = drain_str(out);
+    ck_assert_str_eq(s, "-WRONGPASS bad (note)\r\n");
+    free(s);
+    sp_reason_coded(reason, sizeof(reason), "not a code", "plain");
+    P->error_reply(out, reason);
+    s = drain_str(out);
+    ck_assert_str_eq(s, "-ERR plain\r\n");
+    free(s);
+    evbuffer_free(out);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("proto_redis");
@@ -468,6 +527,7 @@ int main(void)
     tcase_add_test(tc, merge_from_parts);
     tcase_add_test(tc, reply_parts_resumable);
     tcase_add_test(tc, server_hello);
+    tcase_add_test(tc, setup_refused);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
