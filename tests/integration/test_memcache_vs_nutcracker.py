@@ -198,9 +198,7 @@ class MemcacheVsNutcracker(harness.ClassPeersTestCase):
             ref = self.reference.raw()
             sp.send(req + b"mn\r\n")
             ref.send(req + b"mn\r\n")
-            want = []
-            while not want or want[-1] != b"MN\r\n":
-                want.append(ref.read_reply())
+            want = ref.replies_until_mn()
             got = [sp.read_reply() for _ in want]
             self.assertEqual(got, want, req)
             sp.close()
