@@ -57,7 +57,7 @@ proxy_libspproxy_la_SOURCES += \
 	proxy/redis/commands.c
 
 # memcache/: the memcached text and meta protocols: framing, command table, checks, multi-get
-# split and merge, the adapter.
+# split and merge, commands for every server, the adapter.
 proxy_libspproxy_la_SOURCES += \
 	proxy/memcache/proto_memcache.c \
 	proxy/memcache/mc.h \
@@ -68,7 +68,9 @@ proxy_libspproxy_la_SOURCES += \
 	proxy/memcache/mc_check.c \
 	proxy/memcache/mc_reply.c \
 	proxy/memcache/mc_multiget.h \
-	proxy/memcache/mc_multiget.c
+	proxy/memcache/mc_multiget.c \
+	proxy/memcache/mc_fanout.h \
+	proxy/memcache/mc_fanout.c
 
 # report/: the log and the statistics (nutcracker's JSON on the stats port).
 proxy_libspproxy_la_SOURCES += \

@@ -414,7 +414,7 @@ static void client_process(struct sp_client *cl)
             src = msg.body;
             msg.len = evbuffer_get_length(src);
         }
-        if (msg.kind == SP_MSG_MULTI && msg.nkeys > 1)
+        if ((msg.kind == SP_MSG_MULTI && msg.nkeys > 1) || msg.kind == SP_MSG_ALL)
             sp_multikey_forward(cl, req, &msg, src);
         else
             client_forward(cl, req, &msg, src);

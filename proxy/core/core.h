@@ -632,7 +632,8 @@ void sp_req_fail(struct sp_pool *pool, struct sp_req *req, const char *reason);
 
 /*
  * Forwards the multi-key request framed in *msg at the head of `in` (msg->len bytes, removed):
- * as is when all keys live on one server, else split.  `req` is already on the client queue.
+ * as is when all keys live on one server, else split.  A SP_MSG_ALL request is always split,
+ * one fragment per server of the pool.  `req` is already on the client queue.
  */
 void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct sp_msg *msg,
                          struct evbuffer *in);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Multi-key requests (MGET, DEL, MSET, ...): split per server, merge in key order.
+ * Multi-key requests (MGET, DEL, MSET, ...): split per server, merge in key order.  A request
+ * for every server (memcached's version, flush_all) is the same thing with one "key" per server.
  *
  * Keys are located first.  When they all live on one server the request goes out unchanged, so a
  * one-server multi-key command costs what a single-key one does.  Otherwise the request becomes a
@@ -24,6 +25,23 @@
    fragment is copied out of it at once (per-key evbuffer calls cost more than the copy). */
 #define SP_MULTIKEY_FLAT_MAX 8192
 
+/* Makes proxy->key_srv hold n entries.  Returns 0, or -1 with *reason. */
+static int reserve_key_srv(struct sp_proxy *proxy, size_t n, const char **reason)
+{
+    int *k;
+
+    if (n <= proxy->key_srv_cap)
+        return 0;
+    k = realloc(proxy->key_srv, n * sizeof(*k));
+    if (k == NULL) {
+        *reason = strerror(ENOMEM);
+        return -1;
+    }
+    proxy->key_srv = k;
+    proxy->key_srv_cap = n;
+    return 0;
+}
+
 /* Locates every key into proxy->key_srv; `flat` is NULL or the request's bytes in one piece.
    Returns 1 if all are on one server, 0 if not, -1 with *reason when a key cannot be placed. */
 static int locate_keys(struct sp_pool *pool, const struct sp_msg *msg, struct evbuffer *in,
@@ -34,16 +52,8 @@ static int locate_keys(struct sp_pool *pool, const struct sp_msg *msg, struct ev
     int same = 1;
 
     sp_key_walk_init(&walk, in);
-    if (msg->nkeys > proxy->key_srv_cap) {
-        int *k = realloc(proxy->key_srv, msg->nkeys * sizeof(*k));
-
-        if (k == NULL) {
-            *reason = strerror(ENOMEM);
-            return -1;
-        }
-        proxy->key_srv = k;
-        proxy->key_srv_cap = msg->nkeys;
-    }
+    if (reserve_key_srv(proxy, msg->nkeys, reason) < 0)
+        return -1;
     for (size_t i = 0; i < msg->nkeys; i++) {
         const void *key = flat != NULL ? flat + msg->keys[i].off
                                        : sp_key_walk_bytes(proxy, &walk, msg->keys[i].off,
@@ -62,6 +72,24 @@ static int locate_keys(struct sp_pool *pool, const struct sp_msg *msg, struct ev
             same = 0;
     }
     return same;
+}
+
+/*
+ * A request for every server: "key" i is server i, so fragment f is server f.  Returns 0 (never
+ * "one server": the protocol rewrites such a request and builds its answer in the merge, even
+ * from a single server), or -1 with *reason.
+ */
+static int place_all(struct sp_pool *pool, const char **reason)
+{
+    if (pool->nservers == 0) {
+        *reason = "no server in the pool";
+        return -1;
+    }
+    if (reserve_key_srv(pool->proxy, pool->nservers, reason) < 0)
+        return -1;
+    for (size_t i = 0; i < pool->nservers; i++)
+        pool->proxy->key_srv[i] = (int)i;
+    return 0;
 }
 
 /* Numbers the fragments (first appearance order) into req->frag_of_key; returns how many. */
@@ -154,12 +182,14 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
     size_t nfail = 0;
     const unsigned char *flat = msg->len <= SP_MULTIKEY_FLAT_MAX
                                     ? evbuffer_pullup(in, (ev_ssize_t)msg->len) : NULL;
-    int same = locate_keys(pool, msg, in, flat, &reason);
+    size_t nkeys = msg->kind == SP_MSG_ALL ? pool->nservers : msg->nkeys;
+    int same = msg->kind == SP_MSG_ALL ? place_all(pool, &reason)
+                                       : locate_keys(pool, msg, in, flat, &reason);
 
     if (same == 0 && req->memo == NULL)
         req->memo = evbuffer_new(); /* kept with the request object from now on */
     if (same < 0 || (same == 0 && (req->memo == NULL ||
-                                   sp_req_reserve(req, (uint32_t)pool->nservers, msg->nkeys) < 0))) {
+                                   sp_req_reserve(req, (uint32_t)pool->nservers, nkeys) < 0))) {
         evbuffer_drain(in, msg->len);
         pool->st->forward_error++;
         sp_req_fail(pool, req, reason != NULL ? reason : strerror(ENOMEM));
@@ -169,10 +199,10 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
         sp_forward_to(cl, req, pool->servers[proxy->key_srv[0]], in, msg->len);
         return;
     }
-    req->nkeys = msg->nkeys;
-    req->nfrags = number_frags(proxy, req, msg->nkeys);
+    req->nkeys = nkeys;
+    req->nfrags = number_frags(proxy, req, nkeys);
     req->npending = req->nfrags;
-    if (make_frags(cl, req, msg->nkeys) < 0) {
+    if (make_frags(cl, req, nkeys) < 0) {
         req->nfrags = 0;
         evbuffer_drain(in, msg->len);
         sp_req_fail(pool, req, strerror(ENOMEM));

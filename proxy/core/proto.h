@@ -32,6 +32,9 @@ enum sp_msg_kind {
     SP_MSG_FORWARD = 0, /* send as is to the owner of keys[0] */
     SP_MSG_MULTI = 1,   /* each key routes on its own: split / merge when they span servers */
     SP_MSG_LOCAL = 2,   /* answered by the proxy: the reply is already in `local` */
+    SP_MSG_ALL = 3,     /* sent to every server of the pool (no key): fragment f is server f
+                           in the pool's order, even with one server, and the protocol's split
+                           and merge see frag_of_key[f] = f, nkeys = nfrags = the servers */
 };
 
 /* Request flags. */
@@ -51,7 +54,7 @@ struct sp_msg {
     enum sp_msg_kind kind;
     unsigned flags;            /* SP_MSG_* */
     uint32_t cmd;              /* protocol's command id, handed back to split / merge */
-    size_t nkeys;              /* FORWARD: >= 1; MULTI: >= 1 */
+    size_t nkeys;              /* FORWARD: >= 1; MULTI: >= 1; LOCAL, ALL: 0 */
     const struct sp_key_span *keys; /* owned by the parse state; offsets into `body` if set */
     struct evbuffer *body;     /* NULL: forward the msg->len bytes at the head of the input as
                                   they are.  Else the protocol rewrote the request (e.g. a Redis

@@ -219,6 +219,24 @@ static void check_key_number(struct sp_mc_request *r, const unsigned char *line)
     r->err = check_keys(r, line, 1, 1);
 }
 
+/*
+ * flush_all [<delay>] [noreply]; verbosity <level> [noreply].  As memcached: the number is the
+ * first argument unless that is the final noreply (a third token is ignored); verbosity's number
+ * is unsigned, flush_all's an exptime (the proxy keeps it to 32 bits, as elsewhere).
+ */
+static void check_all(struct sp_mc_request *r, const unsigned char *line)
+{
+    uint64_t level;
+
+    r->noreply = last_is_noreply(r, line);
+    if (r->cmd->id == SP_MC_CMD_flush_all) {
+        if (r->ntok - 1 > (size_t)r->noreply && !exptime_ok(tok_at(r, line, 1), r->tok[1].len))
+            r->err = "CLIENT_ERROR invalid exptime argument";
+    } else if (sp_mc_parse_u64(tok_at(r, line, 1), r->tok[1].len, UINT64_MAX, &level) < 0) {
+        r->err = BAD_FORMAT;
+    }
+}
+
 /* Whether args (tokens after the name) fit the table's arity. */
 static int arity_ok(const struct sp_mc_command *c, size_t args)
 {
@@ -262,6 +280,10 @@ int sp_mc_request_check(struct sp_mc_request *r, const unsigned char *line)
     case SP_MC_META:
     case SP_MC_META_SET:
         return check_meta(r, line);
+    case SP_MC_ALL:
+        check_all(r, line);
+        r->nkeys = 0;
+        return 0;
     case SP_MC_REFUSE:
         r->noreply = last_is_noreply(r, line);
         /* fall through */

@@ -65,7 +65,7 @@ const char *sp_mc_kind_name(enum sp_mc_kind kind)
 {
     static const char *const names[] = {
         "store", "cas", "get", "gat", "delete", "arith", "touch",
-        "meta", "meta_set", "noop", "version", "quit", "refuse",
+        "meta", "meta_set", "noop", "version", "all", "quit", "refuse",
     };
 
     return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";

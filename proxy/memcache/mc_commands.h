@@ -23,7 +23,8 @@ enum sp_mc_kind {
     SP_MC_META,      /* mg|md|ma|me <key> <flags>*: forwarded by key */
     SP_MC_META_SET,  /* ms <key> <datalen> <flags>* + data block */
     SP_MC_NOOP,      /* mn: answered by the proxy once every earlier reply is out */
-    SP_MC_VERSION,   /* answered by the proxy */
+    SP_MC_VERSION,   /* sent to every server: the lowest of their versions (mc_fanout.h) */
+    SP_MC_ALL,       /* flush_all, verbosity: sent to every server; OK once all said OK */
     SP_MC_QUIT,      /* closes the connection, no reply (as memcached) */
     SP_MC_REFUSE,    /* no key to route by: refused with SERVER_ERROR naming `reason` */
 };
@@ -46,7 +47,7 @@ enum sp_mc_kind {
     X(cas,            CAS,      5,  6, NULL) \
     X(decr,           ARITH,    2,  3, NULL) \
     X(delete,         DELETE,   1,  3, NULL) \
-    X(flush_all,      REFUSE,   0, -1, SP_MC_WHY_ALL) \
+    X(flush_all,      ALL,      0,  2, NULL) \
     X(gat,            GAT,      1, -1, NULL) \
     X(gats,           GAT,      1, -1, NULL) \
     X(get,            GET,      1, -1, NULL) \
@@ -69,7 +70,7 @@ enum sp_mc_kind {
     X(slabs,          REFUSE,   0, -1, SP_MC_WHY_ALL) \
     X(stats,          REFUSE,   0, -1, SP_MC_WHY_STATS) \
     X(touch,          TOUCH,    2,  3, NULL) \
-    X(verbosity,      REFUSE,   0, -1, SP_MC_WHY_ALL) \
+    X(verbosity,      ALL,      1,  2, NULL) \
     X(version,        VERSION,  0, -1, NULL) \
     X(watch,          REFUSE,   0, -1, SP_MC_WHY_CONN)
     /* end of list */

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "mc_fanout.h"
 #include "mc_multiget.h"
 
 #define END_LINE "END\r\n"
@@ -158,10 +159,7 @@ void sp_mc_merge_values(const uint32_t *frag_of_key, size_t nkeys, const struct 
     int rc;
 
     if (bad >= 0) {
-        if (evbuffer_get_length(rep[bad]) == 0)
-            evbuffer_add_printf(out, "SERVER_ERROR no reply from server\r\n");
-        else
-            evbuffer_add_buffer(out, rep[bad]);
+        sp_mc_answer_failure(rep[bad], "a split get", out);
         return;
     }
     rc = merge_by_keys(frag_of_key, nkeys, parts, rep, memo, out);

@@ -4,8 +4,9 @@
  * protocol vtable (proto.h).
  *
  * Decides per request: forward by key (storage, delete, incr/decr, touch, the meta commands),
- * split by key (get, gets, gat, gats: merged back in the client's key order with one END), or
- * answer here (version, quit, mn, refused and malformed commands, with memcached's own words).
+ * split by key (get, gets, gat, gats: merged back in the client's key order with one END), send
+ * to every server (version, flush_all, verbosity: merged into one answer, mc_fanout.h), or
+ * answer here (quit, mn, refused and malformed commands, with memcached's own words).
  * A refused request whose framing is intact is answered and the connection stays, as memcached
  * does; `noreply` silences the answer as it does on memcached.  docs/compat.md lists where this
  * differs from nutcracker 0.5.0 (which closes the connection on most of these) and memcached.
@@ -23,10 +24,13 @@
 
 #include "core/proto.h"
 #include "mc.h"
+#include "mc_fanout.h"
 #include "mc_multiget.h"
 
 /* msg->cmd bit of a quiet meta request (forwarded with "mn" behind it); SP_CMD_NONE aside. */
 #define MC_CMD_QUIET 0x40000000u
+/* msg->cmd bit of a fan-out request sent with noreply: the merge answers nothing. */
+#define MC_CMD_SILENT 0x20000000u
 
 /* A request parser block (proto.h: lent to one client at a time). */
 struct mc_client {
@@ -125,9 +129,6 @@ static void local_command(const struct sp_mc_request *r, struct sp_msg *msg,
     case SP_MC_NOOP:
         evbuffer_add(local, "MN\r\n", 4);
         return;
-    case SP_MC_VERSION:
-        evbuffer_add_printf(local, "VERSION %s\r\n", PACKAGE_VERSION);
-        return;
     case SP_MC_QUIT:
         msg->flags |= SP_MSG_CLOSE; /* memcached closes without a word */
         return;
@@ -170,6 +171,12 @@ static enum sp_parse mc_parse_request(struct sp_proto_client *cl, struct evbuffe
         return SP_PARSE_OK;
     }
     msg->cmd = (uint32_t)r->cmd->id;
+    if (r->cmd->kind == SP_MC_VERSION || r->cmd->kind == SP_MC_ALL) {
+        /* Servers get it without the client's noreply (mc_fanout.h): the merge stays quiet. */
+        msg->kind = SP_MSG_ALL;
+        msg->cmd |= r->noreply ? MC_CMD_SILENT : 0;
+        return SP_PARSE_OK;
+    }
     if (r->nkeys == 0) {
         local_command(r, msg, local);
         return SP_PARSE_OK;
@@ -268,6 +275,8 @@ static int mc_split(const struct sp_msg *msg, struct evbuffer *req, const void *
         line = evbuffer_pullup(req, (ev_ssize_t)r->line_len);
     if (line == NULL)
         return -1;
+    if (msg->kind == SP_MSG_ALL)
+        return sp_mc_fanout_lines(r, line, nfrags, out);
     return sp_mc_split_lines(r, line, frag_of_key, nfrags, out, memo);
 }
 
@@ -275,8 +284,16 @@ static void mc_merge(uint32_t cmd, const uint32_t *frag_of_key, size_t nkeys,
                      const struct sp_part *parts, struct evbuffer *const *rep, size_t nfrags,
                      struct evbuffer *memo, struct evbuffer *out)
 {
-    (void)cmd; /* only retrieval commands are split (never quiet) */
-    sp_mc_merge_values(frag_of_key, nkeys, parts, rep, nfrags, memo, out);
+    const struct sp_mc_command *c = sp_mc_command_get(cmd & ~MC_CMD_SILENT); /* never quiet */
+
+    if (cmd & MC_CMD_SILENT)
+        return; /* noreply: the servers' answers are swallowed */
+    if (c != NULL && c->kind == SP_MC_VERSION)
+        sp_mc_merge_version(rep, nfrags, out);
+    else if (c != NULL && c->kind == SP_MC_ALL)
+        sp_mc_merge_ok(c->name, rep, nfrags, out);
+    else
+        sp_mc_merge_values(frag_of_key, nkeys, parts, rep, nfrags, memo, out);
 }
 
 const struct sp_proto sp_proto_memcache = {

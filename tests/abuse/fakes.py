@@ -7,7 +7,9 @@
 
 The handler gets each RESP request the proxy sends (as a list of bytes arguments) and returns
 the bytes to answer with (b"" answers nothing; None closes the connection).  Requests are framed
-with a strict multibulk reader, so a test also sees exactly what the proxy forwarded.
+with a strict multibulk reader, so a test also sees exactly what the proxy forwarded.  A fake
+memcached (framing="line") gets each CRLF-ended command line instead, split on spaces (keyless
+commands only: data blocks are not framed).
 """
 
 import os
@@ -23,8 +25,9 @@ HOST = "127.0.0.1"
 
 
 class FakeBackend:
-    def __init__(self, handler, port=None):
+    def __init__(self, handler, port=None, framing="resp"):
         self.handler = handler
+        self._take = {"resp": _take_request, "line": _take_line}[framing]
         self.requests = []          # every request received, in order (lists of bytes)
         self.connections = 0
         self._lock = threading.Lock()
@@ -58,7 +61,7 @@ class FakeBackend:
         buf = bytearray()
         try:
             while True:
-                req = _take_request(buf)
+                req = self._take(buf)
                 if req is None:
                     data = conn.recv(65536)
                     if not data:
@@ -92,6 +95,17 @@ class FakeBackend:
                     c.close()
                 except OSError:
                     pass
+
+
+def _take_line(buf):
+    """Removes one CRLF-ended line from the head of buf, as its space-separated words; None when
+    incomplete."""
+    eol = buf.find(b"\r\n")
+    if eol < 0:
+        return None
+    words = bytes(buf[:eol]).split()
+    del buf[:eol + 2]
+    return words
 
 
 def _take_request(buf):

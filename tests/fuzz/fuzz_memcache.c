@@ -50,7 +50,7 @@ static void request_done(const struct sp_msg *m, struct evbuffer *b, struct evbu
     CHECK(m->len > 0 && m->len <= evbuffer_get_length(b));
     CHECK(r->line_len > 0 && r->line_len <= m->len);
     CHECK(!r->has_data || m->len == r->line_len + r->data_len + 2);
-    CHECK((m->kind == SP_MSG_LOCAL) == (m->nkeys == 0));
+    CHECK((m->kind == SP_MSG_LOCAL || m->kind == SP_MSG_ALL) == (m->nkeys == 0));
     for (size_t i = 0; i < m->nkeys; i++) {
         CHECK(m->keys[i].len > 0 && m->keys[i].len <= SP_MC_KEY_MAX);
         CHECK(m->keys[i].off + m->keys[i].len < r->line_len);

@@ -32,6 +32,7 @@ MEMCACHE_INTEGRATION_TESTS = \
 	tests/integration/test_memcache.py \
 	tests/integration/test_routing_memcache.py \
 	tests/integration/test_memcache_vs_nutcracker.py \
+	tests/integration/test_memcache_fanout.py \
 	tests/integration/test_stress_memcache.py
 TESTS += $(MEMCACHE_INTEGRATION_TESTS)
 EXTRA_DIST += $(MEMCACHE_INTEGRATION_TESTS) tests/integration/rawmc.py

@@ -57,6 +57,21 @@ class RawMc(RawClient):
         self.send(request)
         return self.read_reply()
 
+    def replies_until_mn(self):
+        """Every reply up to and including the next MN (a stream sent with "mn" at its end)."""
+        out = []
+        while not out or out[-1] != b"MN\r\n":
+            out.append(self.read_reply())
+        return out
+
+
+def replies_to(stream, *clients):
+    """Sends `stream` with "mn" behind it to every client (pipelined); returns each one's
+    replies, the MN included."""
+    for c in clients:
+        c.send(stream + b"mn\r\n")
+    return [c.replies_until_mn() for c in clients]
+
 
 def value(key, data, flags=0, cas=None):
     """The VALUE item memcached sends for key (bytes)."""

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The memcached adapter behind proto.h, without sockets: what it answers itself (memcached's
- * words), how it routes, the bytes of split fragments and merged multi-get replies.
+ * words), how it routes, the bytes of split fragments and merged multi-get replies, and the
+ * requests for every server (version, flush_all, verbosity) and their merged answers.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 
 #include "conf.h"
 #include "core/proto.h"
+#include "memcache/mc_fanout.h"
 
 static const struct sp_proto *P = &sp_proto_memcache;
 
@@ -87,25 +89,146 @@ static void check_local(const char *req, const char *want, unsigned flags)
 
 START_TEST(local_replies)
 {
-    check_local("version\r\n", "VERSION " PACKAGE_VERSION "\r\n", 0);
     check_local("mn\r\n", "MN\r\n", 0);
     check_local("quit\r\n", "", SP_MSG_CLOSE);
     check_local("gat 10\r\n", "END\r\n", 0);
-    check_local("flush_all\r\n", "SERVER_ERROR flush_all is not supported by the proxy: it acts "
-                                 "on every server; send it to each server directly\r\n", 0);
-    check_local("flush_all noreply\r\n", "", 0);
     check_local("stats items\r\n", "SERVER_ERROR stats is not supported by the proxy: "
                                    "statistics are per server; ask each server, or the "
                                    "proxy's stats port\r\n", 0);
-    check_local("verbosity 1\r\n", "SERVER_ERROR verbosity is not supported by the proxy: it "
-                                   "acts on every server; send it to each server directly\r\n",
-                0);
+    check_local("lru_crawler noreply\r\n", "", 0);
     check_local("bogus\r\n", "ERROR\r\n", 0);
     check_local("get\r\n", "ERROR\r\n", 0);
     check_local("incr k x\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n", 0);
     check_local("incr k x noreply\r\n", "", 0);
     check_local("mg k v b\r\n",
                 "CLIENT_ERROR base64 keys (meta flag b) are not supported by the proxy\r\n", 0);
+}
+END_TEST
+
+/* flush_all and verbosity with bad arguments: memcached 1.6's answers, never forwarded. */
+START_TEST(fanout_bad_arguments)
+{
+    check_local("flush_all abc\r\n", "CLIENT_ERROR invalid exptime argument\r\n", 0);
+    check_local("flush_all 5x\r\n", "CLIENT_ERROR invalid exptime argument\r\n", 0);
+    check_local("flush_all noreply abc\r\n", "CLIENT_ERROR invalid exptime argument\r\n", 0);
+    check_local("flush_all abc noreply\r\n", "", 0);
+    check_local("flush_all 1 2 3\r\n", "ERROR\r\n", 0);
+    check_local("verbosity\r\n", "ERROR\r\n", 0);
+    check_local("verbosity 1 2 3\r\n", "ERROR\r\n", 0);
+    check_local("verbosity abc\r\n", "CLIENT_ERROR bad command line format\r\n", 0);
+    check_local("verbosity -1\r\n", "CLIENT_ERROR bad command line format\r\n", 0);
+    check_local("verbosity noreply\r\n", "", 0);
+}
+END_TEST
+
+/*
+ * A request for every server, split to two and merged from r0 and r1: each server's line must
+ * be `line`, the client's answer `want`.
+ */
+static void check_fanout(const char *req, const char *line, const char *r0, const char *r1,
+                         const char *want)
+{
+    static const uint32_t fok[] = { 0, 1 };
+    struct fixture f;
+    struct evbuffer *out[2] = { evbuffer_new(), evbuffer_new() };
+    struct evbuffer *rep[2] = { evbuffer_new(), evbuffer_new() };
+    struct evbuffer *res = evbuffer_new();
+
+    fx_init(&f);
+    ck_assert_str_eq(fx_parse(&f, req, SP_PARSE_OK), "");
+    ck_assert_int_eq(f.msg.kind, SP_MSG_ALL);
+    ck_assert_uint_eq(f.msg.nkeys, 0);
+    ck_assert_uint_eq(f.msg.flags, 0); /* servers answer even a noreply request */
+    ck_assert_int_eq(P->split(&f.msg, f.in, NULL, fok, 2, out, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        evbuffer_add(out[i], "", 1);
+        ck_assert_msg(strcmp((const char *)evbuffer_pullup(out[i], -1), line) == 0,
+                      "%s: server %d got %s", req, i, (const char *)evbuffer_pullup(out[i], -1));
+    }
+    evbuffer_add(rep[0], r0, strlen(r0));
+    evbuffer_add(rep[1], r1, strlen(r1));
+    P->merge(f.msg.cmd, fok, 2, NULL, rep, 2, NULL, res);
+    evbuffer_add(res, "", 1);
+    ck_assert_msg(strcmp((const char *)evbuffer_pullup(res, -1), want) == 0, "%s: got %s", req,
+                  (const char *)evbuffer_pullup(res, -1));
+    for (int i = 0; i < 2; i++) {
+        evbuffer_free(out[i]);
+        evbuffer_free(rep[i]);
+    }
+    evbuffer_free(res);
+    fx_fini(&f);
+}
+
+#define REFUSED "SERVER_ERROR Connection refused\r\n"
+
+START_TEST(fanout_version)
+{
+    check_fanout("version\r\n", "version\r\n", "VERSION 1.6.10\r\n", "VERSION 1.6.9\r\n",
+                 "VERSION 1.6.9\r\n");
+    check_fanout("version x y\n", "version\r\n", "VERSION 1.4.5\r\n", "VERSION 1.6.18\r\n",
+                 "VERSION 1.4.5\r\n");
+    /* servers that fail are left out; none left: the first one's failure */
+    check_fanout("version\r\n", "version\r\n", REFUSED, "VERSION 1.6.18\r\n",
+                 "VERSION 1.6.18\r\n");
+    check_fanout("version\r\n", "version\r\n", "VERSION 1.6.18\r\n", "ERROR\r\n",
+                 "VERSION 1.6.18\r\n");
+    check_fanout("version\r\n", "version\r\n", REFUSED, "SERVER_ERROR Connection timed out\r\n",
+                 REFUSED);
+    check_fanout("version\r\n", "version\r\n", "STORED\r\n", REFUSED,
+                 "SERVER_ERROR unexpected reply from server to version\r\n");
+    check_fanout("version\r\n", "version\r\n", "", "",
+                 "SERVER_ERROR no reply from server\r\n");
+}
+END_TEST
+
+START_TEST(fanout_flush_all_and_verbosity)
+{
+    check_fanout("flush_all\r\n", "flush_all\r\n", "OK\r\n", "OK\r\n", "OK\r\n");
+    check_fanout("flush_all 10\n", "flush_all 10\r\n", "OK\r\n", "OK\r\n", "OK\r\n");
+    check_fanout("flush_all -1 7\r\n", "flush_all -1\r\n", "OK\r\n", "OK\r\n", "OK\r\n");
+    check_fanout("flush_all 0 noreply\r\n", "flush_all 0\r\n", "OK\r\n", "OK\r\n", "");
+    check_fanout("flush_all noreply\r\n", "flush_all\r\n", "OK\r\n", REFUSED, "");
+    check_fanout("verbosity 1\r\n", "verbosity 1\r\n", "OK\r\n", "OK\r\n", "OK\r\n");
+    check_fanout("verbosity 1 noreply\r\n", "verbosity 1\r\n", "OK\r\n", "OK\r\n", "");
+    /* the first failure in the pool's order */
+    check_fanout("flush_all\r\n", "flush_all\r\n", "OK\r\n", REFUSED, REFUSED);
+    check_fanout("flush_all\r\n", "flush_all\r\n", "CLIENT_ERROR flush_all not allowed\r\n",
+                 REFUSED, "CLIENT_ERROR flush_all not allowed\r\n");
+    check_fanout("verbosity 2\r\n", "verbosity 2\r\n", "OK\r\n", "VERSION 1\r\n",
+                 "SERVER_ERROR unexpected reply from server to verbosity\r\n");
+}
+END_TEST
+
+static int version_cmp(const char *a, const char *b)
+{
+    int c = sp_mc_version_cmp(a, strlen(a), b, strlen(b));
+
+    return (c > 0) - (c < 0);
+}
+
+START_TEST(version_order)
+{
+    static const struct { const char *a, *b; int want; } cases[] = {
+        { "1.6.9", "1.6.10", -1 },          /* numbers, not bytes */
+        { "1.6.18", "1.6.18", 0 },
+        { "1.4.5", "1.6.0", -1 },
+        { "2.0.0", "1.99.99", 1 },
+        { "1.6", "1.6.0", -1 },             /* a prefix is lower */
+        { "1.6.010", "1.6.9", 1 },          /* leading zeros do not count */
+        { "1.6.9", "1.6.9-rc1", -1 },       /* a suffix compares after the numbers */
+        { "1.6.9-rc1", "1.6.10", -1 },
+        { "1.6.9-a", "1.6.9-b", -1 },
+        { "1.6.9.", "1.6.9", 1 },
+        { "unknown", "0.1", -1 },           /* no number at all: lowest */
+        { "99999999999999999999999.1", "99999999999999999999998.2", 1 },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_msg(version_cmp(cases[i].a, cases[i].b) == cases[i].want, "%s vs %s",
+                      cases[i].a, cases[i].b);
+        ck_assert_msg(version_cmp(cases[i].b, cases[i].a) == -cases[i].want, "%s vs %s",
+                      cases[i].b, cases[i].a);
+    }
 }
 END_TEST
 
@@ -423,6 +546,10 @@ static Suite *suite(void)
 
     tcase_add_test(t, local_replies);
     tcase_add_test(t, framing_lost);
+    tcase_add_test(t, fanout_bad_arguments);
+    tcase_add_test(t, fanout_version);
+    tcase_add_test(t, fanout_flush_all_and_verbosity);
+    tcase_add_test(t, version_order);
     tcase_add_test(t, routing);
     tcase_add_test(t, quiet_requests_forwarded_with_mn);
     tcase_add_test(t, quiet_replies_end_at_mn);
