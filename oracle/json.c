@@ -317,7 +317,7 @@ void sp_oracle_json_compare(FILE *out, const struct sp_oracle_compare *c)
 static void audit_issues(struct jw *j, const struct sp_audit *a, const struct sp_audit_pool *ap,
                          bool failures)
 {
-    jw_open(j, failures ? "failures" : "conflicts", '[');
+    jw_open(j, failures ? "failed_keys" : "conflict_keys", '[');
     for (size_t k = 0; k < ap->nissues; k++) {
         const struct sp_audit_issue *is = &ap->issues[k];
         if ((is->why != NULL) != failures)
