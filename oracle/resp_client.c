@@ -233,7 +233,8 @@ static int flush_out(struct sp_rc *c, char *err, size_t errlen)
     char buf[128];
     size_t done = 0;
     while (done < c->out_len) {
-        ssize_t n = write(c->fd, c->out + done, c->out_len - done);
+        /* MSG_NOSIGNAL: a server that hung up is an error to report, not a SIGPIPE. */
+        ssize_t n = send(c->fd, c->out + done, c->out_len - done, MSG_NOSIGNAL);
         if (n > 0) {
             done += (size_t)n;
             continue;
