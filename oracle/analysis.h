@@ -176,6 +176,9 @@ const char *sp_oracle_label(const struct sp_conf_server *srv, char *buf, size_t 
 /* Opens the key source the options describe.  NULL after reporting on stderr. */
 struct sp_keys *sp_oracle_open_keys(const struct sp_oracle_opts *o);
 
+/* Seconds on the monotonic clock (for rates and durations, never for placement). */
+double sp_oracle_now(void);
+
 /* Progress: start, tick (every few million keys), and finish (ends the line). */
 void sp_oracle_progress_start(struct sp_oracle_progress *p);
 void sp_oracle_progress_tick(struct sp_oracle_progress *p, uint64_t keys);

@@ -5,9 +5,11 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
+#include "audit.h"
 
 static void field(FILE *out, const char *s, bool last)
 {
@@ -137,5 +139,29 @@ void sp_oracle_csv_compare(FILE *out, const struct sp_oracle_compare *c)
         }
         number(out, c->min_fraction, false);
         field(out, r->error, true);
+    }
+}
+
+/* One row per (server the keys are on, server that owns them) of every pool: the diagonal holds
+ * the keys in place, the rest the misplaced ones and what --fix did with them. */
+void sp_oracle_csv_audit(FILE *out, const struct sp_audit *a)
+{
+    fputs("pool,server,address,owner,owner_address,keys,moved,conflicts,failed\r\n", out);
+    for (size_t p = 0; p < a->npools; p++) {
+        const struct sp_audit_pool *ap = &a->pools[p];
+        for (size_t k = 0; k < ap->n * ap->n; k++) {
+            const struct sp_audit_server *on = &ap->servers[k / ap->n];
+            const struct sp_audit_server *owner = &ap->servers[k % ap->n];
+            const struct sp_audit_flow *f = &ap->flows[k];
+            field(out, ap->pool->name, false);
+            field(out, on->conf->name, false);
+            field(out, on->addr, false);
+            field(out, owner->conf->name, false);
+            field(out, owner->addr, false);
+            count(out, on == owner ? on->keys - on->misplaced : f->misplaced, false);
+            count(out, f->moved, false);
+            count(out, f->conflicts, false);
+            count(out, f->failed, true);
+        }
     }
 }

@@ -7,9 +7,11 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
+#include "audit.h"
 
 /* A tiny streaming writer: tracks whether a comma is due at each nesting level. */
 struct jw {
@@ -306,6 +308,88 @@ void sp_oracle_json_compare(FILE *out, const struct sp_oracle_compare *c)
                    c->keys ? (double)r->moved / (double)c->keys : 0);
             jw_num(&j, "expected_fraction_plus_one", r->space_moved);
         }
+        jw_close(&j, '}');
+    }
+    jw_close(&j, ']');
+    jw_close(&j, '}');
+}
+
+static void audit_issues(struct jw *j, const struct sp_audit *a, const struct sp_audit_pool *ap,
+                         bool failures)
+{
+    jw_open(j, failures ? "failed_keys" : "conflict_keys", '[');
+    for (size_t k = 0; k < ap->nissues; k++) {
+        const struct sp_audit_issue *is = &ap->issues[k];
+        if ((is->why != NULL) != failures)
+            continue;
+        char *key = sp_audit_key_text(is->key, is->len, a->opt.hex);
+        jw_open(j, NULL, '{');
+        jw_str(j, "key", key ? key : "");
+        jw_str(j, "on", ap->servers[is->from].addr);
+        jw_str(j, "owner", ap->servers[is->to].addr);
+        if (failures)
+            jw_str(j, "error", is->why);
+        jw_close(j, '}');
+        free(key);
+    }
+    jw_close(j, ']');
+}
+
+static void audit_server(struct jw *j, const struct sp_audit_pool *ap, size_t i)
+{
+    const struct sp_audit_server *s = &ap->servers[i];
+    jw_open(j, NULL, '{');
+    server_fields(j, s->conf);
+    jw_str(j, "scanned_at", s->addr);
+    jw_u64(j, "keys", s->keys);
+    jw_u64(j, "misplaced", s->misplaced);
+    jw_open(j, "owners", '[');
+    for (size_t to = 0; to < ap->n; to++) {
+        const struct sp_audit_flow *f = &ap->flows[i * ap->n + to];
+        if (!f->misplaced)
+            continue;
+        jw_open(j, NULL, '{');
+        jw_str(j, "owner", ap->servers[to].conf->name);
+        jw_str(j, "owner_address", ap->servers[to].addr);
+        jw_u64(j, "misplaced", f->misplaced);
+        jw_u64(j, "moved", f->moved);
+        jw_u64(j, "conflicts", f->conflicts);
+        jw_u64(j, "failed", f->failed);
+        jw_close(j, '}');
+    }
+    jw_close(j, ']');
+    jw_close(j, '}');
+}
+
+void sp_oracle_json_audit(FILE *out, const struct sp_audit *a)
+{
+    struct jw j = { .out = out };
+    jw_open(&j, NULL, '{');
+    jw_str(&j, "command", "audit");
+    jw_str(&j, "conf", a->conf_path);
+    jw_bool(&j, "fix", a->opt.fix);
+    jw_bool(&j, "hex_keys", a->opt.hex);
+    jw_num(&j, "seconds", a->seconds);
+    jw_open(&j, "pools", '[');
+    for (size_t p = 0; p < a->npools; p++) {
+        const struct sp_audit_pool *ap = &a->pools[p];
+        jw_open(&j, NULL, '{');
+        jw_str(&j, "pool", ap->pool->name);
+        jw_str(&j, "hash", ap->pool->hash);
+        jw_str(&j, "hash_tag", ap->pool->hash_tag);
+        jw_str(&j, "distribution", ap->pool->distribution);
+        jw_bool(&j, "sentinel", sp_conf_pool_is_sentinel(ap->pool));
+        jw_u64(&j, "keys", ap->keys);
+        jw_u64(&j, "misplaced", ap->misplaced);
+        jw_u64(&j, "moved", ap->moved);
+        jw_u64(&j, "conflicts", ap->conflicts);
+        jw_u64(&j, "failed", ap->failed);
+        jw_open(&j, "servers", '[');
+        for (size_t i = 0; i < ap->n; i++)
+            audit_server(&j, ap, i);
+        jw_close(&j, ']');
+        audit_issues(&j, a, ap, false);
+        audit_issues(&j, a, ap, true);
         jw_close(&j, '}');
     }
     jw_close(&j, ']');

@@ -283,3 +283,27 @@ int sp_keys_next(struct sp_keys *k, struct sp_key *key, char *err, size_t errlen
     key->len = (size_t)n;
     return 1;
 }
+
+size_t sp_keys_escape(const unsigned char *key, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *p = out;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = key[i];
+        const char *named = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r" : NULL;
+        if (named) {
+            memcpy(p, named, 2);
+            p += 2;
+        } else if (c >= 0x20 && c < 0x7f) {
+            *p++ = (char)c;
+        } else {
+            *p++ = '\\';
+            *p++ = 'x';
+            *p++ = digits[c >> 4];
+            *p++ = digits[c & 15];
+        }
+    }
+    *p = '\0';
+    return (size_t)(p - out);
+}

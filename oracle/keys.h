@@ -44,6 +44,14 @@ int sp_keys_next(struct sp_keys *keys, struct sp_key *key, char *err, size_t err
  */
 struct sp_keys *sp_keys_synthetic(const char *pattern, uint64_t count, char *err, size_t errlen);
 
+/*
+ * Writes key[len] as text that fits on one line: printable ASCII as is, a backslash doubled,
+ * tab, newline and CR as backslash t, n, r, any other byte as backslash x HH (so a key reads back
+ * unambiguously).  out needs room for 4 * len + 1 bytes; returns the length written (without the
+ * NUL).
+ */
+size_t sp_keys_escape(const unsigned char *key, size_t len, char *out);
+
 /* Closes the source (not stdin itself); NULL is a no-op. */
 void sp_keys_close(struct sp_keys *keys);
 

@@ -27,6 +27,9 @@ static const struct subcommand subcommands[] = {
      "\n      ... [KEYS]   diff against CONF with these changes, without writing it"},
     {"compare", sp_oracle_cmd_compare,
      "compare -c CONF [KEYS]   every hash x distribution: balance and movement for +1 server"},
+    {"audit", sp_oracle_cmd_audit,
+     "audit -c CONF [--pool P] [--list] [--fix [--rate N] [--batch N]]   misplaced keys on the"
+     "\n      live Redis servers (SCAN), moved to their owners with --fix (MIGRATE)"},
 };
 
 static void usage(FILE *out)
@@ -46,7 +49,8 @@ static void usage(FILE *out)
                  "key)\n"
                  "  --json, --csv      machine-readable output (balance, diff, whatif, compare)\n"
                  "  --html FILE        also write a self-contained HTML report with charts\n"
-                 "\nExit status: 0 ok, 1 a threshold was exceeded, 2 bad input.\n");
+                 "\nExit status: 0 ok, 1 a threshold was exceeded (audit: misplaced keys), 2 bad input\n"
+                 "(audit: or a server that cannot be reached).\n");
 }
 
 int main(int argc, char **argv)

@@ -30,7 +30,7 @@ struct sp_keys *sp_oracle_open_keys(const struct sp_oracle_opts *o)
     return k;
 }
 
-static double now_seconds(void)
+double sp_oracle_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -42,7 +42,7 @@ void sp_oracle_progress_start(struct sp_oracle_progress *p)
     memset(p, 0, sizeof(*p));
     p->on = isatty(STDERR_FILENO) == 1;
     if (p->on)
-        p->start = p->last = now_seconds();
+        p->start = p->last = sp_oracle_now();
 }
 
 static void progress_line(struct sp_oracle_progress *p, uint64_t keys, double t)
@@ -57,7 +57,7 @@ void sp_oracle_progress_tick(struct sp_oracle_progress *p, uint64_t keys)
 {
     if (!p->on)
         return;
-    double t = now_seconds();
+    double t = sp_oracle_now();
     /* Only runs longer than a second get a progress line, refreshed at most twice a second. */
     if (t - p->start >= 1.0 && t - p->last >= 0.5)
         progress_line(p, keys, t);
@@ -67,7 +67,7 @@ void sp_oracle_progress_end(struct sp_oracle_progress *p, uint64_t keys)
 {
     if (!p->printed)
         return;
-    progress_line(p, keys, now_seconds());
+    progress_line(p, keys, sp_oracle_now());
     fputs("done\n", stderr);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "audit.h"
 #include "table.h"
 
 /* Largest matrix printed in full; bigger ones are summarised by their largest flows. */
@@ -337,4 +338,106 @@ void sp_oracle_text_compare(FILE *out, const struct sp_oracle_compare *c)
     fprintf(out, "\n  (peak/mean: the most loaded server's key share over its weight share; "
                  "exp.: from the hash space;\n   moved +1: keys that move when the server is "
                  "added; moves too much: " SP_ORACLE_TOO_MUCH_RULE ")\n");
+}
+
+/* ---- audit ---- */
+
+static void audit_flows(FILE *out, const struct sp_audit *a, const struct sp_audit_pool *ap)
+{
+    struct sp_table t;
+    sp_table_init(&t, a->opt.fix ? 6 : 3, "llrrrr");
+    sp_table_cell(&t, "on");
+    sp_table_cell(&t, "owner");
+    sp_table_cell(&t, "misplaced");
+    if (a->opt.fix) {
+        sp_table_cell(&t, "moved");
+        sp_table_cell(&t, "conflicts");
+        sp_table_cell(&t, "failed");
+    }
+    for (size_t k = 0; k < ap->n * ap->n; k++) {
+        const struct sp_audit_flow *f = &ap->flows[k];
+        if (!f->misplaced)
+            continue;
+        sp_table_cell(&t, "%s", ap->servers[k / ap->n].addr);
+        sp_table_cell(&t, "%s", ap->servers[k % ap->n].addr);
+        sp_table_cell(&t, "%llu", (unsigned long long)f->misplaced);
+        if (a->opt.fix) {
+            sp_table_cell(&t, "%llu", (unsigned long long)f->moved);
+            sp_table_cell(&t, "%llu", (unsigned long long)f->conflicts);
+            sp_table_cell(&t, "%llu", (unsigned long long)f->failed);
+        }
+    }
+    fprintf(out, "\n  misplaced keys, from the server they are on to the one that owns them:\n");
+    sp_table_print(&t, out, "  ");
+    sp_table_free(&t);
+}
+
+/* Conflicts, then failures: each key left behind by --fix, and why. */
+static void audit_issues(FILE *out, const struct sp_audit *a, const struct sp_audit_pool *ap)
+{
+    for (int failures = 0; failures < 2; failures++) {
+        bool first = true;
+        for (size_t k = 0; k < ap->nissues; k++) {
+            const struct sp_audit_issue *is = &ap->issues[k];
+            if ((is->why != NULL) != failures)
+                continue;
+            if (first)
+                fputs(failures ? "\n  failed (the key stays where it is):\n"
+                               : "\n  conflicts (the owner has the key too: both copies left, "
+                                 "the owner's is the one the proxy serves):\n", out);
+            first = false;
+            char *key = sp_audit_key_text(is->key, is->len, a->opt.hex);
+            fprintf(out, "    %s  on %s, owner %s%s%s\n", key ? key : "(out of memory)",
+                    ap->servers[is->from].addr, ap->servers[is->to].addr,
+                    is->why ? ": " : "", is->why ? is->why : "");
+            free(key);
+        }
+    }
+}
+
+static void audit_pool(FILE *out, const struct sp_audit *a, const struct sp_audit_pool *ap)
+{
+    struct sp_table t;
+    char label[600];
+    const struct sp_conf_pool *p = ap->pool;
+    fprintf(out, "audit: pool '%s' (%s): %s + %s%s%s, %zu servers%s: %llu keys, %llu misplaced",
+            p->name, a->conf_path, p->hash, p->distribution, p->hash_tag[0] ? ", hash_tag " : "",
+            p->hash_tag, ap->n, sp_conf_pool_is_sentinel(p) ? " (masters from Sentinel)" : "",
+            (unsigned long long)ap->keys, (unsigned long long)ap->misplaced);
+    if (a->opt.fix)
+        fprintf(out, ", %llu moved, %llu conflicts, %llu failed", (unsigned long long)ap->moved,
+                (unsigned long long)ap->conflicts, (unsigned long long)ap->failed);
+    fputs("\n\n", out);
+    sp_table_init(&t, 4, "llrr");
+    sp_table_cell(&t, "server");
+    sp_table_cell(&t, "scanned at");
+    sp_table_cell(&t, "keys");
+    sp_table_cell(&t, "misplaced");
+    for (size_t i = 0; i < ap->n; i++) {
+        const struct sp_audit_server *s = &ap->servers[i];
+        sp_table_cell(&t, "%s", sp_oracle_label(s->conf, label, sizeof label));
+        sp_table_cell(&t, "%s", s->addr);
+        sp_table_cell(&t, "%llu", (unsigned long long)s->keys);
+        sp_table_cell(&t, "%llu", (unsigned long long)s->misplaced);
+    }
+    sp_table_print(&t, out, "  ");
+    sp_table_free(&t);
+    if (ap->misplaced)
+        audit_flows(out, a, ap);
+    audit_issues(out, a, ap);
+    fputc('\n', out);
+}
+
+void sp_oracle_text_audit(FILE *out, const struct sp_audit *a)
+{
+    uint64_t keys = 0, misplaced = 0;
+    for (size_t i = 0; i < a->npools; i++) {
+        audit_pool(out, a, &a->pools[i]);
+        keys += a->pools[i].keys;
+        misplaced += a->pools[i].misplaced;
+    }
+    fprintf(out, "%zu pool%s, %llu keys scanned in %.2f s (%.0f keys/s), %llu misplaced%s\n",
+            a->npools, a->npools == 1 ? "" : "s", (unsigned long long)keys, a->seconds,
+            a->seconds > 0 ? (double)keys / a->seconds : 0, (unsigned long long)misplaced,
+            a->opt.fix ? "" : misplaced ? " (--fix moves them to their owners)" : "");
 }

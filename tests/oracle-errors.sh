@@ -37,6 +37,12 @@ expect 2 "unknown hash 'nope'" -- place -c "$tmp/bad.yml"
 printf 'a:\n  listen: 127.0.0.1:1\n  servers:\n   - 127.0.0.1:2:1\nb:\n  listen: 127.0.0.1:3\n  servers:\n   - 127.0.0.1:4:1\n' > "$tmp/two.yml"
 expect 2 "has 2 pools (a, b): choose one with --pool" -- place -c "$tmp/two.yml"
 expect 2 "no pool 'c'" -- place -c "$tmp/two.yml" --pool c
+expect 2 "audit: -c CONF is required" -- audit
+expect 2 "no pool 'c'" -- audit -c "$tmp/two.yml" --pool c
+expect 2 "audit: bad option '--bogus'" -- audit -c "$tmp/two.yml" --bogus
+expect 2 "audit: --timeout 0 is out of range (expected 1..3600000)" -- audit -c "$tmp/two.yml" --timeout 0
+expect 2 "pool 'a' is a memcached pool: the audit needs Redis" -- audit -c "$tmp/two.yml" --pool a
+expect 2 "has no Redis pool (redis: true): nothing to audit" -- audit -c "$tmp/two.yml"
 expect 2 "plugin directory (from the command line) does not exist" -- hash --hash md5 --plugin-dir /nonexistent
 
 # And the good paths print what they should.

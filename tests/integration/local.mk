@@ -22,6 +22,7 @@ CORE_INTEGRATION_TESTS = \
 	tests/integration/test_failures.py \
 	tests/integration/test_auth.py \
 	tests/integration/test_oracle_vs_proxy.py \
+	tests/integration/test_audit.py \
 	tests/integration/test_idle.py \
 	tests/integration/test_stress.py
 TESTS += $(CORE_INTEGRATION_TESTS)

@@ -137,3 +137,11 @@ tests_unit_test_http_SOURCES = tests/unit/test_http.c
 tests_unit_test_http_CPPFLAGS = $(UNIT_PROXY_CPPFLAGS)
 tests_unit_test_http_CFLAGS = $(UNIT_PROXY_CFLAGS)
 tests_unit_test_http_LDADD = $(UNIT_PROXY_LIBS)
+
+# The oracle's blocking RESP2 client (audit; migrate next) against a scripted unix-socket server.
+check_PROGRAMS += tests/unit/test_resp_client
+TESTS += tests/unit/test_resp_client
+tests_unit_test_resp_client_SOURCES = tests/unit/test_resp_client.c oracle/resp_client.c
+tests_unit_test_resp_client_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/oracle
+tests_unit_test_resp_client_CFLAGS = $(UNIT_COMPILE_FLAGS) -pthread
+tests_unit_test_resp_client_LDADD = $(UNIT_LIBS) -lpthread

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * shardoracle audit: the keys that live servers hold against the configured placement.  Every
+ * server of a Redis pool is SCANned, every key placed with the pool's own hash, hash_tag and
+ * distribution (no ejection: the audit is against the configuration), and a key found on another
+ * server than its owner is "misplaced".  With --fix each misplaced key is moved to its owner with
+ * MIGRATE (never REPLACE, never COPY), so a key that its owner holds too is a conflict, left on both.
+ *
+ * The pieces: audit_servers.c finds and connects the servers (configured, or the masters Sentinel
+ * names now), audit_scan.c scans and tallies, audit_fix.c moves, text/json/csv.c report.
+ */
+#ifndef SP_ORACLE_AUDIT_H
+#define SP_ORACLE_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "analysis.h"
+#include "conf.h"
+#include "placement.h"
+#include "registry.h"
+#include "resp_client.h"
+
+#define SP_AUDIT_DEFAULT_COUNT 1000     /* SCAN ... COUNT */
+#define SP_AUDIT_DEFAULT_BATCH 100      /* keys per MIGRATE */
+#define SP_AUDIT_DEFAULT_TIMEOUT 5000   /* ms: connect, each reply, MIGRATE's own timeout */
+
+/* One server of a pool as the audit reaches it. */
+struct sp_audit_server {
+    const struct sp_conf_server *conf;
+    char host[256];              /* the host, or the unix socket path */
+    int port;                    /* 0: unix socket */
+    char addr[272];              /* "host:port" or the path: where it was scanned */
+    struct sp_rc *conn;
+    uint64_t keys;               /* keys scanned */
+    uint64_t misplaced;          /* of which placement gives to another server */
+};
+
+/* Keys found on server `from` that belong to server `to`, and what --fix did with them. */
+struct sp_audit_flow {
+    uint64_t misplaced;
+    uint64_t moved;
+    uint64_t conflicts;          /* the owner holds the key too: both copies left */
+    uint64_t failed;             /* MIGRATE refused the key (too big for the timeout, ...) */
+};
+
+/* A key --fix could not move: a conflict (why NULL) or a failure (why: the server's answer). */
+struct sp_audit_issue {
+    size_t from, to;
+    unsigned char *key;
+    size_t len;
+    char *why;
+};
+
+struct sp_audit_pool {
+    const struct sp_conf_pool *pool;
+    struct sp_placer *placer;
+    size_t n;                    /* pool->nservers */
+    struct sp_audit_server *servers;
+    struct sp_audit_flow *flows; /* n x n, [from * n + to]; the diagonal stays 0 */
+    uint64_t keys, misplaced, moved, conflicts, failed;
+    struct sp_audit_issue *issues;
+    size_t nissues, issues_cap;
+};
+
+struct sp_audit_opts {
+    uint64_t count;              /* SCAN COUNT */
+    uint64_t batch;              /* keys per MIGRATE */
+    uint64_t rate;               /* keys moved per second, 0: unlimited */
+    int timeout_ms;
+    bool fix;
+    bool hex;                    /* keys in --list and issues as hex */
+    FILE *list;                  /* misplaced keys go here (--list), or NULL */
+    enum sp_oracle_format format;
+};
+
+struct sp_audit {
+    const char *conf_path;
+    struct sp_audit_opts opt;
+    struct sp_audit_pool *pools;
+    size_t npools;
+    struct sp_oracle_progress progress;
+    uint64_t scanned;            /* keys scanned so far, all pools (for the progress line) */
+    double seconds;              /* wall time of the scans (and fixes) */
+};
+
+/* ---- audit_servers.c ---- */
+
+/*
+ * Prepares `ap` for `pool`: its placer, the address of every server (a Sentinel pool: the master
+ * address the first answering Sentinel gives), a connection to each (AUTH redis_auth, SELECT
+ * redis_db).  Returns 0, or -1 with err set to "pool 'P': server 'S': reason"; what was opened
+ * is left in ap for sp_audit_pool_close.
+ */
+int sp_audit_pool_open(struct sp_audit_pool *ap, const struct sp_registry *reg,
+                       const struct sp_conf_pool *pool, int timeout_ms, char *err, size_t errlen);
+
+/* Closes the connections and frees what the pool owns; a zeroed pool is fine. */
+void sp_audit_pool_close(struct sp_audit_pool *ap);
+
+/* "'name' (host:port)", or "'host:port'" when the server is named after where it is. */
+const char *sp_audit_server_label(const struct sp_audit_server *s, char *buf, size_t len);
+
+/* ---- audit_scan.c ---- */
+
+/*
+ * Scans every server of `ap`, tallying keys and misplaced keys, listing misplaced keys to
+ * a->opt.list and, with --fix, moving them as they are found.  Returns 0, or -1 with err set
+ * ("pool 'P': server 'S': SCAN: reason") when a server fails.
+ */
+int sp_audit_scan(struct sp_audit *a, struct sp_audit_pool *ap, char *err, size_t errlen);
+
+/* `key` as text for a report line, hex or escaped (sp_keys_escape); to free.  NULL: no memory. */
+char *sp_audit_key_text(const unsigned char *key, size_t len, bool hex);
+
+/* ---- audit_fix.c ---- */
+
+struct sp_audit_fixer;
+
+/* A fixer for `a`; NULL when out of memory. */
+struct sp_audit_fixer *sp_audit_fixer_new(const struct sp_audit *a);
+void sp_audit_fixer_free(struct sp_audit_fixer *f);
+
+/*
+ * Queues misplaced key `key` found on server `from` of `ap` for its owner `to`, moving a batch
+ * when it is full.  Returns 0, or -1 with err set when the source server failed (the connection
+ * is lost: the audit cannot go on).
+ */
+int sp_audit_fix_key(struct sp_audit_fixer *f, struct sp_audit_pool *ap, size_t from, size_t to,
+                     const void *key, size_t len, char *err, size_t errlen);
+
+/* Moves every queued key of `ap`.  0, or -1 with err set as above. */
+int sp_audit_fix_flush(struct sp_audit_fixer *f, struct sp_audit_pool *ap, char *err,
+                       size_t errlen);
+
+/* ---- reports: text.c, json.c, csv.c ---- */
+
+void sp_oracle_text_audit(FILE *out, const struct sp_audit *a);
+void sp_oracle_json_audit(FILE *out, const struct sp_audit *a);
+void sp_oracle_csv_audit(FILE *out, const struct sp_audit *a);
+
+#endif
