@@ -132,7 +132,8 @@ class TestConf(Base):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stderr,
                          "shardproxy: pool 'ha': follows 2 Sentinel(s) for master(s) g2, g1; "
-                         "auto_eject_hosts (true here) is not applied in a Sentinel pool\n"
+                         "auto_eject_hosts (true here) is not applied in a Sentinel pool; "
+                         "requests wait up to 5000 ms for a failover (failover_hold)\n"
                          "shardproxy: configuration file '%s' syntax is ok\n" % conf)
         self.assertNotEqual(harness.run_nutcracker(["-t", "-c", conf]).returncode, 0)
         pool["servers"].append("127.0.0.1:4503:1")
