@@ -8,7 +8,8 @@
  *
  * Beyond nutcracker, a pool may follow Redis Sentinel (`sentinels:`, docs/configuration.md): its
  * servers' addresses are then only a start, each server follows one Sentinel master, and
- * placement still depends on the server names alone.
+ * placement still depends on the server names alone.  A Redis pool may also be resharded online
+ * (`migrate_from:`, docs/resharding.md): it then names the layout its keys live in now.
  */
 #ifndef SP_CONF_H
 #define SP_CONF_H
@@ -108,6 +109,14 @@ struct sp_conf_pool {
        for the switch (ms, 0: fails at once), and whether read-only commands go to a replica. */
     int failover_hold;
     bool failover_replica_reads;
+    /*
+     * Online resharding (`migrate_from:`, docs/resharding.md): NULL unless the pool is migrating.
+     * The layout its keys live in now, as a pool of its own: every field copied from this pool,
+     * servers/hash/distribution/hash_tag from migrate_from (the pool's own where migrate_from does
+     * not give them), servers sorted and named as in `servers`, sentinel_masters only the entries
+     * naming its servers, its `mark` where `migrate_from` was written, its own migrate_from NULL.
+     */
+    struct sp_conf_pool *migrate_from;
 };
 
 struct sp_conf {
@@ -153,10 +162,13 @@ bool sp_conf_pool_is_sentinel(const struct sp_conf_pool *pool);
  * look servers up again with sp_conf_find_server.
  */
 
-/* A deep copy of `pool` (standalone, not part of any sp_conf), or NULL when out of memory. */
+/*
+ * A deep copy of `pool` (standalone, not part of any sp_conf; migrate_from copied too), or NULL
+ * when out of memory.
+ */
 struct sp_conf_pool *sp_conf_pool_dup(const struct sp_conf_pool *pool);
 
-/* Frees a pool from sp_conf_pool_dup; NULL is a no-op. */
+/* Frees a pool from sp_conf_pool_dup (and its migrate_from); NULL is a no-op. */
 void sp_conf_pool_free(struct sp_conf_pool *pool);
 
 /* Adds a server written as a servers-list entry: "host:port:weight [name]" or "/path:weight". */

@@ -82,6 +82,7 @@ struct sp_conf_pool *sp_conf_pool_dup(const struct sp_conf_pool *pool)
     d->nsentinels = 0;
     d->sentinel_masters = NULL;
     d->nsentinel_masters = 0;
+    d->migrate_from = NULL;
     d->name = dup_or_null(pool->name, &ok);
     addr_copy(&d->listen, &pool->listen, &ok);
     d->hash = dup_or_null(pool->hash, &ok);
@@ -101,6 +102,8 @@ struct sp_conf_pool *sp_conf_pool_dup(const struct sp_conf_pool *pool)
         to->master = dup_or_null(pool->servers[i].master, &ok);
         d->nservers++;
     }
+    if (pool->migrate_from && !(d->migrate_from = sp_conf_pool_dup(pool->migrate_from)))
+        ok = false;
     if (!ok) {
         sp_conf_pool_free(d);
         return NULL;

@@ -6,7 +6,8 @@
  * event walk: structure and per-key dispatch), conf_value.c (one scalar -> one typed value),
  * conf_pool.c (per-pool checks once a pool is complete: defaults, required keys, server order),
  * conf_sentinel.c (the Sentinel keys: their entries and their pool checks), conf_msg.c (the
- * message format) and conf_keys.c (the list of keys).
+ * message format), conf_keys.c (the list of keys) and conf_migrate.c (`migrate_from`: the source
+ * layout completed from the pool, and its rules).
  */
 #ifndef SP_CONF_INT_H
 #define SP_CONF_INT_H
@@ -54,20 +55,26 @@ enum cf_key {
     CF_KEY_SENTINEL_MASTERS,
     CF_KEY_FAILOVER_HOLD,
     CF_KEY_FAILOVER_REPLICA_READS,
+    CF_KEY_MIGRATE_FROM,
     CF_KEY_COUNT
 };
 
-/* What a key's value is in YAML: most are scalars; two take a list, one a mapping. */
+/*
+ * What a key's value is in YAML: most are scalars; two take a list, one a mapping; a layout
+ * (migrate_from) is a mapping of layout keys or, short, a list of servers.
+ */
 enum cf_shape {
     CF_SHAPE_SCALAR,
     CF_SHAPE_LIST,
     CF_SHAPE_MAP,
+    CF_SHAPE_LAYOUT,
 };
 
 /* Where each key of the pool being parsed was written (line 0: not given). */
 struct cf_pool_marks {
     struct sp_conf_mark key[CF_KEY_COUNT];
     struct sp_conf_mark value[CF_KEY_COUNT];
+    struct sp_conf_mark from[CF_KEY_COUNT];   /* the keys written inside migrate_from */
 };
 
 /* One load: inputs, the config being built, and the first error. */
@@ -81,6 +88,7 @@ struct cf_ctx {
     char *err;
     size_t errlen;
     bool failed;                       /* an error has been written; later ones are dropped */
+    const char *key_prefix;            /* non-NULL: messages name key 'PREFIX.KEY' (migrate_from) */
 };
 
 /* A scalar as the walker hands it to value parsers: text plus where it was written. */
@@ -201,6 +209,21 @@ void cf_sentinel_release(struct sp_conf_pool *pool);
 int cf_check_known(struct cf_ctx *cx, const struct sp_conf_pool *pool, enum cf_key key,
                    const char *name, struct sp_conf_mark at, const char *const *known,
                    const char *what);
+
+/* conf_keys.c: true when key `k` may be written inside a layout (migrate_from). */
+bool cf_key_in_layout(enum cf_key k);
+
+/* conf_keys.c: the keys a layout takes, comma-separated, for messages. */
+#define CF_LAYOUT_KEYS "servers, hash, distribution, hash_tag"
+
+/*
+ * conf_migrate.c: for a pool with migrate_from.  When `m` says migrate_from was written in this
+ * load, completes pool->migrate_from (parsed with only its own keys) into the source layout
+ * (sp_conf_pool.migrate_from) and checks it as a pool; then, always, the migration rules (redis,
+ * no auto_eject_hosts, a name shared by both lists has one address).  Runs after the pool's
+ * servers are sorted, before its Sentinel checks.  0 or -1; a no-op without migrate_from.
+ */
+int cf_migrate_finish(struct cf_ctx *cx, struct sp_conf_pool *pool, const struct cf_pool_marks *m);
 
 /* conf_pool.c: a fresh pool with nutcracker's defaults and the name copied; -1 when OOM. */
 int cf_pool_init(struct sp_conf_pool *pool, const char *name, struct sp_conf_mark mark);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pool keys the loader knows: the one list (name, YAML shape, what each takes), and lookups
- * in it.  nutcracker's keys come first, in its order; shardproxy's own (Sentinel, failover) follow.
+ * in it.  nutcracker's keys come first, in its order; shardproxy's own (Sentinel, failover, migrate_from) follow.
  */
 #include "config.h"
 
@@ -64,6 +64,10 @@ static const struct {
                               .expect = "milliseconds, an integer 0..2147483647 (0: no hold)"},
     [CF_KEY_FAILOVER_REPLICA_READS] = {.name = "failover_replica_reads",
                                        .expect = "true or false"},
+    [CF_KEY_MIGRATE_FROM] = {.name = "migrate_from",
+                             .expect = "indented '" CF_LAYOUT_KEYS "' lines (servers required), "
+                                       "or directly a servers list",
+                             .shape = CF_SHAPE_LAYOUT},
 };
 
 const char *cf_key_name(enum cf_key k)
@@ -102,6 +106,12 @@ void cf_key_list(char *buf, size_t size)
             break;
         o += (size_t)n;
     }
+}
+
+bool cf_key_in_layout(enum cf_key k)
+{
+    return k == CF_KEY_SERVERS || k == CF_KEY_HASH || k == CF_KEY_DISTRIBUTION ||
+           k == CF_KEY_HASH_TAG;
 }
 
 enum cf_key cf_key_lookup(const char *s, size_t n)

@@ -76,8 +76,13 @@ int cf_error(struct cf_ctx *cx, struct sp_conf_mark at, const char *pool, const 
     err_append(cx, &o, "%s:%u:%u: ", cx->name, at.line, at.column);
     if (pool)
         err_append(cx, &o, "pool %s: ", cf_show(&sp, pool, strlen(pool)));
-    if (key)
+    if (key && cx->key_prefix) {
+        char full[128];
+        snprintf(full, sizeof(full), "%s.%s", cx->key_prefix, key);
+        err_append(cx, &o, "key %s: ", cf_show(&sk, full, strlen(full)));
+    } else if (key) {
         err_append(cx, &o, "key %s: ", cf_show(&sk, key, strlen(key)));
+    }
     va_start(ap, fmt);
     err_vappend(cx, &o, fmt, ap);
     va_end(ap);

@@ -8,6 +8,9 @@
  *       - host:port:weight [name]
  *     sentinel_masters:    <- the one key that takes a block mapping of scalars
  *       name: master
+ *     migrate_from:        <- a layout: a mapping of layout keys (servers a list), or a list
+ *       servers:
+ *        - host:port:weight [name]
  *
  * The event API (not the document API) is used so that every event carries its own position,
  * deeply nested garbage is rejected at the first level too deep without building a tree, and the
@@ -298,6 +301,100 @@ static int walk_map(struct cf_walk *w, struct sp_conf_pool *pool, enum cf_key k)
     }
 }
 
+/* The value of key `k` for `pool` (a scalar, a list, a mapping); the current event is the value. */
+static int walk_value(struct cf_walk *w, struct sp_conf_pool *pool, enum cf_key k)
+{
+    switch (cf_key_shape(k)) {
+    case CF_SHAPE_LIST:
+        if (w->ev.type != YAML_SEQUENCE_START_EVENT)
+            return cf_error(w->cx, ev_mark(w), pool->name, cf_key_name(k), "expected %s, got %s",
+                            cf_key_expect(k), ev_what(&w->ev));
+        return walk_list(w, pool, k);
+    case CF_SHAPE_MAP:
+        if (w->ev.type != YAML_MAPPING_START_EVENT)
+            return cf_error(w->cx, ev_mark(w), pool->name, cf_key_name(k), "expected %s, got %s",
+                            cf_key_expect(k), ev_what(&w->ev));
+        return walk_map(w, pool, k);
+    case CF_SHAPE_SCALAR:
+    case CF_SHAPE_LAYOUT:
+        break;
+    }
+    if (w->ev.type != YAML_SCALAR_EVENT)
+        return cf_error(w->cx, ev_mark(w), pool->name, cf_key_name(k), "expected %s, got %s",
+                        cf_key_expect(k), ev_what(&w->ev));
+    struct cf_scalar v = scalar_of(w);
+    if (v.len == 0)
+        return cf_error(w->cx, v.mark, pool->name, cf_key_name(k),
+                        "missing value (expected %s)", cf_key_expect(k));
+    return cf_value_scalar(w->cx, pool, k, &v);
+}
+
+/*
+ * The keys of a layout mapping (migrate_from), each parsed into `from` by the pool keys' own
+ * parsers; the current event is the mapping start.  Where each was written goes to m->from.
+ */
+static int walk_layout_map(struct cf_walk *w, struct sp_conf_pool *from, struct cf_pool_marks *m)
+{
+    const char *key = cf_key_name(CF_KEY_MIGRATE_FROM);
+    struct cf_show s;
+
+    for (;;) {
+        if (next(w) != 0)
+            return -1;
+        if (w->ev.type == YAML_MAPPING_END_EVENT)
+            return 0;
+        if (w->ev.type != YAML_SCALAR_EVENT)
+            return cf_error(w->cx, ev_mark(w), from->name, key,
+                            "setting name is %s, not a scalar (expected %s)", ev_what(&w->ev),
+                            cf_key_expect(CF_KEY_MIGRATE_FROM));
+        const char *name = (const char *)w->ev.data.scalar.value;
+        size_t len = w->ev.data.scalar.length;
+        enum cf_key k = cf_key_lookup(name, len);
+        struct sp_conf_mark at = ev_mark(w);
+        if (k == CF_KEY_COUNT || !cf_key_in_layout(k))
+            return cf_error(w->cx, at, from->name, key,
+                            "unknown key %s (expected one of: " CF_LAYOUT_KEYS
+                            "; every other setting is the pool's own)",
+                            cf_show(&s, name, len));
+        if (m->from[k].line)
+            return cf_error(w->cx, at, from->name, key,
+                            "duplicate key %s (already set at line %u)", cf_show(&s, name, len),
+                            m->from[k].line);
+        m->from[k] = at;
+        if (next(w) != 0)
+            return -1;
+        w->cx->key_prefix = key;
+        int rc = walk_value(w, from, k);
+        w->cx->key_prefix = NULL;
+        if (rc != 0)
+            return -1;
+    }
+}
+
+/*
+ * migrate_from: a layout mapping, or directly a servers list (the short form); parsed into a pool
+ * of its own that conf_migrate.c completes once the whole pool is known.
+ */
+static int walk_layout(struct cf_walk *w, struct sp_conf_pool *pool, struct cf_pool_marks *m)
+{
+    const enum cf_key k = CF_KEY_MIGRATE_FROM;
+    int rc;
+
+    if (w->ev.type != YAML_SEQUENCE_START_EVENT && w->ev.type != YAML_MAPPING_START_EVENT)
+        return cf_error(w->cx, ev_mark(w), pool->name, cf_key_name(k), "expected %s, got %s",
+                        cf_key_expect(k), ev_what(&w->ev));
+    pool->migrate_from = calloc(1, sizeof(*pool->migrate_from));
+    if (!pool->migrate_from || cf_pool_init(pool->migrate_from, pool->name, m->key[k]) != 0)
+        return cf_error(w->cx, ev_mark(w), pool->name, cf_key_name(k), "out of memory");
+    if (w->ev.type == YAML_MAPPING_START_EVENT)
+        return walk_layout_map(w, pool->migrate_from, m);
+    m->from[CF_KEY_SERVERS] = ev_mark(w);
+    w->cx->key_prefix = cf_key_name(k);
+    rc = walk_list(w, pool->migrate_from, CF_KEY_SERVERS);
+    w->cx->key_prefix = NULL;
+    return rc;
+}
+
 /* One "key: value" of a pool; the current event is the key. */
 static int walk_setting(struct cf_walk *w, struct sp_conf_pool *pool, struct cf_pool_marks *m)
 {
@@ -325,28 +422,9 @@ static int walk_setting(struct cf_walk *w, struct sp_conf_pool *pool, struct cf_
     if (next(w) != 0)
         return -1;
     m->value[k] = ev_mark(w);
-    switch (cf_key_shape(k)) {
-    case CF_SHAPE_LIST:
-        if (w->ev.type != YAML_SEQUENCE_START_EVENT)
-            return cf_error(w->cx, ev_mark(w), pool->name, cf_key_name(k), "expected %s, got %s",
-                            cf_key_expect(k), ev_what(&w->ev));
-        return walk_list(w, pool, k);
-    case CF_SHAPE_MAP:
-        if (w->ev.type != YAML_MAPPING_START_EVENT)
-            return cf_error(w->cx, ev_mark(w), pool->name, cf_key_name(k), "expected %s, got %s",
-                            cf_key_expect(k), ev_what(&w->ev));
-        return walk_map(w, pool, k);
-    case CF_SHAPE_SCALAR:
-        break;
-    }
-    if (w->ev.type != YAML_SCALAR_EVENT)
-        return cf_error(w->cx, ev_mark(w), pool->name, cf_key_name(k), "expected %s, got %s",
-                        cf_key_expect(k), ev_what(&w->ev));
-    struct cf_scalar v = scalar_of(w);
-    if (v.len == 0)
-        return cf_error(w->cx, v.mark, pool->name, cf_key_name(k),
-                        "missing value (expected %s)", cf_key_expect(k));
-    return cf_value_scalar(w->cx, pool, k, &v);
+    if (cf_key_shape(k) == CF_SHAPE_LAYOUT)
+        return walk_layout(w, pool, m);
+    return walk_value(w, pool, k);
 }
 
 /* Appends an initialised pool called `name`; returns it, or NULL with the error set. */

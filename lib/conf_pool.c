@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Pool-level checks, once every key of a pool has been read: required keys, defaults for the
- * rest, cross-key rules, and nutcracker's server order (then the Sentinel rules,
- * conf_sentinel.c).
+ * rest, cross-key rules, and nutcracker's server order (then the migrate_from rules,
+ * conf_migrate.c, and the Sentinel rules, conf_sentinel.c).
  *
  * The order matters for placement, not just for looks: nutcracker sorts the servers by name
  * (shorter first, then bytewise) while loading, and server indexes - hence modula slots - follow
@@ -58,6 +58,7 @@ void cf_pool_release(struct sp_conf_pool *pool)
         cf_server_release(&pool->servers[i]);
     free(pool->servers);
     cf_sentinel_release(pool);
+    sp_conf_pool_free(pool->migrate_from);
     memset(pool, 0, sizeof(*pool));
 }
 
@@ -136,6 +137,8 @@ int cf_pool_finish(struct cf_ctx *cx, struct sp_conf_pool *pool, const struct cf
                      SP_CONF_DEFAULT_DIST) != 0)
         return -1;
     if (sort_servers(cx, pool) != 0)
+        return -1;
+    if (cf_migrate_finish(cx, pool, m) != 0)
         return -1;
     return cf_sentinel_finish(cx, pool, m);
 }

@@ -200,11 +200,14 @@ static int check_masters(struct cf_ctx *cx, const struct sp_conf_pool *pool)
 
     for (size_t i = 0; i < pool->nsentinel_masters; i++) {
         const struct sp_conf_master_alias *a = &pool->sentinel_masters[i];
-        if (sp_conf_find_server(pool, a->server) < 0)
+        /* a server only in migrate_from (one being removed) may be mapped too */
+        if (sp_conf_find_server(pool, a->server) < 0 &&
+            sp_conf_find_server(pool->migrate_from, a->server) < 0)
             return cf_error(cx, a->mark, pool->name, key,
                             "%s is not the name of a server of this pool (expected "
-                            "'server-name: sentinel-master-name' for a server in 'servers')",
-                            cf_show(&s, a->server, strlen(a->server)));
+                            "'server-name: sentinel-master-name' for a server in 'servers'%s)",
+                            cf_show(&s, a->server, strlen(a->server)),
+                            pool->migrate_from ? " or 'migrate_from'" : "");
     }
     for (size_t j = 1; j < pool->nservers; j++) {
         for (size_t i = 0; i < j; i++) {

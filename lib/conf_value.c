@@ -319,6 +319,7 @@ int cf_value_scalar(struct cf_ctx *cx, struct sp_conf_pool *pool, enum cf_key ke
     case CF_KEY_SERVERS:
     case CF_KEY_SENTINELS:
     case CF_KEY_SENTINEL_MASTERS:
+    case CF_KEY_MIGRATE_FROM:
     case CF_KEY_COUNT:
         break;
     }

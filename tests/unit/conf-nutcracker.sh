@@ -3,7 +3,8 @@
 # Cross-check of the config fixtures against the real nutcracker 0.5.0 (`nutcracker -t`): it must
 # accept every good fixture and sample config, and refuse every bad fixture except the few that
 # shardproxy refuses on purpose (docs/configuration.md, "Where shardproxy differs").  Files using
-# shardproxy's own keys (Sentinel: *sentinel*.yml) are refused by nutcracker, as they must be.
+# shardproxy's own keys (Sentinel: *sentinel*.yml; resharding: *migrate*.yml) are refused by
+# nutcracker, as they must be.
 NUTCRACKER=${NUTCRACKER:-/usr/sbin/nutcracker}
 : "${SP_TEST_DATA:?SP_TEST_DATA is not set (run with make check)}"
 : "${SP_SRCDIR:?SP_SRCDIR is not set (run with make check)}"
@@ -28,9 +29,9 @@ checked=0
 for f in "$SP_TEST_DATA"/conf/good_*.yml "$SP_SRCDIR"/conf/*.yml; do
     checked=$((checked + 1))
     case "$(basename "$f")" in
-    *sentinel*)
+    *sentinel*|*migrate*)
         if "$NUTCRACKER" -t -c "$f" >/dev/null 2>&1; then
-            echo "FAIL: nutcracker accepts $f, which uses shardproxy's Sentinel keys"
+            echo "FAIL: nutcracker accepts $f, which uses shardproxy's own keys"
             fail=1
         fi
         continue;;

@@ -145,3 +145,10 @@ tests_unit_test_resp_client_SOURCES = tests/unit/test_resp_client.c oracle/resp_
 tests_unit_test_resp_client_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/oracle
 tests_unit_test_resp_client_CFLAGS = $(UNIT_COMPILE_FLAGS) -pthread
 tests_unit_test_resp_client_LDADD = $(UNIT_LIBS) -lpthread
+
+# Layout ids, plan ids, connection names and the migration note (lib/layout*.c).
+check_PROGRAMS += tests/unit/test_layout
+TESTS += tests/unit/test_layout
+tests_unit_test_layout_SOURCES = tests/unit/test_layout.c
+tests_unit_test_layout_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_layout_LDADD = $(UNIT_LIBS)

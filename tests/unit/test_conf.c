@@ -470,6 +470,60 @@ START_TEST(sentinel_pool)
 }
 END_TEST
 
+/*
+ * migrate_from: the source layout is the pool with its layout keys replaced, servers sorted and
+ * named as in `servers`; the short form; a Sentinel pool keeps only its own servers' aliases.
+ */
+START_TEST(migrate_from)
+{
+    struct sp_conf *c = load_conf_ok("good_migrate.yml");
+    ck_assert_uint_eq(c->npools, 3);
+    const struct sp_conf_pool *p = &c->pools[0], *f = p->migrate_from;
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_null(f->migrate_from);
+    ck_assert_str_eq(f->name, "alpha");
+    ck_assert_str_eq(f->listen.text, "127.0.0.1:22121");
+    ck_assert_str_eq(f->hash, "fnv1a_64");
+    ck_assert_str_eq(f->distribution, "modula");
+    ck_assert_str_eq(f->hash_tag, "{}");
+    ck_assert(f->redis);
+    ck_assert_int_eq(f->redis_db, 3);
+    ck_assert_uint_eq(f->mark.line, 14);
+    ck_assert_uint_eq(f->nservers, 2);
+    check_server(&f->servers[0], "a", "127.0.0.1:6379", "127.0.0.1", 6379, 1, true, false);
+    check_server(&f->servers[1], "b", "127.0.0.1:6380", "127.0.0.1", 6380, 1, true, false);
+    ck_assert_uint_eq(f->servers[0].mark.line, 17);
+    ck_assert_str_eq(p->distribution, "ketama");
+    ck_assert_uint_eq(p->nservers, 3);
+
+    const struct sp_conf_pool *b = &c->pools[1];
+    ck_assert_uint_eq(b->migrate_from->nservers, 2);
+    check_server(&b->migrate_from->servers[1], "127.0.0.1:6391", "127.0.0.1:6391", "127.0.0.1",
+                 6391, 1, false, false);
+    ck_assert_str_eq(b->migrate_from->distribution, "ketama");
+
+    const struct sp_conf_pool *g = &c->pools[2], *gf = g->migrate_from;
+    ck_assert_str_eq(gf->hash, "md5");
+    ck_assert_str_eq(gf->hash_tag, "[]");
+    ck_assert_str_eq(g->hash_tag, "");
+    ck_assert(sp_conf_pool_is_sentinel(gf));
+    ck_assert_uint_eq(gf->nsentinel_masters, 1);
+    ck_assert_str_eq(gf->servers[1].name, "old");
+    ck_assert_str_eq(gf->servers[1].master, "gamma_old");
+    ck_assert_uint_eq(g->nsentinel_masters, 1);   /* the pool keeps its map as written */
+
+    /* a copy is deep, migrate_from included */
+    struct sp_conf_pool *d = sp_conf_pool_dup(p);
+    ck_assert_ptr_nonnull(d->migrate_from);
+    ck_assert_ptr_ne(d->migrate_from, f);
+    ck_assert_ptr_ne(d->migrate_from->servers, f->servers);
+    ck_assert_str_eq(d->migrate_from->distribution, "modula");
+    sp_conf_pool_free(d);
+    ck_assert_ptr_null(c->pools[0].migrate_from->migrate_from);
+    sp_conf_free(c);
+}
+END_TEST
+
 /* One test per error message: exact position, pool and key, and the problem. */
 struct bad_case {
     const char *file;
@@ -496,7 +550,7 @@ static const struct bad_case bad_cases[] = {
       "backlog, client_connections, redis, redis_auth, redis_db, preconnect, auto_eject_hosts, "
       "server_connections, server_retry_timeout, server_failure_limit, servers, tcpkeepalive, "
       "sentinels, sentinel_auth, sentinel_user, sentinel_masters, failover_hold, "
-      "failover_replica_reads)" },
+      "failover_replica_reads, migrate_from)" },
     { "bad_key_dup.yml", "5:3", "alpha", "hash", "duplicate key (already set at line 3)" },
     { "bad_key_not_scalar.yml", "3:5", "alpha", NULL, "setting name is a list, not a scalar" },
     { "bad_value_list.yml", "4:4", "alpha", "hash", "expected a hash function name" },
@@ -634,6 +688,35 @@ static const struct bad_case bad_cases[] = {
       "server 'm1' is mapped twice (first at line 7)" },
     { "bad_sentinel_masters_unknown.yml", "8:5", "alpha", "sentinel_masters",
       "'m3' is not the name of a server of this pool" },
+    { "bad_migrate_memcache.yml", "5:3", "alpha", "migrate_from", "only valid for a redis pool" },
+    { "bad_migrate_eject.yml", "7:3", "alpha", "migrate_from",
+      "cannot be used with 'auto_eject_hosts: true'" },
+    { "bad_migrate_no_servers.yml", "6:3", "alpha", "migrate_from",
+      "missing key 'servers' (expected indented 'servers, hash, distribution, hash_tag'" },
+    { "bad_migrate_unknown_key.yml", "9:5", "alpha", "migrate_from",
+      "unknown key 'listen' (expected one of: servers, hash, distribution, hash_tag; every "
+      "other setting is the pool's own)" },
+    { "bad_migrate_dup_key.yml", "10:5", "alpha", "migrate_from",
+      "duplicate key 'hash' (already set at line 7)" },
+    { "bad_migrate_scalar.yml", "6:17", "alpha", "migrate_from", ", got a scalar" },
+    { "bad_migrate_key_not_scalar.yml", "7:7", "alpha", "migrate_from",
+      "setting name is a list, not a scalar" },
+    { "bad_migrate_servers_scalar.yml", "7:14", "alpha", "migrate_from.servers", "got a scalar" },
+    { "bad_migrate_server_no_weight.yml", "8:6", "alpha", "migrate_from.servers",
+      "'cache-2' has no weight" },
+    { "bad_migrate_hash_unknown.yml", "7:11", "alpha", "migrate_from.hash",
+      "unknown hash 'fnv2' (expected one of: one_at_a_time" },
+    { "bad_migrate_hash_tag.yml", "9:15", "alpha", "migrate_from.hash_tag",
+      "'{' is 1 byte(s) long" },
+    { "bad_migrate_dup_name.yml", "8:6", "alpha", "migrate_from.servers",
+      "duplicate server name 'b' (same as the server at line 7" },
+    { "bad_migrate_address.yml", "9:6", "alpha", "migrate_from",
+      "server 'b' is at '127.0.0.1:6390' here but at '127.0.0.1:6380' in 'servers' (line 6)" },
+    { "bad_migrate_sentinel_unnamed.yml", "10:6", "alpha", "migrate_from.servers",
+      "server '127.0.0.1:6380' has no name" },
+    { "bad_migrate_alias_unknown.yml", "8:5", "alpha", "sentinel_masters",
+      "'zz' is not the name of a server of this pool (expected 'server-name: "
+      "sentinel-master-name' for a server in 'servers' or 'migrate_from')" },
 };
 
 START_TEST(error_messages)
@@ -868,7 +951,7 @@ START_TEST(unprintable_bytes_are_escaped)
                           "auto_eject_hosts, server_connections, server_retry_timeout, "
                           "server_failure_limit, servers, tcpkeepalive, sentinels, "
                           "sentinel_auth, sentinel_user, sentinel_masters, failover_hold, "
-                          "failover_replica_reads)");
+                          "failover_replica_reads, migrate_from)");
 }
 END_TEST
 
@@ -892,6 +975,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, unreadable_files);
     tcase_add_test(tc, small_or_missing_error_buffer);
     tcase_add_test(tc, sentinel_pool);
+    tcase_add_test(tc, migrate_from);
     suite_add_tcase(s, tc);
 
     TCase *te = tcase_create("errors");
