@@ -24,6 +24,8 @@ proxy_libspproxy_la_SOURCES = \
 	proxy/core/reload_log.c \
 	proxy/core/hold.c \
 	proxy/core/replica.c \
+	proxy/core/migrate.c \
+	proxy/core/survey.c \
 	proxy/core/retire.c \
 	proxy/core/backend.c \
 	proxy/core/failover.c \
@@ -53,6 +55,7 @@ proxy_libspproxy_la_SOURCES += \
 	proxy/redis/resp_inline.c proxy/redis/resp_inline.h \
 	proxy/redis/resp_reply.c \
 	proxy/redis/resp_args.c \
+	proxy/redis/resp_migrate.c proxy/redis/resp_migrate.h \
 	proxy/redis/commands.h \
 	proxy/redis/commands.c
 

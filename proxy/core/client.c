@@ -51,7 +51,8 @@ static const struct sp_conn_ops client_ops = {
 
 static bool client_can_read(const struct sp_client *cl)
 {
-    return !cl->paused && (cl->busy == NULL || cl->busy->blocked_on == NULL) && !cl->closing;
+    return !cl->paused && !cl->mig_paused &&
+           (cl->busy == NULL || cl->busy->blocked_on == NULL) && !cl->closing;
 }
 
 /* ---- work state: taken when work arrives, given back when idle (client_cache.c) ---- */
@@ -139,6 +140,19 @@ static void client_check_backlog(struct sp_client *cl)
     }
 }
 
+void sp_client_resume_paused(struct sp_pool *pool)
+{
+    struct sp_client *cl, *next;
+
+    for (cl = TAILQ_FIRST(&pool->clients); cl != NULL; cl = next) {
+        next = TAILQ_NEXT(cl, link); /* resuming may close it */
+        if (!cl->mig_paused)
+            continue;
+        cl->mig_paused = false;
+        client_resume(cl);
+    }
+}
+
 void sp_client_unblock(struct sp_client *cl)
 {
     client_resume(cl);
@@ -219,7 +233,9 @@ void sp_req_fail(struct sp_pool *pool, struct sp_req *req, const char *reason)
     if (!req->noreply)
         pool->proto->error_reply(req->reply, reason);
     req->done = true;
-    if (req->parent != NULL)
+    if (req->on_reply != NULL)
+        req->on_reply(proxy, req); /* the proxy's own request */
+    else if (req->parent != NULL)
         sp_multikey_frag_done(proxy, req);
     else
         sp_client_req_done(proxy, req);
@@ -278,6 +294,48 @@ int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *se
     return 0;
 }
 
+/*
+ * A single-key request in a pool whose keys move (migrate.c): waiting proxies serve the key from
+ * its source owner; armed ones from `target`, moving it there first when its owner changes, and
+ * behind any earlier request of the client still parked.
+ */
+static void client_forward_moving(struct sp_client *cl, struct sp_req *req,
+                                  const struct sp_msg *msg, struct evbuffer *in,
+                                  struct sp_server *target, const void *key, size_t klen)
+{
+    struct sp_migration *m = cl->pool->mig;
+    struct sp_server *source = sp_mig_source(m, key, klen);
+
+    if (m->state != SP_MIG_ARMED) {
+        sp_forward_to(cl, req, source != NULL ? source : target, in, msg->len);
+        return;
+    }
+    if ((source == NULL || source == target) && cl->busy->nparked == 0) {
+        sp_forward_to(cl, req, target, in, msg->len);
+        return;
+    }
+    if (sp_hold_prepare(req) < 0) {
+        evbuffer_drain(in, msg->len);
+        sp_req_fail(cl->pool, req, strerror(ENOMEM));
+        return;
+    }
+    req->len = msg->len;
+    cl->busy->inflight += req_cost(req);
+    req->park_to = target;
+    sp_mig_park(m, req);
+    if (source != NULL && source != target) {
+        /* The key's bytes are in `in` still: the move request copies them. */
+        const void *k = sp_key_bytes(cl->pool->proxy, in, msg->keys[0].off, klen);
+
+        if (k == NULL || sp_mig_move(m, req, source, target, k, klen) < 0) {
+            req->move_failed = true;
+            evbuffer_add_printf(req->reply, "the key could not be moved to its new server");
+        }
+    }
+    evbuffer_remove_buffer(in, req->resend, msg->len);
+    sp_mig_release(m); /* nothing to wait for when the move could not even start */
+}
+
 /* Routes a single-key request by keys[0]. */
 static void client_forward(struct sp_client *cl, struct sp_req *req, const struct sp_msg *msg,
                            struct evbuffer *in)
@@ -299,6 +357,10 @@ static void client_forward(struct sp_client *cl, struct sp_req *req, const struc
         evbuffer_drain(in, msg->len);
         pool->st->forward_error++;
         sp_req_fail(pool, req, reason != NULL ? reason : strerror(ENOMEM));
+        return;
+    }
+    if (pool->mig != NULL) {
+        client_forward_moving(cl, req, msg, in, server, key, klen);
         return;
     }
     sp_forward_to(cl, req, server, in, msg->len);
@@ -376,6 +438,13 @@ static void client_process(struct sp_client *cl)
         struct evbuffer *src;
         enum sp_parse rc;
 
+        if (pool->mig != NULL && sp_mig_pauses(pool->mig)) {
+            /* This proxy may not touch a key that moves yet (survey.c): read nothing. */
+            cl->mig_paused = true;
+            sp_conn_set_reading(&cl->conn, false);
+            break;
+        }
+
         pc.consumed = cl->consumed;
         pc.authenticated = cl->authenticated;
         rc = pool->proto->parse_request(&pc, in, &msg, local);
@@ -438,6 +507,8 @@ static void client_drop_work(struct sp_client *cl)
     struct sp_req *req;
 
     sp_sconn_unblock_client(cl);
+    if (cl->busy != NULL)
+        cl->busy->nparked = 0; /* parked ones go out ownerless (migrate.c) */
     while (cl->busy != NULL && (req = TAILQ_FIRST(&cl->busy->reqs)) != NULL) {
         TAILQ_REMOVE(&cl->busy->reqs, req, cq);
         if (req->done)

@@ -30,6 +30,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "conn.h"
+#include "layout.h"
 #include "placement.h"
 #include "proto.h"
 #include "proxy.h"
@@ -111,10 +112,21 @@ struct sp_req {
     bool noreply;                 /* the server will not answer */
     bool readonly;                /* reads only: a replica may answer (replica.c) */
     const char *err;              /* fragment: why it could not be sent (static string) */
+    /* the proxy's own request (migrate.c, survey.c): no client; on_reply gets its reply (or
+       the error it failed with) in `reply` and must release it; `owner` is its context */
+    void (*on_reply)(struct sp_proxy *proxy, struct sp_req *req);
+    void *owner;
     /* waiting out a failover (hold.c): on held_on->held through `sq`, its bytes in `resend` */
     struct sp_server *held_on;
     struct evbuffer *resend;
     uint64_t hold_until;          /* usec (event_base clock) when it stops waiting */
+    /* parked while its keys move (migrate.c): on park_mig->parked through `sq` (a top-level
+       request), to be sent to park_to (it, or each fragment) once nmoves moves are answered */
+    struct sp_migration *park_mig;
+    struct sp_server *park_to;
+    uintptr_t park_owner;         /* the client it came from (compared, never followed) */
+    uint32_t nmoves;
+    bool move_failed;             /* a move failed: why is in `reply` until it is failed */
     /* split requests */
     uint32_t nfrags;
     uint32_t npending;            /* fragments still without a reply */
@@ -191,6 +203,7 @@ struct sp_server {
     uint64_t hold_since;          /* usec (event_base clock) the current hold began */
     unsigned hold_ticks;
     char hold_reason[SP_REASON_MAX];
+    bool source_only;             /* migrate.c: in a migration's source layout only */
     /* replica.c: where reads go while the master is down (failover_replica_reads) */
     struct sp_server *replica;    /* made on first use, NULL until then */
     bool is_replica;              /* this is such a replica: outside placement, never held */
@@ -211,12 +224,46 @@ struct sp_pool {
     size_t nservers;
     struct sp_placement place;    /* who owns a key now (pool.c) */
     struct sp_sentinel *sentinel; /* a Sentinel pool's client (failover.c), else NULL */
+    struct sp_migration *mig;     /* its keys move (migrate.c), else NULL */
+    char conn_name[SP_CONN_NAME_MAX]; /* what its server connections are called when steady */
     struct sp_client_q clients;
     size_t nclients;
     bool retired;                 /* gone from the config: replies in flight, then closed */
     TAILQ_ENTRY(sp_pool) rlink;   /* proxy->retired_pools */
     struct sp_pool_stats *st;     /* the shared stats, or own_st when there are none */
     struct sp_pool_stats own_st;
+};
+
+/* Where a proxy is in a migration (survey.c, docs/resharding.md). */
+enum sp_mig_state {
+    SP_MIG_UNKNOWN,  /* until the first survey: the pool's clients wait */
+    SP_MIG_WAIT,     /* proxies on the old file are about: keys are served from the source */
+    SP_MIG_READY,    /* none left: the pool's clients wait until every proxy is ready */
+    SP_MIG_ARMED,    /* keys are served from the target, moved there first when they move */
+};
+
+/* A pool whose keys move from its `migrate_from` layout to its own (migrate.c, survey.c). */
+struct sp_migration {
+    struct sp_pool *pool;
+    uint64_t plan;                /* sp_conf_plan_id: what the connections' names carry */
+    uint64_t src_layout, dst_layout;
+    enum sp_mig_state state;
+    char name[SP_CONN_NAME_MAX];  /* our connections' name in this state */
+    struct sp_server **src;       /* the source layout's servers, in its config order */
+    bool *src_own;                /* ... made for it (else the pool's server of that name) */
+    size_t nsrc;
+    struct sp_placement place;    /* the source layout's placement */
+    struct sp_req_q parked;       /* requests waiting for their keys to move, arrival order */
+    size_t nparked;
+    uintptr_t *blocked;           /* sp_mig_release's scratch: clients with an earlier request
+                                     still parked */
+    size_t nblocked, blocked_cap;
+    struct event *timer;          /* survey rounds */
+    unsigned round, pending, answers, seen;
+    uint64_t round_started;
+    bool warned, dead;
+    unsigned refs;                /* the pool's, survey requests', parked requests' */
+    uint64_t moved, conflicts, failures;
 };
 
 struct sp_proxy {
@@ -247,6 +294,8 @@ struct sp_proxy {
     struct evbuffer **frag_out;   /* multikey: where each fragment's bytes go (max servers) */
     struct evbuffer **frag_rep;   /* multikey: each fragment's reply, for merging */
     int *key_srv;                 /* multikey: key -> server, capacity key_srv_cap */
+    int *key_from;                /* multikey, armed migration: key -> its source server (the
+                                     migration's index) when it moves, else -1 (same capacity) */
     size_t key_srv_cap;
     struct sp_busy_q free_busy;   /* client work states for reuse (bounded) */
     size_t nfree_busy;
@@ -274,6 +323,7 @@ struct sp_client_busy {
     struct sp_sconn_q stalled;    /* server connections waiting for this output to drain */
     size_t inflight;              /* requests forwarded and not yet answered: their bytes plus
                                      SP_REQ_COST each */
+    size_t nparked;               /* requests parked while their keys move (migrate.c) */
     size_t held;                  /* replies complete but queued behind an unanswered request:
                                      their bytes plus SP_HELD_REPLY_COST each (they count as
                                      output for back-pressure) */
@@ -286,7 +336,8 @@ struct sp_client {
     struct sp_client_busy *busy;  /* NULL while idle */
     /* One 64-bit word for the counter and the flags: 200 bytes in all, a 208-byte malloc chunk
        (every idle client costs this; 2^59 bytes is more than any connection will carry). */
-    uint64_t consumed : 59;       /* request bytes taken from the stream (error offsets) */
+    uint64_t consumed : 58;       /* request bytes taken from the stream (error offsets) */
+    uint64_t mig_paused : 1;      /* not read while its pool's migration says wait (survey.c) */
     uint64_t paused : 1;          /* reading disabled for back-pressure */
     uint64_t closing : 1;         /* close once the output drained (QUIT, protocol error) */
     uint64_t lingering : 1;       /* all replies out, write side shut: discard input until EOF */
@@ -539,6 +590,49 @@ void sp_replica_changed(struct sp_pool *pool, size_t server);
 
 /* Frees the replica object of `s` (its server is going). */
 void sp_replica_free(struct sp_server *s);
+
+/* ---- migrate.c, survey.c: a pool whose keys move (online resharding) ---- */
+
+/* A migration for `pool` (its conf has migrate_from); `was` the one a reload replaces, whose
+   state carries over when the plan is the same.  NULL with err set. */
+struct sp_migration *sp_mig_new(struct sp_pool *pool, const struct sp_registry *reg,
+                                const struct sp_migration *was, char *err, size_t errlen);
+
+/* The pool lets go of it: stops surveying; parked requests still go out when answered. */
+void sp_mig_free(struct sp_migration *m);
+void sp_mig_unref(struct sp_migration *m);
+
+/* The key's server in the source layout (NULL: none live), or its index in m->src (-1). */
+struct sp_server *sp_mig_source(struct sp_migration *m, const void *key, size_t len);
+int sp_mig_source_index(struct sp_migration *m, const void *key, size_t len);
+
+/* Parks top-level request `req` of its client (its bytes in resend, park_to set on it or on
+   each fragment): sent in order once its moves are answered (sp_mig_move). */
+void sp_mig_park(struct sp_migration *m, struct sp_req *req);
+
+/* Moves `key` from `from` onto `to` for parked (or about to be) `req`.  -1: it cannot be
+   moved (a unix socket target, out of memory); nothing was sent. */
+int sp_mig_move(struct sp_migration *m, struct sp_req *req, struct sp_server *from,
+                struct sp_server *to, const void *key, size_t len);
+
+/* Sends the parked requests whose moves are answered, each client's in order. */
+void sp_mig_release(struct sp_migration *m);
+
+/* Must the pool's clients wait (unknown, ready)? */
+bool sp_mig_pauses(const struct sp_migration *m);
+
+/* What the pool's server connections are called now; sp_pool_rename names them all so. */
+const char *sp_pool_conn_name(const struct sp_pool *pool);
+void sp_pool_rename(struct sp_pool *pool);
+
+int sp_survey_start(struct sp_migration *m, char *err, size_t errlen);
+void sp_survey_stop(struct sp_migration *m);
+
+/* Names connection `sc` `name` (a request of the proxy's own, answer ignored). */
+void sp_sconn_name(struct sp_proxy *proxy, struct sp_sconn *sc, const char *name);
+
+/* Resumes the pool's clients paused by its migration. */
+void sp_client_resume_paused(struct sp_pool *pool);
 
 /* ---- failover.c: Sentinel pools ---- */
 

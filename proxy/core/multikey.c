@@ -28,18 +28,64 @@
 /* Makes proxy->key_srv hold n entries.  Returns 0, or -1 with *reason. */
 static int reserve_key_srv(struct sp_proxy *proxy, size_t n, const char **reason)
 {
-    int *k;
+    int *k, *f;
 
     if (n <= proxy->key_srv_cap)
         return 0;
     k = realloc(proxy->key_srv, n * sizeof(*k));
-    if (k == NULL) {
+    if (k != NULL)
+        proxy->key_srv = k;
+    f = k != NULL ? realloc(proxy->key_from, n * sizeof(*f)) : NULL;
+    if (f == NULL) {
         *reason = strerror(ENOMEM);
         return -1;
     }
-    proxy->key_srv = k;
+    proxy->key_from = f;
     proxy->key_srv_cap = n;
     return 0;
+}
+
+/*
+ * Where a key goes: the index of its server in the pool (the target layout), or, while a
+ * migration waits, in the source layout (route_table's array); -1 with *reason when none.  An
+ * armed migration also records in proxy->key_from the source index of a key that moves (-1: it
+ * stays).
+ */
+static int key_route(struct sp_pool *pool, size_t i, const void *key, size_t len,
+                     const char **reason)
+{
+    struct sp_migration *m = pool->mig;
+    struct sp_server *s;
+    int from;
+
+    if (m != NULL && m->state != SP_MIG_ARMED) {
+        from = sp_mig_source_index(m, key, len);
+        if (from < 0)
+            *reason = strerror(ECONNREFUSED);
+        return from;
+    }
+    s = sp_pool_locate(pool, key, len, reason);
+    if (s == NULL)
+        return -1;
+    if (m != NULL) {
+        from = sp_mig_source_index(m, key, len);
+        pool->proxy->key_from[i] = from >= 0 && m->src[from] != s ? from : -1;
+    }
+    return (int)s->idx;
+}
+
+/* The servers key_srv indexes: the source layout's while a migration waits, else the pool's. */
+static struct sp_server *const *route_table(const struct sp_pool *pool)
+{
+    return pool->mig != NULL && pool->mig->state != SP_MIG_ARMED ? pool->mig->src
+                                                                 : pool->servers;
+}
+
+/* How many servers route_table has. */
+static size_t route_count(const struct sp_pool *pool)
+{
+    return pool->mig != NULL && pool->mig->state != SP_MIG_ARMED ? pool->mig->nsrc
+                                                                 : pool->nservers;
 }
 
 /* Locates every key into proxy->key_srv; `flat` is NULL or the request's bytes in one piece.
@@ -64,10 +110,16 @@ static int locate_keys(struct sp_pool *pool, const struct sp_msg *msg, struct ev
             *reason = strerror(ENOMEM);
             return -1;
         }
-        s = sp_pool_locate(pool, key, msg->keys[i].len, reason);
-        if (s == NULL)
-            return -1;
-        proxy->key_srv[i] = (int)s->idx;
+        if (pool->mig != NULL) {
+            proxy->key_srv[i] = key_route(pool, i, key, msg->keys[i].len, reason);
+            if (proxy->key_srv[i] < 0)
+                return -1;
+        } else {
+            s = sp_pool_locate(pool, key, msg->keys[i].len, reason);
+            if (s == NULL)
+                return -1;
+            proxy->key_srv[i] = (int)s->idx;
+        }
         if (proxy->key_srv[i] != proxy->key_srv[0])
             same = 0;
     }
@@ -109,8 +161,9 @@ static uint32_t number_frags(struct sp_proxy *proxy, struct sp_req *req, size_t 
     return nfrags;
 }
 
-/* Creates the fragments and picks a connection for each; a fragment without one records why. */
-static int make_frags(struct sp_client *cl, struct sp_req *req, size_t nkeys)
+/* Creates the fragments and picks a connection for each; a fragment without one records why.
+   With `park` they get no connection: each is sent from its own bytes later (migrate.c). */
+static int make_frags(struct sp_client *cl, struct sp_req *req, size_t nkeys, bool park)
 {
     struct sp_pool *pool = cl->pool;
     struct sp_proxy *proxy = pool->proxy;
@@ -130,10 +183,18 @@ static int make_frags(struct sp_client *cl, struct sp_req *req, size_t nkeys)
     }
     for (size_t i = 0; i < nkeys; i++) {
         struct sp_req *frag = req->frags[req->frag_of_key[i]];
-        struct sp_server *server = pool->servers[proxy->key_srv[i]];
+        struct sp_server *server = route_table(pool)[proxy->key_srv[i]];
 
-        if (frag->sconn != NULL || frag->err != NULL || frag->held_on != NULL)
+        if (frag->sconn != NULL || frag->err != NULL || frag->held_on != NULL ||
+            frag->park_to != NULL)
             continue; /* this fragment's server is settled */
+        if (park) {
+            /* Its bytes wait with it until the parent's keys have moved (migrate.c). */
+            if (sp_hold_prepare(frag) < 0)
+                return -1;
+            frag->park_to = server;
+            continue;
+        }
         /* Behind requests already waiting for this server's master (hold.c), never ahead. */
         if (server->nheld == 0 || !sp_hold_enabled(server))
             frag->sconn = sp_server_conn(server, sp_client_affinity(cl), &frag->err);
@@ -172,6 +233,62 @@ static int split_bytes(struct sp_pool *pool, const struct sp_msg *msg, struct ev
     return rc;
 }
 
+/*
+ * An armed migration: moves every key of the request whose owner changes (proxy->key_from) to
+ * its new server (sp_mig_move counts them on req).  Returns how many moves were started.
+ */
+static size_t start_moves(struct sp_client *cl, struct sp_req *req, const struct sp_msg *msg,
+                          struct evbuffer *in, const unsigned char *flat, size_t nkeys)
+{
+    struct sp_pool *pool = cl->pool;
+    struct sp_proxy *proxy = pool->proxy;
+    struct sp_migration *m = pool->mig;
+    struct sp_key_walk walk;
+    size_t n = 0;
+
+    if (msg->kind == SP_MSG_ALL)
+        return 0;
+    sp_key_walk_init(&walk, in);
+    for (size_t i = 0; i < nkeys; i++) {
+        const void *key;
+
+        if (proxy->key_from[i] < 0)
+            continue;
+        key = flat != NULL ? flat + msg->keys[i].off
+                           : sp_key_walk_bytes(proxy, &walk, msg->keys[i].off, msg->keys[i].len);
+        if (key == NULL || sp_mig_move(m, req, m->src[proxy->key_from[i]],
+                                       pool->servers[proxy->key_srv[i]], key,
+                                       msg->keys[i].len) < 0) {
+            if (!req->move_failed)
+                evbuffer_add_printf(req->reply, "a key could not be moved to its new server");
+            req->move_failed = true;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* Parks a request whose keys all go to `to` (its `len` bytes at the head of `in`). */
+static void park_whole(struct sp_client *cl, struct sp_req *req, struct sp_server *to,
+                       struct evbuffer *in, size_t len)
+{
+    struct sp_migration *m = cl->pool->mig;
+
+    if (sp_hold_prepare(req) < 0) {
+        evbuffer_drain(in, len);
+        req->move_failed = true; /* moves may be out: it must wait for them all the same */
+        evbuffer_drain(req->reply, evbuffer_get_length(req->reply));
+        evbuffer_add_printf(req->reply, "%s", strerror(ENOMEM));
+    } else {
+        evbuffer_remove_buffer(in, req->resend, len);
+    }
+    req->len = len;
+    cl->busy->inflight += len + SP_REQ_COST;
+    req->park_to = to;
+    sp_mig_park(m, req);
+    sp_mig_release(m);
+}
+
 void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct sp_msg *msg,
                          struct evbuffer *in)
 {
@@ -185,25 +302,38 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
     size_t nkeys = msg->kind == SP_MSG_ALL ? pool->nservers : msg->nkeys;
     int same = msg->kind == SP_MSG_ALL ? place_all(pool, &reason)
                                        : locate_keys(pool, msg, in, flat, &reason);
+    bool park;
 
     if (same == 0 && req->memo == NULL)
         req->memo = evbuffer_new(); /* kept with the request object from now on */
     if (same < 0 || (same == 0 && (req->memo == NULL ||
-                                   sp_req_reserve(req, (uint32_t)pool->nservers, nkeys) < 0))) {
+                                   sp_req_reserve(req, (uint32_t)route_count(pool), nkeys) < 0))) {
         evbuffer_drain(in, msg->len);
         pool->st->forward_error++;
         sp_req_fail(pool, req, reason != NULL ? reason : strerror(ENOMEM));
         return;
     }
+    park = pool->mig != NULL && pool->mig->state == SP_MIG_ARMED &&
+           (cl->busy->nparked > 0 || start_moves(cl, req, msg, in, flat, nkeys) > 0);
     if (same) {
-        sp_forward_to(cl, req, pool->servers[proxy->key_srv[0]], in, msg->len);
+        if (park)
+            park_whole(cl, req, route_table(pool)[proxy->key_srv[0]], in, msg->len);
+        else
+            sp_forward_to(cl, req, route_table(pool)[proxy->key_srv[0]], in, msg->len);
         return;
     }
     req->nkeys = nkeys;
     req->nfrags = number_frags(proxy, req, nkeys);
     req->npending = req->nfrags;
-    if (make_frags(cl, req, nkeys) < 0) {
+    if (make_frags(cl, req, nkeys, park) < 0) {
         req->nfrags = 0;
+        if (park) { /* moves may be out: the request waits for them, then fails */
+            req->move_failed = true;
+            evbuffer_drain(req->reply, evbuffer_get_length(req->reply));
+            evbuffer_add_printf(req->reply, "%s", strerror(ENOMEM));
+            park_whole(cl, req, route_table(pool)[proxy->key_srv[0]], in, msg->len);
+            return;
+        }
         evbuffer_drain(in, msg->len);
         sp_req_fail(pool, req, strerror(ENOMEM));
         return;
@@ -216,9 +346,9 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
     for (uint32_t f = 0; f < req->nfrags; f++) {
         struct sp_req *frag = req->frags[f];
 
-        out[f] = frag->sconn != NULL     ? sp_sconn_out(frag->sconn)
-                 : frag->held_on != NULL ? frag->resend
-                                         : proxy->discard;
+        out[f] = frag->sconn != NULL                             ? sp_sconn_out(frag->sconn)
+                 : frag->held_on != NULL || frag->park_to != NULL ? frag->resend
+                                                                 : proxy->discard;
         frag->len = evbuffer_get_length(out[f]); /* before; made a length below */
     }
     if (split_bytes(pool, msg, in, flat, req, out) < 0) {
@@ -230,6 +360,10 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
         struct sp_req *frag = req->frags[f];
         struct sp_server *held_on = frag->held_on;
 
+        if (park) {
+            frag->len = evbuffer_get_length(out[f]);
+            continue;
+        }
         if (held_on != NULL) {
             frag->len = evbuffer_get_length(out[f]);
             frag->held_on = NULL; /* sp_hold_push sets it again */
@@ -246,6 +380,11 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
         sp_sconn_enqueue(frag->sconn, frag);
         if (evbuffer_get_length(out[f]) > proxy->hwm)
             sp_sconn_block_client(frag->sconn, cl);
+    }
+    if (park) {
+        sp_mig_park(pool->mig, req);
+        sp_mig_release(pool->mig);
+        return;
     }
     /* Failing the last pending fragment completes (and frees) the parent: stop right there. */
     for (uint32_t f = 0; nfail > 0; f++) {

@@ -85,6 +85,13 @@ struct sp_reply {
     const struct sp_part *parts; /* owned by the parse state, valid until the next parse */
 };
 
+/* What a server said to a request that moves a key (move_request). */
+enum sp_move_result {
+    SP_MOVE_DONE,      /* moved, or it was not there: the key is on the target or nowhere */
+    SP_MOVE_CONFLICT,  /* the target has the key already: the target's copy stands */
+    SP_MOVE_FAILED,    /* not moved (the source keeps it): why in the text */
+};
+
 /* Room for the message of a server's error that refused the connection setup. */
 #define SP_REFUSAL_TEXT_MAX 160
 
@@ -168,6 +175,26 @@ struct sp_proto {
      */
     void (*hello_refusal)(const struct sp_conf_pool *pool, unsigned left, struct evbuffer *in,
                           const struct sp_reply *rep, struct sp_refusal *why);
+
+    /*
+     * Online resharding (migrate.c, survey.c); NULL in a protocol that cannot move keys.
+     * name_request appends a request naming the connection `name` (its reply is ignored);
+     * move_request one that moves `key` from the server it is sent to onto host:port (db and
+     * credentials from `pool`; the source keeps the key unless the target took it);
+     * move_result reads the reply to it (the whole reply in `reply`), with the server's words in
+     * why[] when it failed; survey_request appends a request listing the server's client
+     * connections, and survey_names calls fn(ctx, name, nlen, addr, alen) for each of them from
+     * the whole reply (-1 when the reply is not such a list).
+     */
+    void (*name_request)(struct evbuffer *out, const char *name);
+    void (*move_request)(struct evbuffer *out, const struct sp_conf_pool *pool, const char *host,
+                         int port, int timeout_ms, const void *key, size_t keylen);
+    enum sp_move_result (*move_result)(struct evbuffer *reply, char *why, size_t whylen);
+    void (*survey_request)(struct evbuffer *out);
+    int (*survey_names)(struct evbuffer *reply,
+                        void (*fn)(void *ctx, const char *name, size_t nlen, const char *addr,
+                                   size_t alen),
+                        void *ctx);
 
     /*
      * Splits the multi-key request at the head of `req` (msg->len bytes) into one request per

@@ -105,8 +105,11 @@ struct sp_pool *sp_pool_new(struct sp_proxy *proxy, const struct sp_registry *re
         }
         pool->nservers = i + 1;
     }
+    (void)sp_conf_conn_name(cp, SP_CONN_STEADY, pool->conn_name, sizeof(pool->conn_name));
     if (sp_placement_build(reg, cp, pool->servers, &pool->place, why, sizeof(why)) < 0 ||
-        sp_failover_start(pool, why, sizeof(why)) < 0) {
+        sp_failover_start(pool, why, sizeof(why)) < 0 ||
+        (cp->migrate_from != NULL &&
+         (pool->mig = sp_mig_new(pool, reg, NULL, why, sizeof(why))) == NULL)) {
         snprintf(err, errlen, "pool '%s': %s", cp->name, why);
         goto fail;
     }
@@ -126,6 +129,8 @@ void sp_pool_free(struct sp_pool *pool)
     sp_listener_close(pool);
     while ((cl = TAILQ_FIRST(&pool->clients)) != NULL)
         sp_client_close(cl);
+    sp_mig_free(pool->mig);
+    pool->mig = NULL;
     for (size_t i = 0; i < pool->nservers; i++)
         sp_server_free(pool->servers[i]);
     free(pool->servers);
@@ -174,8 +179,12 @@ size_t sp_conf_max_servers(const struct sp_conf *conf)
     size_t n = 1;
 
     for (size_t p = 0; p < conf->npools; p++) {
+        const struct sp_conf_pool *src = conf->pools[p].migrate_from;
+
         if (conf->pools[p].nservers > n)
             n = conf->pools[p].nservers;
+        if (src != NULL && src->nservers > n)
+            n = src->nservers; /* a waiting proxy splits by the source layout (migrate.c) */
     }
     return n;
 }
@@ -257,5 +266,6 @@ void sp_proxy_free(struct sp_proxy *proxy)
     free(proxy->frag_out);
     free(proxy->frag_rep);
     free(proxy->key_srv);
+    free(proxy->key_from);
     free(proxy);
 }

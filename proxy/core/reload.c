@@ -212,8 +212,34 @@ static int prepare(struct reload *r)
 
 /* ---- the switch ---- */
 
+/*
+ * A kept pool's migration follows its new config: made, carried on (the same plan keeps its
+ * state: an armed proxy stays armed), replaced or ended.  The connections are named anew when
+ * their name changes.  A migration that cannot be made leaves the pool waiting with the old one
+ * (logged), never routing by a half-known layout.
+ */
+static void switch_migration(struct sp_pool *pool, const struct sp_registry *reg)
+{
+    struct sp_migration *was = pool->mig, *next = NULL;
+    char before[SP_CONN_NAME_MAX], why[256];
+
+    snprintf(before, sizeof(before), "%s", sp_pool_conn_name(pool));
+    (void)sp_conf_conn_name(pool->conf, SP_CONN_STEADY, pool->conn_name, sizeof(pool->conn_name));
+    if (pool->conf->migrate_from != NULL &&
+        (next = sp_mig_new(pool, reg, was, why, sizeof(why))) == NULL) {
+        sp_log_error("pool '%s': cannot start its migration: %s", pool->conf->name, why);
+        return;
+    }
+    pool->mig = next;
+    sp_mig_free(was);
+    if (strcmp(before, sp_pool_conn_name(pool)) != 0)
+        sp_pool_rename(pool);
+    if (next == NULL || !sp_mig_pauses(next))
+        sp_client_resume_paused(pool);
+}
+
 /* A kept pool takes its new config, servers and placement; the servers it drops retire. */
-static void switch_kept(struct plan *pl, size_t idx)
+static void switch_kept(struct plan *pl, size_t idx, const struct sp_registry *reg)
 {
     struct sp_pool *pool = pl->kept;
 
@@ -241,6 +267,7 @@ static void switch_kept(struct plan *pl, size_t idx)
     sp_failover_stop(pool);
     pool->sentinel = pl->sentinel;
     pl->sentinel = NULL;
+    switch_migration(pool, reg);
 }
 
 /*
@@ -289,7 +316,7 @@ static void commit(struct reload *r, struct sp_stats *stats)
     }
     for (size_t i = 0; i < r->conf->npools; i++) {
         if (r->plans[i].kept != NULL)
-            switch_kept(&r->plans[i], i);
+            switch_kept(&r->plans[i], i, r->reg);
     }
     switch_stats(r, stats);
     free(proxy->pools);

@@ -239,6 +239,9 @@ static struct sp_sconn *sconn_open(struct sp_server *server, unsigned slot, cons
     server->conns[slot] = sc;
     proxy->gst->curr_connections++;
     sconn_sockopts(sc);
+    /* Named before any request: other proxies tell this one's phase by it (survey.c). */
+    if (proto->name_request != NULL)
+        sp_sconn_name(proxy, sc, sp_pool_conn_name(pool));
     return sc;
 }
 
@@ -310,14 +313,44 @@ static void sconn_timer_in(struct sp_sconn *sc, uint64_t usec)
     evtimer_add(sc->timer, &tv);
 }
 
+/* The proxy's own requests (names, surveys, moves) are not the clients': not counted. */
+static bool counted(const struct sp_req *req)
+{
+    return req->on_reply == NULL;
+}
+
+/* A request of the proxy's own whose answer does not matter (a connection's name). */
+static void ignore_reply(struct sp_proxy *proxy, struct sp_req *req)
+{
+    sp_req_put(proxy, req);
+}
+
+void sp_sconn_name(struct sp_proxy *proxy, struct sp_sconn *sc, const char *name)
+{
+    struct sp_req *req = sp_req_get(proxy);
+    struct evbuffer *out = sp_sconn_out(sc);
+    size_t before = evbuffer_get_length(out);
+
+    if (req == NULL)
+        return; /* unnamed: a survey then sees nothing of this connection */
+    req->on_reply = ignore_reply;
+    req->cmd = SP_CMD_NONE;
+    sc->server->pool->proto->name_request(out, name);
+    req->len = evbuffer_get_length(out) - before;
+    sp_conn_flush_later(&sc->conn);
+    sp_sconn_enqueue(sc, req);
+}
+
 void sp_sconn_enqueue(struct sp_sconn *sc, struct sp_req *req)
 {
     struct sp_server_stats *st = sc->server->st;
     int timeout = sc->server->pool->conf->timeout;
 
     req->sconn = sc;
-    st->requests++;
-    st->request_bytes += (int64_t)req->len;
+    if (counted(req)) {
+        st->requests++;
+        st->request_bytes += (int64_t)req->len;
+    }
     if (req->noreply) {
         /* Nothing will come back to match: the request is complete once handed over. */
         req->sconn = NULL;
@@ -409,9 +442,11 @@ static struct sp_req *sconn_dequeue(struct sp_sconn *sc, size_t reply_len)
         st->out_queue_bytes -= (int64_t)req->len;
     }
     sc->nsent--;
-    st->responses++;
-    st->response_bytes += (int64_t)reply_len;
-    sp_latency_observe(&st->latency, req->sent_at, sp_loop_usec(sconn_proxy(sc)->base));
+    if (counted(req)) {
+        st->responses++;
+        st->response_bytes += (int64_t)reply_len;
+        sp_latency_observe(&st->latency, req->sent_at, sp_loop_usec(sconn_proxy(sc)->base));
+    }
     req->sconn = NULL;
     return req;
 }
@@ -482,6 +517,12 @@ static void sconn_deliver(struct sp_sconn *sc, struct sp_req *req, struct evbuff
     struct sp_proxy *proxy = sconn_proxy(sc);
     struct sp_client *cl = req->parent != NULL ? req->parent->client : req->client;
 
+    if (req->on_reply != NULL) {
+        evbuffer_remove_buffer(in, req->reply, len); /* the proxy's own: to its owner */
+        req->done = true;
+        req->on_reply(proxy, req);
+        return;
+    }
     if (cl == NULL && req->parent == NULL) {
         evbuffer_drain(in, len); /* client gone: swallow */
         sp_req_put(proxy, req);

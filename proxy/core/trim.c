@@ -32,7 +32,9 @@ static void trim_caches(struct sp_proxy *proxy)
     sp_flusher_trim(&proxy->flusher);
     if (proxy->key_srv_cap > SP_TRIM_KEEP_KEYS) {
         free(proxy->key_srv);
+        free(proxy->key_from);
         proxy->key_srv = NULL;
+        proxy->key_from = NULL;
         proxy->key_srv_cap = 0;
     }
     if (proxy->keycap > SP_TRIM_KEEP_KEYBUF) {

@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "core/proto.h"
 #include "resp.h"
+#include "resp_migrate.h"
 
 /* A request parser block (proto.h: lent to one client at a time). */
 struct redis_client {
@@ -751,6 +752,11 @@ const struct sp_proto sp_proto_redis = {
     .error_reply = redis_error_reply,
     .server_hello = redis_server_hello,
     .hello_refusal = redis_hello_refusal,
+    .name_request = sp_resp_name_request,
+    .move_request = sp_resp_move_request,
+    .move_result = sp_resp_move_result,
+    .survey_request = sp_resp_survey_request,
+    .survey_names = sp_resp_survey_names,
     .split = redis_split,
     .merge = redis_merge,
 };

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "conf.h"
+#include "layout.h"
 #include "daemon.h"
 #include "report/log.h"
 #include "options.h"
@@ -150,6 +151,24 @@ static void print_sentinel_notes(const struct sp_conf *conf)
     }
 }
 
+/* -t on a migrating pool: from which layout to which, and what share of the keys moves.
+   -1 when a layout cannot be placed (said why). */
+static int print_migration_notes(const struct sp_conf *conf, const struct sp_registry *reg)
+{
+    char note[512];
+
+    for (size_t i = 0; i < conf->npools; i++) {
+        int rc = sp_conf_migration_note(&conf->pools[i], reg, note, sizeof(note));
+
+        if (rc == 1)
+            continue;
+        fprintf(stderr, SP_PROGRAM_NAME ": %s\n", note);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* -t: exit status 0 when the config (and every plugin it names) loads, 1 otherwise. */
 static int test_conf(const struct sp_options *opts)
 {
@@ -164,6 +183,13 @@ static int test_conf(const struct sp_options *opts)
         return 1;
     }
     print_sentinel_notes(conf);
+    if (print_migration_notes(conf, reg) < 0) {
+        sp_conf_free(conf);
+        sp_registry_free(reg);
+        fprintf(stderr, SP_PROGRAM_NAME ": configuration file '%s' syntax is invalid\n",
+                opts->conf_file);
+        return 1;
+    }
     sp_conf_free(conf);
     sp_registry_free(reg);
     fprintf(stderr, SP_PROGRAM_NAME ": configuration file '%s' syntax is ok\n", opts->conf_file);

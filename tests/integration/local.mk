@@ -58,6 +58,7 @@ EXTRA_DIST += $(SENTINEL_INTEGRATION_TESTS)
 HA_INTEGRATION_TESTS = \
 	tests/integration/test_failover.py \
 	tests/integration/test_reload.py \
-	tests/integration/test_failover_hold.py
+	tests/integration/test_failover_hold.py \
+	tests/integration/test_migrate_proxy.py
 TESTS += $(HA_INTEGRATION_TESTS)
 EXTRA_DIST += $(HA_INTEGRATION_TESTS)

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A pool whose keys move (online resharding, `migrate_from:`, docs/resharding.md).
+ *
+ * The pool's placement (pool.c) is where keys go: the target layout.  The migration keeps the
+ * source layout beside it - its servers (those named in both layouts are the pool's own objects)
+ * and its placement - and, with the proxy's state (survey.c), decides for each request:
+ *   unknown, ready  nothing is read from the pool's clients (client.c pauses them): until the
+ *                   first survey, and while every proxy gets ready, no key that moves may be
+ *                   touched by this proxy;
+ *   wait            every key is served by its SOURCE owner (as the proxies on the old file do);
+ *                   nothing moves;
+ *   armed           every key is served by its TARGET owner; a key whose owner changes is first
+ *                   moved there (proto->move_request: Redis' MIGRATE, atomic) from its source
+ *                   owner, so the request runs where the key is.  Keys that do not move take
+ *                   today's path.
+ * A request that waits for a move is parked with its bytes (req->resend) and sent once its moves
+ * are answered.  A client's requests are sent in the order it sent them: once one is parked, the
+ * client's next ones are parked behind it (even those on keys that do not move), so no request
+ * overtakes an earlier one of the same client.  A move that fails leaves the key where it was
+ * (MIGRATE deletes the source only once the target has it) and the request gets an error naming
+ * why; a key already on the target (a conflict) is served from there: the target's copy stands.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "layout.h"
+#include "report/log.h"
+
+/* MIGRATE's own I/O timeout when the pool has none (ms). */
+#define SP_MOVE_TIMEOUT_MS 5000
+
+/* ---- the source layout ---- */
+
+/* The pool's running server called `name`, or NULL. */
+static struct sp_server *target_server(const struct sp_pool *pool, const char *name)
+{
+    for (size_t i = 0; i < pool->nservers; i++) {
+        if (strcmp(pool->servers[i]->name, name) == 0)
+            return pool->servers[i];
+    }
+    return NULL;
+}
+
+/* The source layout's servers: the pool's own where the names agree, else made here. */
+static int mig_servers(struct sp_migration *m, const struct sp_conf_pool *src, char *err,
+                       size_t errlen)
+{
+    m->src = calloc(src->nservers ? src->nservers : 1, sizeof(*m->src));
+    m->src_own = calloc(src->nservers ? src->nservers : 1, sizeof(*m->src_own));
+    if (m->src == NULL || m->src_own == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < src->nservers; i++) {
+        struct sp_server *s = target_server(m->pool, src->servers[i].name);
+
+        if (s == NULL) {
+            s = sp_server_new(m->pool, &src->servers[i], (unsigned)i, err, errlen);
+            if (s == NULL)
+                return -1;
+            s->source_only = true;
+            m->src_own[i] = true;
+        }
+        m->src[i] = s;
+        m->nsrc = i + 1;
+    }
+    return 0;
+}
+
+struct sp_migration *sp_mig_new(struct sp_pool *pool, const struct sp_registry *reg,
+                                const struct sp_migration *was, char *err, size_t errlen)
+{
+    const struct sp_conf_pool *src = pool->conf->migrate_from;
+    struct sp_migration *m = calloc(1, sizeof(*m));
+
+    if (m == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    m->pool = pool;
+    m->plan = sp_conf_plan_id(pool->conf);
+    m->src_layout = sp_conf_layout_id(src);
+    m->dst_layout = sp_conf_layout_id(pool->conf);
+    TAILQ_INIT(&m->parked);
+    /* The same migration again (a reload that changed something else): where it got stays. */
+    m->state = was != NULL && was->plan == m->plan ? was->state : SP_MIG_UNKNOWN;
+    if (mig_servers(m, src, err, errlen) < 0 ||
+        sp_placement_build(reg, src, m->src, &m->place, err, errlen) < 0 ||
+        sp_survey_start(m, err, errlen) < 0) {
+        sp_mig_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Drops a reference; the last one frees the object (survey requests and parked requests
+   in flight hold one each, so a migration a reload removed lives until they are answered). */
+void sp_mig_unref(struct sp_migration *m)
+{
+    if (--m->refs > 0)
+        return;
+    free(m->blocked);
+    free(m);
+}
+
+void sp_mig_free(struct sp_migration *m)
+{
+    if (m == NULL)
+        return;
+    sp_survey_stop(m);
+    m->dead = true;
+    for (size_t i = 0; i < m->nsrc; i++) {
+        if (m->src_own[i])
+            sp_retire_server(m->src[i]); /* answers what is in flight, then goes */
+    }
+    free(m->src);
+    free(m->src_own);
+    m->src = NULL;
+    m->nsrc = 0;
+    sp_placement_free(&m->place);
+    sp_mig_unref(m);
+}
+
+/* ---- routing ---- */
+
+int sp_mig_source_index(struct sp_migration *m, const void *key, size_t len)
+{
+    return m->place.placer != NULL ? sp_placer_locate(m->place.placer, key, len) : -1;
+}
+
+struct sp_server *sp_mig_source(struct sp_migration *m, const void *key, size_t len)
+{
+    int idx = sp_mig_source_index(m, key, len);
+
+    return idx >= 0 ? m->src[idx] : NULL;
+}
+
+/* ---- parked requests ---- */
+
+/* The client a request (or the request a fragment is of) belongs to, NULL when gone. */
+static struct sp_client *req_client(const struct sp_req *req)
+{
+    return req->parent != NULL ? req->parent->client : req->client;
+}
+
+void sp_mig_park(struct sp_migration *m, struct sp_req *req)
+{
+    struct sp_client *cl = req->client;
+
+    req->park_owner = (uintptr_t)cl;
+    req->park_mig = m;
+    TAILQ_INSERT_TAIL(&m->parked, req, sq);
+    m->nparked++;
+    m->refs++;
+    cl->busy->nparked++;
+}
+
+/* Internal move request answered: counts it off its request, and sends what can go. */
+static void move_done(struct sp_proxy *proxy, struct sp_req *mv)
+{
+    struct sp_req *req = mv->owner;
+    struct sp_migration *m = req->park_mig;
+    char why[SP_REASON_MAX];
+    enum sp_move_result r = m->pool->proto->move_result(mv->reply, why, sizeof(why));
+
+    if (r == SP_MOVE_CONFLICT) {
+        m->conflicts++;
+        sp_log_warn("pool '%s': a key is on both its old and its new server: the new one's copy "
+                    "is used, the old one is left in place (shardoracle migrate reports it)",
+                    m->pool->conf->name);
+    } else if (r == SP_MOVE_FAILED && !req->move_failed) {
+        req->move_failed = true;
+        evbuffer_drain(req->reply, evbuffer_get_length(req->reply));
+        evbuffer_add_printf(req->reply, "the key could not be moved to its new server: %s", why);
+        m->failures++;
+    } else if (r == SP_MOVE_DONE) {
+        m->moved++;
+    }
+    SP_ASSERT(req->nmoves > 0);
+    req->nmoves--;
+    sp_req_put(proxy, mv);
+    sp_mig_release(m);
+}
+
+int sp_mig_move(struct sp_migration *m, struct sp_req *req, struct sp_server *from,
+                struct sp_server *to, const void *key, size_t len)
+{
+    struct sp_proxy *proxy = m->pool->proxy;
+    const struct sp_conf_pool *cp = m->pool->conf;
+    struct sp_client *cl = req_client(req);
+    const char *reason = NULL;
+    struct sp_sconn *sc;
+    struct sp_req *mv;
+    char host[SP_ADDR_TEXT_MAX], *colon;
+    int port;
+
+    snprintf(host, sizeof(host), "%s", to->addr_text);
+    colon = strrchr(host, ':');
+    if (colon == NULL || to->addr.ss_family == AF_UNIX)
+        return -1; /* MIGRATE reaches TCP servers only (-t refuses unix sockets) */
+    *colon = '\0';
+    port = atoi(colon + 1);
+    if (host[0] == '[') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    if ((mv = sp_req_get(proxy)) == NULL)
+        return -1;
+    mv->on_reply = move_done;
+    mv->owner = req;
+    mv->cmd = SP_CMD_NONE;
+    req->park_mig = m;
+    req->nmoves++;
+    sc = sp_server_conn(from, cl != NULL ? sp_client_affinity(cl) : 0, &reason);
+    if (sc == NULL) {
+        sp_req_fail(m->pool, mv, reason != NULL ? reason : strerror(ENOMEM));
+        return 0; /* answered (failed) already: the request gets the error */
+    }
+    {
+        struct evbuffer *out = sp_sconn_out(sc);
+        size_t before = evbuffer_get_length(out);
+
+        cp = m->pool->conf;
+        m->pool->proto->move_request(out, cp, host, port,
+                                     cp->timeout > 0 ? cp->timeout : SP_MOVE_TIMEOUT_MS, key,
+                                     len);
+        mv->len = evbuffer_get_length(out) - before;
+    }
+    sp_conn_flush_later(&sc->conn);
+    sp_sconn_enqueue(sc, mv);
+    return 0;
+}
+
+/* Is `owner` among the first n entries of the blocked list? */
+static bool owner_blocked(const struct sp_migration *m, uintptr_t owner)
+{
+    for (size_t i = 0; i < m->nblocked; i++) {
+        if (m->blocked[i] == owner)
+            return true;
+    }
+    return false;
+}
+
+static void owner_block(struct sp_migration *m, uintptr_t owner)
+{
+    if (owner_blocked(m, owner))
+        return;
+    if (m->nblocked == m->blocked_cap) {
+        size_t cap = m->blocked_cap ? m->blocked_cap * 2 : 16;
+        uintptr_t *b = realloc(m->blocked, cap * sizeof(*b));
+
+        if (b == NULL)
+            return; /* the scan then lets a later request of that owner go: never under OOM */
+        m->blocked = b;
+        m->blocked_cap = cap;
+    }
+    m->blocked[m->nblocked++] = owner;
+}
+
+/* Sends one parked request (or fragment) to where it goes, or fails it. */
+static void park_send(struct sp_migration *m, struct sp_req *req)
+{
+    struct sp_client *cl = req_client(req);
+    struct sp_server *to = req->park_to;
+    const char *reason = NULL;
+    struct sp_sconn *sc = NULL;
+
+    req->park_to = NULL;
+    if (to->nheld == 0 || !sp_hold_enabled(to))
+        sc = sp_server_conn(to, cl != NULL ? sp_client_affinity(cl) : 0, &reason);
+    if (sc == NULL && sp_hold_enabled(to)) {
+        sp_hold_push(to, req, reason);
+        return;
+    }
+    if (sc == NULL) {
+        evbuffer_drain(req->resend, evbuffer_get_length(req->resend));
+        sp_req_fail(m->pool, req, reason != NULL ? reason : strerror(ENOMEM));
+        return;
+    }
+    evbuffer_add_buffer(sp_sconn_out(sc), req->resend);
+    sp_conn_flush_later(&sc->conn);
+    sp_sconn_enqueue(sc, req);
+}
+
+/* A parked request whose moves are answered: out it goes (each fragment of a split one). */
+static void park_release(struct sp_migration *m, struct sp_req *req)
+{
+    char why[SP_REASON_MAX];
+
+    if (req->move_failed) {
+        int got = evbuffer_remove(req->reply, why, sizeof(why) - 1);
+
+        why[got > 0 ? got : 0] = '\0';
+        for (uint32_t f = 0; f < req->nfrags; f++)
+            evbuffer_drain(req->frags[f]->resend, evbuffer_get_length(req->frags[f]->resend));
+        if (req->nfrags == 0) {
+            evbuffer_drain(req->resend, evbuffer_get_length(req->resend));
+            sp_req_fail(m->pool, req, why);
+            return;
+        }
+        for (uint32_t f = 0, n = req->nfrags; f < n; f++) /* the last one completes req */
+            sp_req_fail(m->pool, req->frags[f], why);
+        return;
+    }
+    if (req->nfrags == 0) {
+        park_send(m, req);
+        return;
+    }
+    for (uint32_t f = 0, n = req->nfrags; f < n; f++)
+        park_send(m, req->frags[f]);
+}
+
+void sp_mig_release(struct sp_migration *m)
+{
+    struct sp_req *req, *next;
+    size_t released = 0;
+
+    m->nblocked = 0;
+    m->refs++; /* sending may answer (and release) more: keep m until the scan is over */
+    for (req = TAILQ_FIRST(&m->parked); req != NULL; req = next) {
+        next = TAILQ_NEXT(req, sq);
+        if (req->nmoves > 0 || owner_blocked(m, req->park_owner)) {
+            owner_block(m, req->park_owner);
+            continue;
+        }
+        TAILQ_REMOVE(&m->parked, req, sq);
+        m->nparked--;
+        if (req->client != NULL && req->client->busy != NULL) {
+            SP_ASSERT(req->client->busy->nparked > 0);
+            req->client->busy->nparked--;
+        }
+        park_release(m, req);
+        released++;
+    }
+    m->refs -= released;
+    sp_mig_unref(m);
+}
