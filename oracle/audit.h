@@ -19,6 +19,7 @@
 
 #include "analysis.h"
 #include "conf.h"
+#include "opts.h"
 #include "placement.h"
 #include "registry.h"
 #include "resp_client.h"
@@ -26,6 +27,8 @@
 #define SP_AUDIT_DEFAULT_COUNT 1000     /* SCAN ... COUNT */
 #define SP_AUDIT_DEFAULT_BATCH 100      /* keys per MIGRATE */
 #define SP_AUDIT_DEFAULT_TIMEOUT 5000   /* ms: connect, each reply, MIGRATE's own timeout */
+
+struct sp_audit_fixer;
 
 /* One server of a pool as the audit reaches it. */
 struct sp_audit_server {
@@ -38,10 +41,14 @@ struct sp_audit_server {
     uint64_t misplaced;          /* of which placement gives to another server */
 };
 
-/* Keys found on server `from` that belong to server `to`, and what --fix did with them. */
+/*
+ * Keys found on server `from` that belong to server `to`, and what --fix did with them.  In a
+ * migration: the keys whose owner changes from `from` (source layout) to `to` (target layout).
+ */
 struct sp_audit_flow {
     uint64_t misplaced;
     uint64_t moved;
+    uint64_t nokey;              /* gone from the source when moved (a proxy moved it first) */
     uint64_t conflicts;          /* the owner holds the key too: both copies left */
     uint64_t failed;             /* MIGRATE refused the key (too big for the timeout, ...) */
 };
@@ -57,10 +64,10 @@ struct sp_audit_issue {
 struct sp_audit_pool {
     const struct sp_conf_pool *pool;
     struct sp_placer *placer;
-    size_t n;                    /* pool->nservers */
+    size_t n;                    /* pool->nservers (a migration: both layouts' servers) */
     struct sp_audit_server *servers;
     struct sp_audit_flow *flows; /* n x n, [from * n + to]; the diagonal stays 0 */
-    uint64_t keys, misplaced, moved, conflicts, failed;
+    uint64_t keys, misplaced, moved, conflicts, failed, nokey;
     struct sp_audit_issue *issues;
     size_t nissues, issues_cap;
 };
@@ -86,7 +93,42 @@ struct sp_audit {
     double seconds;              /* wall time of the scans (and fixes) */
 };
 
+/* ---- audit_opts.c: the mover's options, shared by audit and migrate ---- */
+
+/* getopt codes of the mover's options (after opts.h's shared ones). */
+enum {
+    SP_AUDIT_OPT_FIX = SP_OPT_FIRST_OWN,
+    SP_AUDIT_OPT_RATE,
+    SP_AUDIT_OPT_BATCH,
+    SP_AUDIT_OPT_COUNT,
+    SP_AUDIT_OPT_TIMEOUT,
+    SP_AUDIT_OPT_NEXT,           /* a command's own options start here */
+};
+
+/* The struct option entries of --rate, --batch, --count and --timeout. */
+#define SP_AUDIT_MOVER_OPTIONS                                                                 \
+    {"rate", required_argument, NULL, SP_AUDIT_OPT_RATE},                                      \
+    {"batch", required_argument, NULL, SP_AUDIT_OPT_BATCH},                                    \
+    {"count", required_argument, NULL, SP_AUDIT_OPT_COUNT},                                    \
+    {"timeout", required_argument, NULL, SP_AUDIT_OPT_TIMEOUT}
+
+/*
+ * Parses mover option `opt` (an SP_AUDIT_OPT_* code) of command `cmd` into *o.  Returns 0, -1
+ * when `opt` is not one of them, or exit code 2 after reporting a bad value.
+ */
+int sp_audit_parse_option(const char *cmd, int opt, const char *arg, struct sp_audit_opts *o);
+
 /* ---- audit_servers.c ---- */
+
+/*
+ * Prepares `ap` for the servers `servers[0..n)` of `pool` (pool->servers, or a migration's
+ * servers of both layouts), without a placer: the address of each (a Sentinel pool: the master
+ * address the first answering Sentinel gives), a connection to each (AUTH redis_auth, SELECT
+ * redis_db).  0, or -1 with err set as below; what was opened is left for sp_audit_pool_close.
+ */
+int sp_audit_pool_open_servers(struct sp_audit_pool *ap, const struct sp_conf_pool *pool,
+                               const struct sp_conf_server *const *servers, size_t n,
+                               int timeout_ms, char *err, size_t errlen);
 
 /*
  * Prepares `ap` for `pool`: its placer, the address of every server (a Sentinel pool: the master
@@ -106,6 +148,25 @@ const char *sp_audit_server_label(const struct sp_audit_server *s, char *buf, si
 /* ---- audit_scan.c ---- */
 
 /*
+ * Places one SCAN page `keys` found on server `from` (tallies, --list, hands keys to move to
+ * `fixer` when not NULL): the audit's rule or a migration's.  0, or -1 with why set.
+ */
+typedef int (*sp_audit_place_fn)(struct sp_audit *a, struct sp_audit_pool *ap, size_t from,
+                                 const struct sp_rc_reply *keys, struct sp_audit_fixer *fixer,
+                                 char *why, size_t len);
+
+/*
+ * SCANs server `i` of `ap` to the end, each page placed by `place`, progress ticked, then moves
+ * what the fixer still holds.  0, or -1 with why set (without the server's name).
+ */
+int sp_audit_scan_server(struct sp_audit *a, struct sp_audit_pool *ap, size_t i,
+                         sp_audit_place_fn place, struct sp_audit_fixer *fixer, char *why,
+                         size_t len);
+
+/* Sums the servers' and flows' counts into the pool's. */
+void sp_audit_totals(struct sp_audit_pool *ap);
+
+/*
  * Scans every server of `ap`, tallying keys and misplaced keys, listing misplaced keys to
  * a->opt.list and, with --fix, moving them as they are found.  Returns 0, or -1 with err set
  * ("pool 'P': server 'S': SCAN: reason") when a server fails.
@@ -116,8 +177,6 @@ int sp_audit_scan(struct sp_audit *a, struct sp_audit_pool *ap, char *err, size_
 char *sp_audit_key_text(const unsigned char *key, size_t len, bool hex);
 
 /* ---- audit_fix.c ---- */
-
-struct sp_audit_fixer;
 
 /* A fixer for `a`; NULL when out of memory. */
 struct sp_audit_fixer *sp_audit_fixer_new(const struct sp_audit *a);

@@ -8,7 +8,10 @@
  *
  * One MIGRATE answers with the first error of its batch only, having moved every key it could;
  * the batch is then retried key by key to learn each key's fate (a key the batch moved is no
- * longer on the source: NOKEY).
+ * longer on the source: NOKEY).  A key gone before its MIGRATE (NOKEY: a proxy moved it) is
+ * counted apart.  An I/O error whose destination does not answer PING stops the run.
+ *
+ * `shardoracle migrate` moves with the same code: only the choice of the keys differs.
  */
 #include "config.h"
 
@@ -183,15 +186,40 @@ static void one_key_fate(struct sp_audit_pool *ap, size_t from, size_t to,
     struct sp_audit_flow *flow = &ap->flows[from * ap->n + to];
     if (r->type == SP_RC_STATUS && strcmp(r->str, "NOKEY") != 0)
         flow->moved++;
+    else if (r->type == SP_RC_STATUS && after_batch)
+        flow->moved++;   /* gone: the batch moved it (or a client deleted it) */
     else if (r->type == SP_RC_STATUS)
-        flow->moved += after_batch;   /* gone: the batch moved it (or a client deleted it) */
+        flow->nokey++;   /* gone before: a proxy moved it (or a client deleted it) */
     else if (r->type == SP_RC_ERROR && strstr(r->str, "BUSYKEY"))
         add_issue(ap, from, to, key, len, NULL);
     else
         add_issue(ap, from, to, key, len, r->type == SP_RC_ERROR ? r->str : "unexpected reply");
 }
 
-/* Moves keys[0..n) of `from` to `to`.  0, or -1 with why set (the source failed). */
+/*
+ * After MIGRATE answered an I/O error: is the destination itself down?  Then going on would fail
+ * every key (each after a timeout): -1 with why set, so the run stops.  0 when it answers.
+ */
+static int check_destination(struct sp_audit_pool *ap, size_t to, const struct sp_rc_reply *r,
+                             char *why, size_t len)
+{
+    static const char *const ping[] = {"PING"};
+    struct sp_rc_reply *pong = NULL;
+    char io[512], label[600];
+
+    if (r->type != SP_RC_ERROR || !strstr(r->str, "IOERR"))
+        return 0;
+    int rc = sp_rc_command(ap->servers[to].conn, 1, ping, NULL, &pong, io, sizeof io);
+    sp_rc_reply_free(pong);
+    if (rc == 0)
+        return 0;
+    snprintf(why, len, "MIGRATE: %s; the destination server %s cannot be reached (%s)", r->str,
+             sp_audit_server_label(&ap->servers[to], label, sizeof label), io);
+    return -1;
+}
+
+/* Moves keys[0..n) of `from` to `to`.  0, or -1 with why set (the source or the destination
+ * failed). */
 static int migrate(struct sp_audit_fixer *f, struct sp_audit_pool *ap, size_t from, size_t to,
                    struct batch *b, char *why, size_t len)
 {
@@ -206,11 +234,18 @@ static int migrate(struct sp_audit_fixer *f, struct sp_audit_pool *ap, size_t fr
     take_tokens(f, b->n);
     if (send_migrate(f, ap, from, to, b->key, b->len, b->n, &r, why, len) < 0)
         return -1;
+    if (check_destination(ap, to, r, why, len) < 0) {
+        sp_rc_reply_free(r);
+        return -1;
+    }
     if (b->n == 1 || r->type != SP_RC_ERROR) {
+        struct sp_audit_flow *flow = &ap->flows[from * ap->n + to];
         if (b->n == 1)
             one_key_fate(ap, from, to, b->key[0], b->len[0], r, false);
         else if (r->type == SP_RC_STATUS && strcmp(r->str, "NOKEY") != 0)
-            ap->flows[from * ap->n + to].moved += b->n;
+            flow->moved += b->n;
+        else if (r->type == SP_RC_STATUS)
+            flow->nokey += b->n;
         sp_rc_reply_free(r);
         return 0;
     }

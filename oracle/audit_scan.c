@@ -57,6 +57,7 @@ static int scan_reply_ok(const struct sp_rc_reply *r, char *why, size_t len)
     return 0;
 }
 
+/* The audit's rule: a key belongs to the server the pool's placement gives it. */
 static int place_keys(struct sp_audit *a, struct sp_audit_pool *ap, size_t from,
                       const struct sp_rc_reply *keys, struct sp_audit_fixer *fixer, char *why,
                       size_t len)
@@ -76,13 +77,12 @@ static int place_keys(struct sp_audit *a, struct sp_audit_pool *ap, size_t from,
                                       len) < 0)
             return -1;
     }
-    a->scanned += keys->nelem;
     return 0;
 }
 
-/* SCAN one server to the end.  0, or -1 with why set. */
-static int scan_server(struct sp_audit *a, struct sp_audit_pool *ap, size_t i,
-                       struct sp_audit_fixer *fixer, char *why, size_t len)
+int sp_audit_scan_server(struct sp_audit *a, struct sp_audit_pool *ap, size_t i,
+                         sp_audit_place_fn place, struct sp_audit_fixer *fixer, char *why,
+                         size_t len)
 {
     char cursor[24] = "0", count[24];
     snprintf(count, sizeof count, "%llu", (unsigned long long)a->opt.count);
@@ -94,7 +94,8 @@ static int scan_server(struct sp_audit *a, struct sp_audit_pool *ap, size_t i,
         int rc = scan_reply_ok(r, why, len);
         if (rc == 0) {
             memcpy(cursor, r->elem[0].str, r->elem[0].len + 1);
-            rc = place_keys(a, ap, i, &r->elem[1], fixer, why, len);
+            rc = place(a, ap, i, &r->elem[1], fixer, why, len);
+            a->scanned += r->elem[1].nelem;
         }
         sp_rc_reply_free(r);
         if (rc < 0)
@@ -114,11 +115,19 @@ int sp_audit_scan(struct sp_audit *a, struct sp_audit_pool *ap, char *err, size_
     }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < ap->n; i++) {
-        rc = scan_server(a, ap, i, fixer, why, sizeof why);
+        rc = sp_audit_scan_server(a, ap, i, place_keys, fixer, why, sizeof why);
         if (rc < 0)
             snprintf(err, errlen, "pool '%s': server %s: %s", ap->pool->name,
                      sp_audit_server_label(&ap->servers[i], label, sizeof label), why);
     }
+    sp_audit_totals(ap);
+    sp_audit_fixer_free(fixer);
+    return rc;
+}
+
+void sp_audit_totals(struct sp_audit_pool *ap)
+{
+    ap->keys = ap->misplaced = ap->moved = ap->conflicts = ap->failed = ap->nokey = 0;
     for (size_t i = 0; i < ap->n; i++) {
         ap->keys += ap->servers[i].keys;
         ap->misplaced += ap->servers[i].misplaced;
@@ -127,7 +136,6 @@ int sp_audit_scan(struct sp_audit *a, struct sp_audit_pool *ap, char *err, size_
         ap->moved += ap->flows[k].moved;
         ap->conflicts += ap->flows[k].conflicts;
         ap->failed += ap->flows[k].failed;
+        ap->nokey += ap->flows[k].nokey;
     }
-    sp_audit_fixer_free(fixer);
-    return rc;
 }

@@ -125,26 +125,23 @@ static int check_distinct(const struct sp_audit_pool *ap, char *err, size_t errl
     return 0;
 }
 
-int sp_audit_pool_open(struct sp_audit_pool *ap, const struct sp_registry *reg,
-                       const struct sp_conf_pool *pool, int timeout_ms, char *err, size_t errlen)
+int sp_audit_pool_open_servers(struct sp_audit_pool *ap, const struct sp_conf_pool *pool,
+                               const struct sp_conf_server *const *servers, size_t n,
+                               int timeout_ms, char *err, size_t errlen)
 {
     char why[2048], label[600];
     memset(ap, 0, sizeof *ap);
     ap->pool = pool;
-    ap->n = pool->nservers;
+    ap->n = n;
     ap->servers = calloc(ap->n, sizeof *ap->servers);
     ap->flows = calloc(ap->n * ap->n, sizeof *ap->flows);
     if (!ap->servers || !ap->flows) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (!(ap->placer = sp_placer_new(reg, pool, NULL, why, sizeof why))) {
-        snprintf(err, errlen, "pool '%s': %s", pool->name, why);
-        return -1;
-    }
     for (size_t i = 0; i < ap->n; i++) {
         struct sp_audit_server *s = &ap->servers[i];
-        s->conf = &pool->servers[i];
+        s->conf = servers[i];
         set_addr(s, s->conf->addr.host, s->conf->addr.is_unix ? 0 : s->conf->addr.port);
         if (sp_conf_pool_is_sentinel(pool) &&
             resolve_master(pool, s, timeout_ms, why, sizeof why) < 0) {
@@ -163,6 +160,32 @@ int sp_audit_pool_open(struct sp_audit_pool *ap, const struct sp_registry *reg,
             return -1;
         }
     return 0;
+}
+
+int sp_audit_pool_open(struct sp_audit_pool *ap, const struct sp_registry *reg,
+                       const struct sp_conf_pool *pool, int timeout_ms, char *err, size_t errlen)
+{
+    const struct sp_conf_server **servers = calloc(pool->nservers + 1, sizeof *servers);
+    char why[2048];
+    int rc = -1;
+
+    memset(ap, 0, sizeof *ap);
+    if (!servers) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < pool->nservers; i++)
+        servers[i] = &pool->servers[i];
+    if (sp_audit_pool_open_servers(ap, pool, servers, pool->nservers, timeout_ms, err,
+                                   errlen) == 0) {
+        ap->placer = sp_placer_new(reg, pool, NULL, why, sizeof why);
+        if (ap->placer)
+            rc = 0;
+        else
+            snprintf(err, errlen, "pool '%s': %s", pool->name, why);
+    }
+    free(servers);
+    return rc;
 }
 
 void sp_audit_pool_close(struct sp_audit_pool *ap)

@@ -34,46 +34,11 @@
     "Exit status: 0 no misplaced key (left), 1 misplaced keys (or conflicts, failures) left,\n" \
     "2 bad input or a server that cannot be reached."
 
-enum {
-    OPT_LIST = SP_OPT_FIRST_OWN,
-    OPT_FIX,
-    OPT_RATE,
-    OPT_BATCH,
-    OPT_COUNT,
-    OPT_TIMEOUT,
-};
+enum { OPT_LIST = SP_AUDIT_OPT_NEXT };
 
 struct audit_args {
     const char *conf, *pool, *plugin_dir, *list;
 };
-
-/* A whole number in [min, max] for option `opt`.  0, or exit code 2 after reporting. */
-static int parse_range(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    if (sp_oracle_parse_u64("audit", opt, s, out))
-        return SP_EXIT_BAD_INPUT;
-    if (*out < min || *out > max)
-        return sp_oracle_fail("audit: %s %s is out of range (expected %llu..%llu)", opt, s,
-                              (unsigned long long)min, (unsigned long long)max);
-    return 0;
-}
-
-static int parse_own(int opt, const char *arg, struct sp_audit_opts *o)
-{
-    uint64_t v;
-    switch (opt) {
-    case OPT_FIX: o->fix = true; return 0;
-    case OPT_RATE: return parse_range("--rate", arg, 1, UINT32_MAX, &o->rate);
-    case OPT_BATCH: return parse_range("--batch", arg, 1, 100000, &o->batch);
-    case OPT_COUNT: return parse_range("--count", arg, 1, 1000000, &o->count);
-    case OPT_TIMEOUT:
-        if (parse_range("--timeout", arg, 1, 3600000, &v))
-            return SP_EXIT_BAD_INPUT;
-        o->timeout_ms = (int)v;
-        return 0;
-    }
-    return -1;
-}
 
 /* Returns 0, 1 after the help, or exit code 2 after reporting. */
 static int parse(int argc, char **argv, struct audit_args *args, struct sp_audit_opts *o)
@@ -88,11 +53,8 @@ static int parse(int argc, char **argv, struct audit_args *args, struct sp_audit
         {"json", no_argument, NULL, SP_OPT_JSON},
         {"csv", no_argument, NULL, SP_OPT_CSV},
         {"list", optional_argument, NULL, OPT_LIST},
-        {"fix", no_argument, NULL, OPT_FIX},
-        {"rate", required_argument, NULL, OPT_RATE},
-        {"batch", required_argument, NULL, OPT_BATCH},
-        {"count", required_argument, NULL, OPT_COUNT},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"fix", no_argument, NULL, SP_AUDIT_OPT_FIX},
+        SP_AUDIT_MOVER_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     int opt, rc;
@@ -109,7 +71,7 @@ static int parse(int argc, char **argv, struct audit_args *args, struct sp_audit
         case SP_OPT_CSV: o->format = SP_FORMAT_CSV; break;
         case OPT_LIST: args->list = optarg ? optarg : "-"; break;
         default:
-            rc = parse_own(opt, optarg, o);
+            rc = sp_audit_parse_option("audit", opt, optarg, o);
             if (rc < 0)
                 return sp_oracle_bad_option("audit", opt, argc, argv, USAGE);
             if (rc > 0)

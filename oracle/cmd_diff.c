@@ -15,9 +15,10 @@
 
 #define DIFF_USAGE                                                                               \
     "shardoracle diff -c OLD --to NEW [--pool P] [--to-pool P] [--list[=FILE]] "                 \
+    "[--max-moved PCT] [FILE]\n       shardoracle diff -c CONF --pool P --migration [--list[=FILE]] " \
     "[--max-moved PCT] [FILE]"
 
-enum { OPT_TO = SP_OPT_FIRST_OWN, OPT_TO_POOL, OPT_LIST, OPT_MAX_MOVED };
+enum { OPT_TO = SP_OPT_FIRST_OWN, OPT_TO_POOL, OPT_LIST, OPT_MAX_MOVED, OPT_MIGRATION };
 
 int sp_oracle_diff_count(struct sp_oracle_diff *d, const struct sp_registry *reg,
                          const struct sp_oracle_opts *o, const char *list_path)
@@ -72,6 +73,16 @@ static const struct sp_conf_pool *to_pool(const struct sp_conf *conf, const char
     return p;
 }
 
+/* --migration: the layout pool's keys move from.  NULL after reporting. */
+static const struct sp_conf_pool *migration_source(const struct sp_conf *conf,
+                                                   const struct sp_conf_pool *pool)
+{
+    if (!pool->migrate_from)
+        sp_oracle_fail("diff: %s: pool '%s' has no migrate_from: --migration has nothing to "
+                       "compare", conf->path, pool->name);
+    return pool->migrate_from;
+}
+
 int sp_oracle_cmd_diff(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -82,6 +93,7 @@ int sp_oracle_cmd_diff(int argc, char **argv)
         {"to-pool", required_argument, NULL, OPT_TO_POOL},
         {"list", optional_argument, NULL, OPT_LIST},
         {"max-moved", required_argument, NULL, OPT_MAX_MOVED},
+        {"migration", no_argument, NULL, OPT_MIGRATION},
         {"help", no_argument, NULL, 'h'},
         SP_ORACLE_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -90,7 +102,7 @@ int sp_oracle_cmd_diff(int argc, char **argv)
     const char *old_path = NULL, *new_path = NULL, *pool_name = NULL, *new_pool_name = NULL;
     const char *list_path = NULL;
     double max_moved = 0;
-    bool has_max = false;
+    bool has_max = false, migration = false;
     int opt;
     sp_oracle_opts_init(&o);
     optind = 1;
@@ -107,6 +119,7 @@ int sp_oracle_cmd_diff(int argc, char **argv)
         case OPT_TO: new_path = optarg; break;
         case OPT_TO_POOL: new_pool_name = optarg; break;
         case OPT_LIST: list_path = optarg ? optarg : "-"; break;
+        case OPT_MIGRATION: migration = true; break;
         case OPT_MAX_MOVED:
             if (sp_oracle_parse_percent("diff", "--max-moved", optarg, &max_moved) != 0)
                 return SP_EXIT_BAD_INPUT;
@@ -117,14 +130,21 @@ int sp_oracle_cmd_diff(int argc, char **argv)
                    "address), against the least\nmovement the weight change needs.\n"
                    "  --list         print only the moved keys: key<TAB>old host:port<TAB>new "
                    "host:port\n  --list=FILE    write them to FILE, the report to stdout\n"
-                   "  --max-moved P  exit 1 when more than P percent of the keys move\n\n"
+                   "  --max-moved P  exit 1 when more than P percent of the keys move\n"
+                   "  --migration    compare pool P's migrate_from layout with its servers: what "
+                   "`shardoracle\n                 migrate` moves (docs/resharding.md)\n\n"
                    SP_ORACLE_COMMON_HELP);
             return SP_EXIT_OK;
         default:
             return sp_oracle_bad_option("diff", opt, argc, argv, DIFF_USAGE);
         }
     }
-    if (!old_path || !new_path)
+    if (migration && (new_path || new_pool_name))
+        return sp_oracle_fail("diff: --migration compares two layouts of one pool: no --to or "
+                              "--to-pool");
+    if (migration && (!old_path || !pool_name))
+        return sp_oracle_fail("diff: --migration needs -c CONF and --pool P");
+    if (!old_path || (!new_path && !migration))
         return sp_oracle_fail("diff: -c OLD and --to NEW are required");
     if (sp_oracle_keys_operand(&o, "diff", argc, argv) != 0)
         return SP_EXIT_BAD_INPUT;
@@ -132,16 +152,22 @@ int sp_oracle_cmd_diff(int argc, char **argv)
     if (!reg)
         return SP_EXIT_BAD_INPUT;
     struct sp_conf *a = sp_oracle_conf(reg, old_path);
-    struct sp_conf *b = a ? sp_oracle_conf(reg, new_path) : NULL;
-    const struct sp_conf_pool *pa = b ? sp_oracle_pool(a, pool_name) : NULL;
-    const struct sp_conf_pool *pb = pa ? to_pool(b, new_pool_name ? new_pool_name : pool_name,
-                                                 pa) : NULL;
+    struct sp_conf *b = a && !migration ? sp_oracle_conf(reg, new_path) : NULL;
+    const struct sp_conf_pool *pa = b || (a && migration) ? sp_oracle_pool(a, pool_name) : NULL;
+    const struct sp_conf_pool *pb = NULL;
+    if (migration) {
+        pb = pa;
+        pa = pa ? migration_source(a, pa) : NULL;
+        new_path = old_path;
+    } else if (pa) {
+        pb = to_pool(b, new_pool_name ? new_pool_name : pool_name, pa);
+    }
     struct sp_oracle_diff d;
     char err[1024];
     int rc = SP_EXIT_BAD_INPUT;
     memset(&d, 0, sizeof d);
     d.what = "diff";
-    if (!pb)
+    if (!pa || !pb)
         goto out;
     if (sp_oracle_side_init(&d.old, reg, old_path, pa, NULL, err, sizeof err) != 0) {
         sp_oracle_fail("%s: %s", old_path, err);

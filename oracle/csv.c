@@ -10,6 +10,7 @@
 
 #include "analysis.h"
 #include "audit.h"
+#include "migrate.h"
 
 static void field(FILE *out, const char *s, bool last)
 {
@@ -163,5 +164,27 @@ void sp_oracle_csv_audit(FILE *out, const struct sp_audit *a)
             count(out, f->conflicts, false);
             count(out, f->failed, true);
         }
+    }
+}
+
+void sp_oracle_csv_migrate(FILE *out, const struct sp_migrate *m)
+{
+    const struct sp_audit_pool *ap = &m->a.pools[0];
+    fputs("pool,from,from_address,to,to_address,to_move,moved,nokey,conflicts,failed\r\n", out);
+    for (size_t k = 0; k < ap->n * ap->n; k++) {
+        const struct sp_audit_server *from = &ap->servers[k / ap->n], *to = &ap->servers[k % ap->n];
+        const struct sp_audit_flow *f = &ap->flows[k];
+        if (!f->misplaced)
+            continue;
+        field(out, m->pool->name, false);
+        field(out, from->conf->name, false);
+        field(out, from->addr, false);
+        field(out, to->conf->name, false);
+        field(out, to->addr, false);
+        count(out, f->misplaced, false);
+        count(out, f->moved, false);
+        count(out, f->nokey, false);
+        count(out, f->conflicts, false);
+        count(out, f->failed, true);
     }
 }

@@ -7,11 +7,14 @@
 #include "config.h"
 
 #include <math.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
 #include "audit.h"
+#include "layout.h"
+#include "migrate.h"
 
 /* A tiny streaming writer: tracks whether a comma is due at each nesting level. */
 struct jw {
@@ -393,5 +396,71 @@ void sp_oracle_json_audit(FILE *out, const struct sp_audit *a)
         jw_close(&j, '}');
     }
     jw_close(&j, ']');
+    jw_close(&j, '}');
+}
+
+static void migrate_layout(struct jw *j, const char *key, const struct sp_conf_pool *p)
+{
+    jw_open(j, key, '{');
+    jw_str(j, "hash", p->hash);
+    jw_str(j, "hash_tag", p->hash_tag);
+    jw_str(j, "distribution", p->distribution);
+    jw_u64(j, "servers", p->nservers);
+    jw_close(j, '}');
+}
+
+static void migrate_pairs(struct jw *j, const struct sp_audit_pool *ap)
+{
+    jw_open(j, "pairs", '[');
+    for (size_t k = 0; k < ap->n * ap->n; k++) {
+        const struct sp_audit_flow *f = &ap->flows[k];
+        const struct sp_audit_server *from = &ap->servers[k / ap->n], *to = &ap->servers[k % ap->n];
+        if (!f->misplaced)
+            continue;
+        jw_open(j, NULL, '{');
+        jw_str(j, "from", from->conf->name);
+        jw_str(j, "from_address", from->addr);
+        jw_str(j, "to", to->conf->name);
+        jw_str(j, "to_address", to->addr);
+        jw_u64(j, "to_move", f->misplaced);
+        jw_u64(j, "moved", f->moved);
+        jw_u64(j, "nokey", f->nokey);
+        jw_u64(j, "conflicts", f->conflicts);
+        jw_u64(j, "failed", f->failed);
+        jw_close(j, '}');
+    }
+    jw_close(j, ']');
+}
+
+void sp_oracle_json_migrate(FILE *out, const struct sp_migrate *m)
+{
+    const struct sp_audit_pool *ap = &m->a.pools[0];
+    struct jw j = { .out = out };
+    char plan[17];
+    uint64_t moving = 0;
+    for (size_t k = 0; k < ap->n * ap->n; k++)
+        moving += ap->flows[k].misplaced;
+    snprintf(plan, sizeof plan, "%016" PRIx64, m->plan_id);
+    jw_open(&j, NULL, '{');
+    jw_str(&j, "command", "migrate");
+    jw_str(&j, "conf", m->a.conf_path);
+    jw_str(&j, "pool", m->pool->name);
+    jw_str(&j, "plan", plan);
+    jw_bool(&j, "dry_run", !m->a.opt.fix);
+    jw_bool(&j, "hex_keys", m->a.opt.hex);
+    migrate_layout(&j, "from", m->pool->migrate_from);
+    migrate_layout(&j, "to", m->pool);
+    jw_u64(&j, "keys", ap->keys);
+    jw_u64(&j, "to_move", moving);
+    jw_u64(&j, "misplaced", ap->misplaced);
+    jw_u64(&j, "moved", ap->moved);
+    jw_u64(&j, "nokey", ap->nokey);
+    jw_u64(&j, "conflicts", ap->conflicts);
+    jw_u64(&j, "failed", ap->failed);
+    jw_num(&j, "seconds", m->a.seconds);
+    jw_num(&j, "moved_per_second", m->a.seconds > 0 ? (double)ap->moved / m->a.seconds : 0);
+    migrate_pairs(&j, ap);
+    audit_issues(&j, &m->a, ap, false);
+    audit_issues(&j, &m->a, ap, true);
     jw_close(&j, '}');
 }

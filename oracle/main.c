@@ -30,6 +30,9 @@ static const struct subcommand subcommands[] = {
     {"audit", sp_oracle_cmd_audit,
      "audit -c CONF [--pool P] [--list] [--fix [--rate N] [--batch N]]   misplaced keys on the"
      "\n      live Redis servers (SCAN), moved to their owners with --fix (MIGRATE)"},
+    {"migrate", sp_oracle_cmd_migrate,
+     "migrate -c CONF --pool P [--rate N] [--batch N] [--dry-run]   online resharding: move"
+     "\n      the keys whose owner changes from migrate_from to servers (MIGRATE)"},
 };
 
 static void usage(FILE *out)

@@ -40,5 +40,6 @@ int sp_oracle_cmd_diff(int argc, char **argv);
 int sp_oracle_cmd_whatif(int argc, char **argv);
 int sp_oracle_cmd_compare(int argc, char **argv);
 int sp_oracle_cmd_audit(int argc, char **argv);
+int sp_oracle_cmd_migrate(int argc, char **argv);
 
 #endif

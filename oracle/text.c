@@ -2,11 +2,14 @@
 /* shardoracle's readable reports: aligned tables plus a few summary lines. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
 #include "audit.h"
+#include "migrate.h"
+#include "layout.h"
 #include "table.h"
 
 /* Largest matrix printed in full; bigger ones are summarised by their largest flows. */
@@ -440,4 +443,71 @@ void sp_oracle_text_audit(FILE *out, const struct sp_audit *a)
             a->npools, a->npools == 1 ? "" : "s", (unsigned long long)keys, a->seconds,
             a->seconds > 0 ? (double)keys / a->seconds : 0, (unsigned long long)misplaced,
             a->opt.fix ? "" : misplaced ? " (--fix moves them to their owners)" : "");
+}
+
+/* ---- migrate ---- */
+
+/* Keys moving from a source server to a target server, and what became of them. */
+static void migrate_pairs(FILE *out, const struct sp_migrate *m, const struct sp_audit_pool *ap)
+{
+    struct sp_table t;
+    bool fix = m->a.opt.fix;
+    sp_table_init(&t, fix ? 7 : 3, "llrrrrr");
+    sp_table_cell(&t, "from");
+    sp_table_cell(&t, "to");
+    sp_table_cell(&t, "to move");
+    if (fix) {
+        sp_table_cell(&t, "moved");
+        sp_table_cell(&t, "nokey");
+        sp_table_cell(&t, "conflicts");
+        sp_table_cell(&t, "failed");
+    }
+    for (size_t k = 0; k < ap->n * ap->n; k++) {
+        const struct sp_audit_flow *f = &ap->flows[k];
+        char label[600];
+        if (!f->misplaced)
+            continue;
+        sp_table_cell(&t, "%s", sp_audit_server_label(&ap->servers[k / ap->n], label,
+                                                      sizeof label));
+        sp_table_cell(&t, "%s", sp_audit_server_label(&ap->servers[k % ap->n], label,
+                                                      sizeof label));
+        sp_table_cell(&t, "%llu", (unsigned long long)f->misplaced);
+        if (fix) {
+            sp_table_cell(&t, "%llu", (unsigned long long)f->moved);
+            sp_table_cell(&t, "%llu", (unsigned long long)f->nokey);
+            sp_table_cell(&t, "%llu", (unsigned long long)f->conflicts);
+            sp_table_cell(&t, "%llu", (unsigned long long)f->failed);
+        }
+    }
+    fprintf(out, "\n  keys whose owner changes, from their old owner to their new one:\n");
+    sp_table_print(&t, out, "  ");
+    sp_table_free(&t);
+}
+
+void sp_oracle_text_migrate(FILE *out, const struct sp_migrate *m)
+{
+    const struct sp_audit_pool *ap = &m->a.pools[0];
+    const struct sp_conf_pool *to = m->pool, *from = to->migrate_from;
+    uint64_t moving = 0;
+    for (size_t k = 0; k < ap->n * ap->n; k++)
+        moving += ap->flows[k].misplaced;
+    fprintf(out, "migrate%s: pool '%s' (%s), plan %016" PRIx64 ": %zu servers (%s/%s) -> %zu "
+            "servers (%s/%s)\n", m->a.opt.fix ? "" : " --dry-run", to->name, m->a.conf_path,
+            m->plan_id, from->nservers, from->hash, from->distribution, to->nservers, to->hash,
+            to->distribution);
+    fprintf(out, "  %llu keys scanned on the old layout's servers: %llu to move, %llu at home, "
+            "%llu misplaced (owned there in neither layout: left for audit --fix)\n",
+            (unsigned long long)ap->keys, (unsigned long long)moving,
+            (unsigned long long)(ap->keys - moving - ap->misplaced),
+            (unsigned long long)ap->misplaced);
+    if (m->a.opt.fix)
+        fprintf(out, "  %llu moved, %llu gone already (NOKEY: moved by a proxy), %llu conflicts, "
+                "%llu failed\n", (unsigned long long)ap->moved, (unsigned long long)ap->nokey,
+                (unsigned long long)ap->conflicts, (unsigned long long)ap->failed);
+    if (moving)
+        migrate_pairs(out, m, ap);
+    audit_issues(out, &m->a, ap);
+    fprintf(out, "\n%.2f s, %.0f keys/s scanned, %.0f keys/s moved\n", m->a.seconds,
+            m->a.seconds > 0 ? (double)ap->keys / m->a.seconds : 0,
+            m->a.seconds > 0 ? (double)ap->moved / m->a.seconds : 0);
 }

@@ -43,6 +43,16 @@ expect 2 "audit: bad option '--bogus'" -- audit -c "$tmp/two.yml" --bogus
 expect 2 "audit: --timeout 0 is out of range (expected 1..3600000)" -- audit -c "$tmp/two.yml" --timeout 0
 expect 2 "pool 'a' is a memcached pool: the audit needs Redis" -- audit -c "$tmp/two.yml" --pool a
 expect 2 "has no Redis pool (redis: true): nothing to audit" -- audit -c "$tmp/two.yml"
+expect 2 "migrate: -c CONF and --pool P are required" -- migrate -c "$tmp/two.yml"
+expect 2 "pool 'a' has no migrate_from: nothing to migrate" -- migrate -c "$tmp/two.yml" --pool a
+expect 2 "no pool 'c'" -- migrate -c "$tmp/two.yml" --pool c
+expect 2 "migrate: bad option '--fix'" -- migrate -c "$tmp/two.yml" --pool a --fix
+expect 2 "migrate: --rate 0 is out of range (expected 1..4294967295)" -- migrate -c "$tmp/two.yml" --pool a --rate 0
+expect 2 "migrate: --batch 'x' is not a whole number" -- migrate -c "$tmp/two.yml" --pool a --batch x
+expect 2 "migrate: unexpected operand 'keys'" -- migrate -c "$tmp/two.yml" --pool a keys
+expect 2 "diff: --migration needs -c CONF and --pool P" -- diff -c "$tmp/two.yml" --migration
+expect 2 "diff: --migration compares two layouts of one pool" -- diff -c "$tmp/two.yml" --pool a --migration --to "$tmp/two.yml"
+expect 2 "pool 'a' has no migrate_from: --migration has nothing to compare" -- diff -c "$tmp/two.yml" --pool a --migration
 expect 2 "plugin directory (from the command line) does not exist" -- hash --hash md5 --plugin-dir /nonexistent
 
 # And the good paths print what they should.

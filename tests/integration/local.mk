@@ -23,6 +23,7 @@ CORE_INTEGRATION_TESTS = \
 	tests/integration/test_auth.py \
 	tests/integration/test_oracle_vs_proxy.py \
 	tests/integration/test_audit.py \
+	tests/integration/test_migrate.py \
 	tests/integration/test_idle.py \
 	tests/integration/test_stress.py
 TESTS += $(CORE_INTEGRATION_TESTS)
