@@ -60,6 +60,7 @@ HA_INTEGRATION_TESTS = \
 	tests/integration/test_failover.py \
 	tests/integration/test_reload.py \
 	tests/integration/test_failover_hold.py \
+	tests/integration/test_resharding.py \
 	tests/integration/test_typed_load.py
 TESTS += $(HA_INTEGRATION_TESTS)
 EXTRA_DIST += $(HA_INTEGRATION_TESTS) tests/integration/typedload.py
