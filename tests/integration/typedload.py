@@ -60,8 +60,7 @@ def key_type(key):
 
 def decode(raw):
     """A raw RESP reply -> None (nil), bytes, int, harness.ReplyError, or a list of these."""
-    value, end = _decode(raw, 0)
-    return value
+    return _decode(raw, 0)[0]
 
 
 def _decode(raw, pos):
