@@ -156,8 +156,10 @@ class Resharding(harness.TestCase):
         keys = load.keys
         placed_old = harness.oracle_place(old_conf, keys, self.tmpdir, pool=POOL)
         before = typedload.locate(clients, keys)
-        self.assertEqual({k: [placed_old[k][1]] for k in keys}, before,
-                         "the preload is where the oracle places it in the old layout")
+        astray = ["%r on %s, owner %s" % (k, before.get(k), placed_old[k][1]) for k in keys
+                  if before.get(k) != [placed_old[k][1]]]
+        self.assertEqual(astray[:10], [], "%d keys preloaded elsewhere than the oracle places "
+                         "them in the old layout" % len(astray))
 
         load.start()
         self.assertTrue(load.running())
