@@ -76,8 +76,8 @@ class Stage:
     """What harness.SentinelTopology needs from a test case: a scratch directory, and processes
     stopped (by PID) at the end."""
 
-    def __init__(self):
-        self.tmpdir = tempfile.mkdtemp(prefix="sp-failover-")
+    def __init__(self, prefix="sp-failover-"):
+        self.tmpdir = tempfile.mkdtemp(prefix=prefix)
         self.cleanups = []
 
     def _started(self, proc):

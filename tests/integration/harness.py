@@ -50,6 +50,12 @@ A steady load with every reply checked against a model, the oracle's answers, an
     offset = p.reload(new_pools)                                  # swap the -c file, SIGUSR1
     p.wait_log_line(offset, ["reload", "alpha"])
     harness.tcp_connections(p.pid, backend.port)                  # local ports: kept or not
+
+Keys of every type under a model-checked load (resharding: values, types and TTLs must survive
+a move), through two proxies on one layout: typedload.py (TypedModelLoad, locate), and
+
+    p1, p2 = self.start_proxies({"alpha": harness.pool(servers)})
+    p.reload(harness.same_layout(new_pools, p))                   # for p in (p1, p2)
 """
 
 import json
@@ -711,6 +717,13 @@ def write_config(path, pools):
     return path
 
 
+def same_layout(pools, proxy):
+    """A copy of `pools` ({name: pool dict}) in which each pool the proxy already has keeps the
+    proxy's listen address: one layout reloaded into several proxies (TestCase.start_proxies)."""
+    return {name: dict(conf, listen=proxy.pools[name]["listen"]) if name in proxy.pools else conf
+            for name, conf in pools.items()}
+
+
 def listen_port_of(pool_conf):
     """The TCP port a pool listens on, or None for a unix socket."""
     listen = pool_conf["listen"].split()[0]
@@ -1258,6 +1271,18 @@ class TestCase(unittest.TestCase):
     def start_proxy(self, pools, **kw):
         """Starts shardproxy on `pools` ({name: pool(...)}); see ProxyBase for keywords."""
         return self._started(Shardproxy(self.tmpdir, pools, **kw))
+
+    def start_proxies(self, pools, n=2, **kw):
+        """n shardproxies on the same pools: the first on `pools` as given, each other one on a
+        copy listening on free ports of its own (two proxies cannot listen on one port, so each
+        has its own file, which differs only in `listen:`).  Reload them on one new layout with
+        p.reload(same_layout(new_pools, p)) for each."""
+        out = [self.start_proxy(pools, **kw)]
+        for _ in range(n - 1):
+            own = {name: dict(conf, listen="%s:%d" % (HOST, free_port()))
+                   for name, conf in pools.items()}
+            out.append(self.start_proxy(own, **kw))
+        return out
 
     def start_nutcracker(self, pools, **kw):
         return self._started(Nutcracker(self.tmpdir, pools, **kw))

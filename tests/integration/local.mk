@@ -55,11 +55,14 @@ TESTS += $(SENTINEL_INTEGRATION_TESTS)
 EXTRA_DIST += $(SENTINEL_INTEGRATION_TESTS)
 
 # Issue #8 end to end, under a model-checked load: a Sentinel pool through failovers
-# (2 shards x master + replica, 3 Sentinels), and hot reload on SIGUSR1.
+# (2 shards x master + replica, 3 Sentinels), and hot reload on SIGUSR1.  The typed load
+# (typedload.py: keys of every type, TTLs) and its own test, for issue #14's resharding.
 HA_INTEGRATION_TESTS = \
 	tests/integration/test_failover.py \
 	tests/integration/test_reload.py \
 	tests/integration/test_failover_hold.py \
-	tests/integration/test_migrate_proxy.py
+	tests/integration/test_migrate_proxy.py \
+	tests/integration/test_resharding.py \
+	tests/integration/test_typed_load.py
 TESTS += $(HA_INTEGRATION_TESTS)
-EXTRA_DIST += $(HA_INTEGRATION_TESTS)
+EXTRA_DIST += $(HA_INTEGRATION_TESTS) tests/integration/typedload.py
