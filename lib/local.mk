@@ -8,6 +8,6 @@ lib_libshardproxy_la_SOURCES = \
 	lib/placement.c lib/placement.h lib/placement_int.h lib/shares.c \
 	lib/hex.c lib/hex.h
 lib_libshardproxy_la_SOURCES += lib/conf_edit.c lib/conf_migrate.c \
-	lib/layout.c lib/layout.h lib/layout_note.c
+	lib/layout.c lib/layout.h lib/move.h lib/layout_note.c
 lib_libshardproxy_la_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 lib_libshardproxy_la_LIBADD = $(YAML_LIBS)

@@ -224,8 +224,10 @@ static int migrate(struct sp_migrate *m, const struct sp_registry *reg)
     char err[4096];
     if (open_migration(m, reg, err, sizeof err) < 0)
         return sp_oracle_fail("migrate: %s", err);
-    if (m->a.opt.fix && sp_migrate_guard(m, stderr, err, sizeof err) < 0)
-        return sp_oracle_fail("migrate: refused: %s", err);
+    if (m->a.opt.fix && sp_migrate_guard(m, stderr, err, sizeof err) < 0) {
+        (void)sp_oracle_fail("migrate: refused: %s", err);
+        return SP_EXIT_NOT_YET; /* a proxy not armed yet is a "later", not bad input */
+    }
     if (run(m, err, sizeof err) < 0) {
         report(m);   /* what was done before the stop */
         return sp_oracle_fail("migrate: stopped: %s (nothing is lost: MIGRATE deletes a key "

@@ -14,6 +14,7 @@ enum {
     SP_EXIT_OK = 0,
     SP_EXIT_THRESHOLD = 1, /* a --max-* threshold was exceeded */
     SP_EXIT_BAD_INPUT = 2, /* bad usage, config, key file or plugin: one line on stderr */
+    SP_EXIT_NOT_YET = 3,   /* migrate: not every proxy is armed yet; try again later */
 };
 
 /* Prints "shardoracle: MESSAGE" on stderr and returns SP_EXIT_BAD_INPUT. */

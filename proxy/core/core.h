@@ -593,10 +593,19 @@ void sp_replica_free(struct sp_server *s);
 
 /* ---- migrate.c, survey.c: a pool whose keys move (online resharding) ---- */
 
-/* A migration for `pool` (its conf has migrate_from); `was` the one a reload replaces, whose
-   state carries over when the plan is the same.  NULL with err set. */
-struct sp_migration *sp_mig_new(struct sp_pool *pool, const struct sp_registry *reg,
-                                const struct sp_migration *was, char *err, size_t errlen);
+/*
+ * A migration for `pool` under config `cp` (which has migrate_from), whose target layout is
+ * `servers` (cp's order; a reload's next servers): source servers and placement made, not
+ * running yet.  NULL with err set.  sp_mig_discard frees one never attached.
+ */
+struct sp_migration *sp_mig_prepare(struct sp_pool *pool, const struct sp_registry *reg,
+                                    const struct sp_conf_pool *cp,
+                                    struct sp_server *const *servers, char *err, size_t errlen);
+void sp_mig_discard(struct sp_migration *m);
+
+/* Starts it (pool->mig is m, pool->conf is cp): `was`, the migration a reload replaces, gives
+   its state when the plan is the same.  -1 (logged) when its survey cannot run. */
+int sp_mig_attach(struct sp_migration *m, const struct sp_migration *was);
 
 /* The pool lets go of it: stops surveying; parked requests still go out when answered. */
 void sp_mig_free(struct sp_migration *m);
@@ -625,7 +634,7 @@ bool sp_mig_pauses(const struct sp_migration *m);
 const char *sp_pool_conn_name(const struct sp_pool *pool);
 void sp_pool_rename(struct sp_pool *pool);
 
-int sp_survey_start(struct sp_migration *m, char *err, size_t errlen);
+int sp_survey_start(struct sp_migration *m);
 void sp_survey_stop(struct sp_migration *m);
 
 /* Names connection `sc` `name` (a request of the proxy's own, answer ignored). */

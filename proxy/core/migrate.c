@@ -37,18 +37,20 @@
 
 /* ---- the source layout ---- */
 
-/* The pool's running server called `name`, or NULL. */
-static struct sp_server *target_server(const struct sp_pool *pool, const char *name)
+/* The server called `name` among the target layout's, or NULL. */
+static struct sp_server *target_server(struct sp_server *const *servers, size_t n,
+                                       const char *name)
 {
-    for (size_t i = 0; i < pool->nservers; i++) {
-        if (strcmp(pool->servers[i]->name, name) == 0)
-            return pool->servers[i];
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(servers[i]->name, name) == 0)
+            return servers[i];
     }
     return NULL;
 }
 
-/* The source layout's servers: the pool's own where the names agree, else made here. */
-static int mig_servers(struct sp_migration *m, const struct sp_conf_pool *src, char *err,
+/* The source layout's servers: the target's where the names agree, else made here. */
+static int mig_servers(struct sp_migration *m, const struct sp_conf_pool *src,
+                       struct sp_server *const *servers, size_t nservers, char *err,
                        size_t errlen)
 {
     m->src = calloc(src->nservers ? src->nservers : 1, sizeof(*m->src));
@@ -58,7 +60,7 @@ static int mig_servers(struct sp_migration *m, const struct sp_conf_pool *src, c
         return -1;
     }
     for (size_t i = 0; i < src->nservers; i++) {
-        struct sp_server *s = target_server(m->pool, src->servers[i].name);
+        struct sp_server *s = target_server(servers, nservers, src->servers[i].name);
 
         if (s == NULL) {
             s = sp_server_new(m->pool, &src->servers[i], (unsigned)i, err, errlen);
@@ -73,10 +75,11 @@ static int mig_servers(struct sp_migration *m, const struct sp_conf_pool *src, c
     return 0;
 }
 
-struct sp_migration *sp_mig_new(struct sp_pool *pool, const struct sp_registry *reg,
-                                const struct sp_migration *was, char *err, size_t errlen)
+struct sp_migration *sp_mig_prepare(struct sp_pool *pool, const struct sp_registry *reg,
+                                    const struct sp_conf_pool *cp,
+                                    struct sp_server *const *servers, char *err, size_t errlen)
 {
-    const struct sp_conf_pool *src = pool->conf->migrate_from;
+    const struct sp_conf_pool *src = cp->migrate_from;
     struct sp_migration *m = calloc(1, sizeof(*m));
 
     if (m == NULL) {
@@ -84,19 +87,38 @@ struct sp_migration *sp_mig_new(struct sp_pool *pool, const struct sp_registry *
         return NULL;
     }
     m->pool = pool;
-    m->plan = sp_conf_plan_id(pool->conf);
+    m->refs = 1; /* the pool's */
+    m->plan = sp_conf_plan_id(cp);
     m->src_layout = sp_conf_layout_id(src);
-    m->dst_layout = sp_conf_layout_id(pool->conf);
+    m->dst_layout = sp_conf_layout_id(cp);
     TAILQ_INIT(&m->parked);
-    /* The same migration again (a reload that changed something else): where it got stays. */
-    m->state = was != NULL && was->plan == m->plan ? was->state : SP_MIG_UNKNOWN;
-    if (mig_servers(m, src, err, errlen) < 0 ||
-        sp_placement_build(reg, src, m->src, &m->place, err, errlen) < 0 ||
-        sp_survey_start(m, err, errlen) < 0) {
-        sp_mig_free(m);
+    if (mig_servers(m, src, servers, cp->nservers, err, errlen) < 0 ||
+        sp_placement_build(reg, src, m->src, &m->place, err, errlen) < 0) {
+        sp_mig_discard(m);
         return NULL;
     }
     return m;
+}
+
+void sp_mig_discard(struct sp_migration *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->nsrc; i++) {
+        if (m->src_own[i])
+            sp_server_free(m->src[i]); /* never used: nothing in flight */
+    }
+    free(m->src);
+    free(m->src_own);
+    sp_placement_free(&m->place);
+    free(m);
+}
+
+int sp_mig_attach(struct sp_migration *m, const struct sp_migration *was)
+{
+    /* The same migration again (a reload that changed something else): where it got stays. */
+    m->state = was != NULL && was->plan == m->plan ? was->state : SP_MIG_UNKNOWN;
+    return sp_survey_start(m);
 }
 
 /* Drops a reference; the last one frees the object (survey requests and parked requests

@@ -109,7 +109,8 @@ struct sp_pool *sp_pool_new(struct sp_proxy *proxy, const struct sp_registry *re
     if (sp_placement_build(reg, cp, pool->servers, &pool->place, why, sizeof(why)) < 0 ||
         sp_failover_start(pool, why, sizeof(why)) < 0 ||
         (cp->migrate_from != NULL &&
-         (pool->mig = sp_mig_new(pool, reg, NULL, why, sizeof(why))) == NULL)) {
+         ((pool->mig = sp_mig_prepare(pool, reg, cp, pool->servers, why, sizeof(why))) == NULL ||
+          sp_mig_attach(pool->mig, NULL) < 0))) {
         snprintf(err, errlen, "pool '%s': %s", cp->name, why);
         goto fail;
     }

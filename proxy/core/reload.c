@@ -34,6 +34,7 @@ struct plan {
     bool *made;                   /* kept: servers[i] is new (not a running one) */
     struct sp_placement place;    /* kept: the new placement */
     struct sp_sentinel *sentinel; /* kept Sentinel pool: the client for the new config */
+    struct sp_migration *mig;     /* kept migrating pool: its migration under the new config */
 };
 
 /* Everything a reload prepares, undone on failure. */
@@ -123,6 +124,9 @@ static int prepare_kept(struct reload *r, struct plan *pl)
     if (sp_conf_pool_is_sentinel(cp) &&
         (pl->sentinel = sp_failover_client(pool, cp, why, sizeof(why))) == NULL)
         return fail(r, cp->name, why);
+    if (cp->migrate_from != NULL &&
+        (pl->mig = sp_mig_prepare(pool, r->reg, cp, pl->servers, why, sizeof(why))) == NULL)
+        return fail(r, cp->name, why);
     return 0;
 }
 
@@ -162,6 +166,7 @@ static void undo(struct reload *r)
         free(pl->made);
         sp_placement_free(&pl->place);
         sp_sentinel_free(pl->sentinel);
+        sp_mig_discard(pl->mig);
     }
     for (size_t i = 0; r->own != NULL && i < r->nown; i++)
         sp_conf_pool_free(r->own[i]);
@@ -213,24 +218,21 @@ static int prepare(struct reload *r)
 /* ---- the switch ---- */
 
 /*
- * A kept pool's migration follows its new config: made, carried on (the same plan keeps its
- * state: an armed proxy stays armed), replaced or ended.  The connections are named anew when
- * their name changes.  A migration that cannot be made leaves the pool waiting with the old one
- * (logged), never routing by a half-known layout.
+ * A kept pool's migration follows its new config: made in prepare_kept (a migration that cannot
+ * be made fails the reload: routing by the new layout without moving keys would lose them),
+ * carried on (the same plan keeps its state: an armed proxy stays armed), replaced or ended
+ * here.  The connections are named anew when their name changes.
  */
-static void switch_migration(struct sp_pool *pool, const struct sp_registry *reg)
+static void switch_migration(struct sp_pool *pool, struct sp_migration *next)
 {
-    struct sp_migration *was = pool->mig, *next = NULL;
-    char before[SP_CONN_NAME_MAX], why[256];
+    struct sp_migration *was = pool->mig;
+    char before[SP_CONN_NAME_MAX];
 
     snprintf(before, sizeof(before), "%s", sp_pool_conn_name(pool));
     (void)sp_conf_conn_name(pool->conf, SP_CONN_STEADY, pool->conn_name, sizeof(pool->conn_name));
-    if (pool->conf->migrate_from != NULL &&
-        (next = sp_mig_new(pool, reg, was, why, sizeof(why))) == NULL) {
-        sp_log_error("pool '%s': cannot start its migration: %s", pool->conf->name, why);
-        return;
-    }
     pool->mig = next;
+    if (next != NULL)
+        (void)sp_mig_attach(next, was);
     sp_mig_free(was);
     if (strcmp(before, sp_pool_conn_name(pool)) != 0)
         sp_pool_rename(pool);
@@ -239,7 +241,7 @@ static void switch_migration(struct sp_pool *pool, const struct sp_registry *reg
 }
 
 /* A kept pool takes its new config, servers and placement; the servers it drops retire. */
-static void switch_kept(struct plan *pl, size_t idx, const struct sp_registry *reg)
+static void switch_kept(struct plan *pl, size_t idx)
 {
     struct sp_pool *pool = pl->kept;
 
@@ -267,7 +269,8 @@ static void switch_kept(struct plan *pl, size_t idx, const struct sp_registry *r
     sp_failover_stop(pool);
     pool->sentinel = pl->sentinel;
     pl->sentinel = NULL;
-    switch_migration(pool, reg);
+    switch_migration(pool, pl->mig);
+    pl->mig = NULL;
 }
 
 /*
@@ -316,7 +319,7 @@ static void commit(struct reload *r, struct sp_stats *stats)
     }
     for (size_t i = 0; i < r->conf->npools; i++) {
         if (r->plans[i].kept != NULL)
-            switch_kept(&r->plans[i], i, r->reg);
+            switch_kept(&r->plans[i], i);
     }
     switch_stats(r, stats);
     free(proxy->pools);

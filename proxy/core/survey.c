@@ -7,11 +7,12 @@
  * for its client list every SP_SURVEY_MS and reads the other proxies' names (its own
  * connections, known by their local addresses, do not count):
  *   unknown -> ready  when no proxy is seen on the source layout's file ("steady" with the
- *                     source layout's id) nor waiting nor on another plan, or when some proxy is
- *                     armed already (it saw everyone ready: so must we be, at once);
+ *                     source layout's id) nor on another plan, or when some proxy is armed
+ *                     already (it saw everyone ready: so must we be, at once);
  *   unknown -> wait   otherwise;
- *   wait    -> ready  once no proxy on the old file, waiting or on another plan is seen;
- *   ready   -> armed  once every other proxy seen is ready or armed for this plan;
+ *   wait    -> ready  once no proxy on the old file or on another plan is seen (other waiting
+ *                     proxies do not hold this one back: they will see the same);
+ *   ready   -> armed  once every other proxy seen is ready or armed for this plan (none waits);
  *   armed             for good (an old-file proxy seen then is logged: the operator's error).
  * A proxy names its connections anew on each change, on every open connection, after whatever
  * it sent on them before; so when another proxy sees it "ready" on a server, everything it sent
@@ -194,7 +195,9 @@ static void seen_name(void *arg, const char *name, size_t nlen, const char *addr
 static void judge(struct sp_migration *m)
 {
     unsigned seen = m->seen;
-    bool old = (seen & (SEEN_OLD | SEEN_WAIT | SEEN_OTHER)) != 0;
+    /* Proxies serving keys from their old servers with no intent to move: the old file's, or
+       another plan's.  Waiting proxies of this plan do not stop readiness, only arming. */
+    bool old = (seen & (SEEN_OLD | SEEN_OTHER)) != 0;
 
     if (m->answers == 0) {
         if (m->state == SP_MIG_UNKNOWN)
@@ -206,7 +209,7 @@ static void judge(struct sp_migration *m)
         if (seen & SEEN_ARMED)
             set_state(m, SP_MIG_READY, "proxies armed already");
         else if (old)
-            set_state(m, SP_MIG_WAIT, "proxies on the old file or waiting");
+            set_state(m, SP_MIG_WAIT, "proxies on the old file");
         else
             set_state(m, SP_MIG_READY, "no proxy on the old file");
         break;
@@ -215,11 +218,11 @@ static void judge(struct sp_migration *m)
             set_state(m, SP_MIG_READY, "no proxy on the old file left");
         break;
     case SP_MIG_READY:
-        if (!old && !(seen & SEEN_DONE))
+        if (!old && !(seen & (SEEN_WAIT | SEEN_DONE)))
             set_state(m, SP_MIG_ARMED, "every proxy ready");
         break;
     case SP_MIG_ARMED:
-        if (old && !m->warned) {
+        if ((old || (seen & SEEN_WAIT)) && !m->warned) {
             sp_log_error("pool '%s': migration %016llx: a proxy on the old file (or waiting) is "
                          "connected while keys move: it may not find moved keys; reload it",
                          m->pool->conf->name, (unsigned long long)m->plan);
@@ -310,15 +313,17 @@ static void survey_tick(evutil_socket_t fd, short what, void *arg)
     evtimer_add(m->timer, &tv);
 }
 
-int sp_survey_start(struct sp_migration *m, char *err, size_t errlen)
+int sp_survey_start(struct sp_migration *m)
 {
     struct timeval now = { 0, 0 };
 
     (void)sp_conf_conn_name(m->pool->conf, state_names[m->state], m->name, sizeof(m->name));
-    m->refs = 1; /* the pool's */
     m->timer = evtimer_new(m->pool->proxy->base, survey_tick, m);
     if (m->timer == NULL) {
-        snprintf(err, errlen, "out of memory");
+        /* No survey: this proxy stays where it is (unknown: its clients wait), never moving a
+           key it has not seen every proxy ready for. */
+        sp_log_error("pool '%s': migration %016llx: out of memory for its survey",
+                     m->pool->conf->name, (unsigned long long)m->plan);
         return -1;
     }
     evtimer_add(m->timer, &now);

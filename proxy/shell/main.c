@@ -67,10 +67,13 @@ static int plugin_in_use(const struct sp_plugin *p, void *ctx)
     const struct sp_conf *conf = ctx;
 
     for (size_t i = 0; i < conf->npools; i++) {
-        const char *name = p->kind == SP_PLUGIN_HASH ? conf->pools[i].hash
-                                                      : conf->pools[i].distribution;
-        if (name != NULL && strcmp(p->name, name) == 0)
-            return 1;
+        /* A migrating pool places by its source layout too (migrate_from). */
+        for (const struct sp_conf_pool *cp = &conf->pools[i]; cp != NULL; cp = cp->migrate_from) {
+            const char *name = p->kind == SP_PLUGIN_HASH ? cp->hash : cp->distribution;
+
+            if (name != NULL && strcmp(p->name, name) == 0)
+                return 1;
+        }
     }
     return 0;
 }

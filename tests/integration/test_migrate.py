@@ -171,7 +171,7 @@ class Refusals(MigrateBase):
 
     def refused(self, *want):
         res = self.oracle("migrate", "--pool", "alpha")
-        self.assertEqual(res.returncode, 2, res.stdout.decode() + res.stderr.decode())
+        self.assertEqual(res.returncode, 3, res.stdout.decode() + res.stderr.decode())
         err = res.stderr.decode()
         for w in want:
             self.assertIn(w, err)

@@ -108,9 +108,10 @@ class Resharding(harness.TestCase):
     def wait_armed(self, conf):
         """Polls `migrate --dry-run` (or migrate itself) until it stops refusing; returns
         (whether it was a dry run, its result)."""
-        usage = self.oracle("migrate", "--help")
-        dry = "--dry-run" in usage.stdout + usage.stderr
-        argv = ["migrate", "-c", conf, "--pool", POOL] + (["--dry-run"] if dry else [])
+        # --dry-run does not look at the proxies (it moves nothing): the real run refuses,
+        # moving nothing, until every proxy is armed.
+        dry = False
+        argv = ["migrate", "-c", conf, "--pool", POOL]
         deadline = time.monotonic() + ARM_TIMEOUT
         while True:
             res = self.oracle(*argv, timeout=MIGRATE_TIMEOUT)
