@@ -11,15 +11,16 @@
  *   wait            every key is served by its SOURCE owner (as the proxies on the old file do);
  *                   nothing moves;
  *   armed           every key is served by its TARGET owner; a key whose owner changes is first
- *                   moved there (proto->move_request: Redis' MIGRATE, atomic) from its source
- *                   owner, so the request runs where the key is.  Keys that do not move take
- *                   today's path.
+ *                   moved there from its source owner (lib/move.h: taken out under a lock,
+ *                   restored, deleted; never blocking a server as MIGRATE would), so the request
+ *                   runs where the key is.  Keys that do not move take today's path.
  * A request that waits for a move is parked with its bytes (req->resend) and sent once its moves
  * are answered.  A client's requests are sent in the order it sent them: once one is parked, the
  * client's next ones are parked behind it (even those on keys that do not move), so no request
  * overtakes an earlier one of the same client.  A move that fails leaves the key where it was
- * (MIGRATE deletes the source only once the target has it) and the request gets an error naming
- * why; a key already on the target (a conflict) is served from there: the target's copy stands.
+ * (the source deletes it only once the target has it) and the request gets an error naming why;
+ * a key already on the target (a conflict) is served from there: the target's copy stands, the
+ * source's is set aside.
  */
 #include "config.h"
 
@@ -30,10 +31,8 @@
 
 #include "core.h"
 #include "layout.h"
+#include "move.h"
 #include "report/log.h"
-
-/* MIGRATE's own I/O timeout when the pool has none (ms). */
-#define SP_MOVE_TIMEOUT_MS 5000
 
 /* ---- the source layout ---- */
 
@@ -183,79 +182,210 @@ void sp_mig_park(struct sp_migration *m, struct sp_req *req)
     cl->busy->nparked++;
 }
 
-/* Internal move request answered: counts it off its request, and sends what can go. */
-static void move_done(struct sp_proxy *proxy, struct sp_req *mv)
-{
-    struct sp_req *req = mv->owner;
-    struct sp_migration *m = req->park_mig;
-    char why[SP_REASON_MAX];
-    enum sp_move_result r = m->pool->proto->move_result(mv->reply, why, sizeof(why));
+/*
+ * One key on its way from its old server to its new one (lib/move.h): TAKE on the old one
+ * (again, after a pause, while another mover has it in flight), RESTORE on the new one, then
+ * settle on the old one.  The request waiting for it may go as soon as the key is known to be
+ * on the new server (or nowhere): the settle follows on its own.
+ */
+struct sp_move {
+    struct sp_migration *m;
+    struct sp_req *req;           /* waiting for this move; NULL once told */
+    struct sp_server *from, *to;
+    unsigned affinity;
+    struct evbuffer *key;
+    struct evbuffer *dump;
+    long long pttl;
+    unsigned retries;
+    char token[48];
+};
 
-    if (r == SP_MOVE_CONFLICT) {
-        m->conflicts++;
-        sp_log_warn("pool '%s': a key is on both its old and its new server: the new one's copy "
-                    "is used, the old one is left in place (shardoracle migrate reports it)",
-                    m->pool->conf->name);
-    } else if (r == SP_MOVE_FAILED && !req->move_failed) {
+/* Pauses before a locked key is asked for again: 1, 2, 4 ... ms, 64 at most, about 10 s in all
+   (a lock outlives its dead mover by SP_MOVE_LOCK_MS). */
+#define SP_MOVE_RETRY_MAX_MS 64
+#define SP_MOVE_RETRIES 170
+
+static void move_take(struct sp_move *mv);
+
+/* The waiting request learns how its key fared (once); a failure fails it with `why`. */
+static void move_tell(struct sp_move *mv, const char *why)
+{
+    struct sp_req *req = mv->req;
+
+    if (req == NULL)
+        return;
+    mv->req = NULL;
+    if (why != NULL && !req->move_failed) {
         req->move_failed = true;
         evbuffer_drain(req->reply, evbuffer_get_length(req->reply));
         evbuffer_add_printf(req->reply, "the key could not be moved to its new server: %s", why);
-        m->failures++;
-    } else if (r == SP_MOVE_DONE) {
-        m->moved++;
+        mv->m->failures++;
     }
     SP_ASSERT(req->nmoves > 0);
     req->nmoves--;
-    sp_req_put(proxy, mv);
-    sp_mig_release(m);
+    sp_mig_release(mv->m);
+}
+
+static void move_free(struct sp_move *mv)
+{
+    struct sp_migration *m = mv->m;
+
+    evbuffer_free(mv->key);
+    evbuffer_free(mv->dump);
+    free(mv);
+    sp_mig_unref(m);
+}
+
+/* Sends one step of `mv` to `s`: `build` appends it; its answer goes to on_reply. */
+static int move_send(struct sp_move *mv, struct sp_server *s,
+                     void (*on_reply)(struct sp_proxy *, struct sp_req *), int step)
+{
+    struct sp_pool *pool = mv->m->pool;
+    const struct sp_proto *proto = pool->proto;
+    const void *key = evbuffer_pullup(mv->key, -1);
+    size_t klen = evbuffer_get_length(mv->key);
+    const char *reason = NULL;
+    struct sp_sconn *sc = sp_server_conn(s, mv->affinity, &reason);
+    struct sp_req *r = sc != NULL ? sp_req_get(pool->proxy) : NULL;
+    struct evbuffer *out;
+    size_t before;
+
+    if (r == NULL)
+        return -1;
+    r->on_reply = on_reply;
+    r->owner = mv;
+    r->cmd = SP_CMD_NONE;
+    out = sp_sconn_out(sc);
+    before = evbuffer_get_length(out);
+    if (step == 0)
+        proto->take_request(out, key, klen, mv->token, SP_MOVE_LOCK_MS);
+    else if (step == 1)
+        proto->restore_request(out, key, klen, mv->pttl, mv->dump);
+    else
+        proto->settle_request(out, key, klen, mv->token, (enum sp_settle)(step - 2));
+    r->len = evbuffer_get_length(out) - before;
+    sp_conn_flush_later(&sc->conn);
+    sp_sconn_enqueue(sc, r);
+    return 0;
+}
+
+/* The settle's answer: the move is over. */
+static void settled(struct sp_proxy *proxy, struct sp_req *r)
+{
+    struct sp_move *mv = r->owner;
+
+    sp_req_put(proxy, r);
+    move_free(mv);
+}
+
+/* Ends the move on the old server as `how` says (fire and forget: the request went already). */
+static void move_settle(struct sp_move *mv, enum sp_settle how)
+{
+    if (move_send(mv, mv->from, settled, 2 + (int)how) < 0)
+        move_free(mv); /* the lock expires by itself */
+}
+
+static void restored(struct sp_proxy *proxy, struct sp_req *r)
+{
+    struct sp_move *mv = r->owner;
+    struct sp_migration *m = mv->m;
+    char why[SP_REASON_MAX];
+    enum sp_move_result res = m->pool->proto->move_result(r->reply, why, sizeof(why));
+
+    sp_req_put(proxy, r);
+    if (res == SP_MOVE_DONE) {
+        m->moved++;
+        move_tell(mv, NULL);
+        move_settle(mv, SP_SETTLE_DELETE);
+    } else if (res == SP_MOVE_CONFLICT) {
+        m->conflicts++;
+        sp_log_warn("pool '%s': a key was on both its old and its new server: the new one's "
+                    "copy stands, the old one is set aside (%s<key>)", m->pool->conf->name,
+                    SP_MOVE_ASIDE_PREFIX);
+        move_tell(mv, NULL);
+        move_settle(mv, SP_SETTLE_ASIDE);
+    } else {
+        move_tell(mv, why);
+        move_settle(mv, SP_SETTLE_RELEASE);
+    }
+}
+
+static void retry_take(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    move_take(arg);
+}
+
+static void taken(struct sp_proxy *proxy, struct sp_req *r)
+{
+    struct sp_move *mv = r->owner;
+    struct sp_migration *m = mv->m;
+    enum sp_take_result res = r->on_reply != NULL && evbuffer_get_length(r->reply) > 0
+                                  ? m->pool->proto->take_result(r->reply, mv->dump, &mv->pttl)
+                                  : SP_TAKE_ERROR;
+
+    sp_req_put(proxy, r);
+    if (res == SP_TAKE_GONE) {
+        move_tell(mv, NULL); /* not on the old server: the new one is where it lives */
+        move_free(mv);
+    } else if (res == SP_TAKE_LOCKED && mv->retries < SP_MOVE_RETRIES) {
+        unsigned ms = mv->retries < 6 ? 1u << mv->retries : SP_MOVE_RETRY_MAX_MS;
+        struct timeval tv = { 0, (suseconds_t)ms * 1000 };
+
+        mv->retries++;
+        if (event_base_once(m->pool->proxy->base, -1, EV_TIMEOUT, retry_take, mv, &tv) < 0) {
+            move_tell(mv, "out of memory");
+            move_free(mv);
+        }
+    } else if (res == SP_TAKE_TAKEN) {
+        if (move_send(mv, mv->to, restored, 1) < 0) {
+            move_tell(mv, "its new server cannot be reached");
+            move_settle(mv, SP_SETTLE_RELEASE);
+        }
+    } else {
+        move_tell(mv, res == SP_TAKE_LOCKED ? "another mover kept it in flight too long"
+                                            : "its old server refused to hand it over");
+        move_free(mv);
+    }
+}
+
+static void move_take(struct sp_move *mv)
+{
+    if (move_send(mv, mv->from, taken, 0) < 0) {
+        move_tell(mv, "its old server cannot be reached");
+        move_free(mv);
+    }
 }
 
 int sp_mig_move(struct sp_migration *m, struct sp_req *req, struct sp_server *from,
                 struct sp_server *to, const void *key, size_t len)
 {
-    struct sp_proxy *proxy = m->pool->proxy;
-    const struct sp_conf_pool *cp = m->pool->conf;
     struct sp_client *cl = req_client(req);
-    const char *reason = NULL;
-    struct sp_sconn *sc;
-    struct sp_req *mv;
-    char host[SP_ADDR_TEXT_MAX], *colon;
-    int port;
+    struct sp_move *mv = calloc(1, sizeof(*mv));
 
-    snprintf(host, sizeof(host), "%s", to->addr_text);
-    colon = strrchr(host, ':');
-    if (colon == NULL || to->addr.ss_family == AF_UNIX)
-        return -1; /* MIGRATE reaches TCP servers only (-t refuses unix sockets) */
-    *colon = '\0';
-    port = atoi(colon + 1);
-    if (host[0] == '[') {
-        memmove(host, host + 1, strlen(host));
-        host[strlen(host) - 1] = '\0';
-    }
-    if ((mv = sp_req_get(proxy)) == NULL)
+    if (mv == NULL || (mv->key = evbuffer_new()) == NULL || (mv->dump = evbuffer_new()) == NULL ||
+        evbuffer_add(mv->key, key, len) < 0) {
+        if (mv != NULL) {
+            if (mv->key != NULL)
+                evbuffer_free(mv->key);
+            if (mv->dump != NULL)
+                evbuffer_free(mv->dump);
+        }
+        free(mv);
         return -1;
-    mv->on_reply = move_done;
-    mv->owner = req;
-    mv->cmd = SP_CMD_NONE;
+    }
+    mv->m = m;
+    m->refs++;
+    mv->req = req;
+    mv->from = from;
+    mv->to = to;
+    mv->affinity = cl != NULL ? sp_client_affinity(cl) : 0;
+    snprintf(mv->token, sizeof(mv->token), "%s-%llu", m->pool->proxy->move_id,
+             (unsigned long long)++m->pool->proxy->moves);
     req->park_mig = m;
     req->nmoves++;
-    sc = sp_server_conn(from, cl != NULL ? sp_client_affinity(cl) : 0, &reason);
-    if (sc == NULL) {
-        sp_req_fail(m->pool, mv, reason != NULL ? reason : strerror(ENOMEM));
-        return 0; /* answered (failed) already: the request gets the error */
-    }
-    {
-        struct evbuffer *out = sp_sconn_out(sc);
-        size_t before = evbuffer_get_length(out);
-
-        cp = m->pool->conf;
-        m->pool->proto->move_request(out, cp, host, port,
-                                     cp->timeout > 0 ? cp->timeout : SP_MOVE_TIMEOUT_MS, key,
-                                     len);
-        mv->len = evbuffer_get_length(out) - before;
-    }
-    sp_conn_flush_later(&sc->conn);
-    sp_sconn_enqueue(sc, mv);
+    move_take(mv);
     return 0;
 }
 

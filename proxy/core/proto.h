@@ -85,11 +85,26 @@ struct sp_reply {
     const struct sp_part *parts; /* owned by the parse state, valid until the next parse */
 };
 
-/* What a server said to a request that moves a key (move_request). */
+/* What the old server said to take_request. */
+enum sp_take_result {
+    SP_TAKE_GONE,      /* the key is not there: where it lives now is the new server */
+    SP_TAKE_LOCKED,    /* another mover has it in flight: ask again shortly */
+    SP_TAKE_TAKEN,     /* ours to carry: its value and TTL were read */
+    SP_TAKE_ERROR,     /* the server refused (its words are lost: a move that failed) */
+};
+
+/* What the new server said to restore_request. */
 enum sp_move_result {
-    SP_MOVE_DONE,      /* moved, or it was not there: the key is on the target or nowhere */
-    SP_MOVE_CONFLICT,  /* the target has the key already: the target's copy stands */
-    SP_MOVE_FAILED,    /* not moved (the source keeps it): why in the text */
+    SP_MOVE_DONE,      /* it is there now */
+    SP_MOVE_CONFLICT,  /* the new server had a copy of its own: that copy stands */
+    SP_MOVE_FAILED,    /* not put there (the old server keeps it): why in the text */
+};
+
+/* How a move ends on the old server (settle_request). */
+enum sp_settle {
+    SP_SETTLE_DELETE,  /* it arrived: deleted here */
+    SP_SETTLE_ASIDE,   /* the new server had its own: this copy is renamed aside, kept */
+    SP_SETTLE_RELEASE, /* it failed: the key stays, the lock goes */
 };
 
 /* Room for the message of a server's error that refused the connection setup. */
@@ -177,19 +192,29 @@ struct sp_proto {
                           const struct sp_reply *rep, struct sp_refusal *why);
 
     /*
-     * Online resharding (migrate.c, survey.c); NULL in a protocol that cannot move keys.
-     * name_request appends a request naming the connection `name` (its reply is ignored);
-     * move_request one that moves `key` from the server it is sent to onto host:port (db and
-     * credentials from `pool`; the source keeps the key unless the target took it);
-     * move_result reads the reply to it (the whole reply in `reply`), with the server's words in
-     * why[] when it failed; survey_request appends a request listing the server's client
-     * connections, and survey_names calls fn(ctx, name, nlen, addr, alen) for each of them from
-     * the whole reply (-1 when the reply is not such a list).
+     * Online resharding (migrate.c, survey.c; the protocol of lib/move.h); NULL in a protocol
+     * that cannot move keys.
+     * name_request appends a request naming the connection `name` (its reply is ignored).
+     * take_request / take_result: on the key's old server, take it out under `token`'s lock for
+     * lock_ms (take_result reads the whole reply: the key's serialised value appended to `dump`,
+     * its TTL in *pttl, -1 for none).  restore_request puts it on the new server (never over
+     * a copy there); move_result reads that reply, with the server's words in why[] when it
+     * failed.  settle_request, on the old server again, ends the move as `how` says: the key
+     * deleted (it arrived), set aside (the new server had its own copy), or left (it failed).
+     * survey_request appends a request listing the server's client connections, and
+     * survey_names calls fn(ctx, name, nlen, addr, alen) for each from the whole reply (-1
+     * when the reply is not such a list).
      */
     void (*name_request)(struct evbuffer *out, const char *name);
-    void (*move_request)(struct evbuffer *out, const struct sp_conf_pool *pool, const char *host,
-                         int port, int timeout_ms, const void *key, size_t keylen);
+    void (*take_request)(struct evbuffer *out, const void *key, size_t keylen,
+                         const char *token, int lock_ms);
+    enum sp_take_result (*take_result)(struct evbuffer *reply, struct evbuffer *dump,
+                                       long long *pttl);
+    void (*restore_request)(struct evbuffer *out, const void *key, size_t keylen,
+                            long long pttl, struct evbuffer *dump);
     enum sp_move_result (*move_result)(struct evbuffer *reply, char *why, size_t whylen);
+    void (*settle_request)(struct evbuffer *out, const void *key, size_t keylen,
+                           const char *token, enum sp_settle how);
     void (*survey_request)(struct evbuffer *out);
     int (*survey_names)(struct evbuffer *reply,
                         void (*fn)(void *ctx, const char *name, size_t nlen, const char *addr,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "report/log.h"
@@ -201,6 +202,10 @@ struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *con
         return NULL;
     }
     proxy->base = base;
+    /* Lock tokens of key moves (migrate.c) must differ between processes, also across
+       restarts: the pid and the clock. */
+    snprintf(proxy->move_id, sizeof(proxy->move_id), "sp%x.%llx", (unsigned)getpid(),
+             (unsigned long long)sp_usec_now());
     proxy->conf = conf;
     proxy->reg = reg;
     proxy->stats = stats;

@@ -15,9 +15,14 @@
 #include "core/proto.h"
 
 void sp_resp_name_request(struct evbuffer *out, const char *name);
-void sp_resp_move_request(struct evbuffer *out, const struct sp_conf_pool *pool,
-                          const char *host, int port, int timeout_ms, const void *key,
-                          size_t keylen);
+void sp_resp_take_request(struct evbuffer *out, const void *key, size_t keylen,
+                          const char *token, int lock_ms);
+enum sp_take_result sp_resp_take_result(struct evbuffer *reply, struct evbuffer *dump,
+                                        long long *pttl);
+void sp_resp_restore_request(struct evbuffer *out, const void *key, size_t keylen,
+                             long long pttl, struct evbuffer *dump);
+void sp_resp_settle_request(struct evbuffer *out, const void *key, size_t keylen,
+                            const char *token, enum sp_settle how);
 enum sp_move_result sp_resp_move_result(struct evbuffer *reply, char *why, size_t whylen);
 void sp_resp_survey_request(struct evbuffer *out);
 int sp_resp_survey_names(struct evbuffer *reply,

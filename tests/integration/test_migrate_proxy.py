@@ -9,7 +9,8 @@ Real redis-servers on 127.0.0.1; a pool whose keys move from `migrate_from` (2 s
   layouts).
 * Armed: a key whose owner changes is moved on first use, whatever the command (read, write,
   multi-key), with its type, value and TTL; a new key is written where it belongs now; keys that
-  do not move stay; a key on both servers is served from the new one (the old copy stays).
+  do not move stay; a key on both servers is served from the new one (the old copy is set aside
+  under `__shardproxy:aside:<key>`, lib/move.h).
 * With a connection named as a proxy on the old file (steady, source layout) on a server, the
   proxy waits: keys are served from their old owner and nothing moves; once that connection
   goes, the proxy arms and moves.
@@ -160,7 +161,9 @@ class MigrateProxy(harness.TestCase):
         p = self.start_proxy({POOL: self.new})
         self.wait_state(p, "armed")
         self.assertEqual(p.redis_client(POOL).get(k), b"new")
-        self.assertEqual(old_owner[k].client().get(k), b"old", "the old copy is left in place")
+        self.assertEqual(old_owner[k].client().get(k), None, "the old copy is not served")
+        self.assertEqual(old_owner[k].client().get(b"__shardproxy:aside:" + k), b"old",
+                         "the old copy is set aside, not lost")
         self.assertEqual(new_owner[k].client().get(k), b"new")
         self.assert_stops_cleanly(p)
 
