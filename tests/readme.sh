@@ -3,8 +3,8 @@
 # README stays true: every `shardoracle ...` line of its shardoracle block runs and exits 0, in a
 # directory holding what the lines name (conf/nutcracker.yml from the tree; conf.yml, old.yml and
 # new.yml a one-pool "alpha" config; keys.txt, keys.hex a few keys).  --synthetic counts are cut
-# to 20000 so that the sanitizer build stays quick.  `audit` needs live Redis servers: its line is
-# left to tests/integration/test_audit.py.
+# to 20000 so that the sanitizer build stays quick.  `audit` and `migrate` need live Redis
+# servers: their lines are left to tests/integration/test_audit.py and test_migrate.py.
 set -u
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -16,7 +16,7 @@ sed 's/10.0.0.2:6379:1/10.0.0.2:6379:2/' "$tmp/conf.yml" > "$tmp/new.yml"
 printf 'foo\nbar\nuser:1\n' > "$tmp/keys.txt"
 printf '666f6f\n\n00ff\n' > "$tmp/keys.hex"
 ln -s "$SP_BUILDDIR/oracle/shardoracle" "$tmp/bin/shardoracle"
-sed -n '/^## shardoracle/,/^```$/p' "$SP_SRCDIR/README.md" | grep '^shardoracle ' | grep -v '^shardoracle audit ' |
+sed -n '/^## shardoracle/,/^```$/p' "$SP_SRCDIR/README.md" | grep '^shardoracle ' | grep -v '^shardoracle \(audit\|migrate\) ' |
     sed 's/ *# .*//; s/--synthetic [0-9]*/--synthetic 20000/' > "$tmp/commands"
 n=$(wc -l < "$tmp/commands")
 [ "$n" -ge 5 ] || { echo "FAIL: found only $n shardoracle lines in README.md"; exit 1; }

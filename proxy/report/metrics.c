@@ -149,6 +149,22 @@ static void emit_servers(struct out *o, struct sp_stats *stats)
     }
 }
 
+/* The counters only Sentinel pools' servers have (stats.h). */
+static const struct {
+    const char *family;
+    size_t offset;
+    const char *help;
+} sentinel_counters[] = {
+    { "server_failovers_total", offsetof(struct sp_server_stats, failovers),
+      "times Sentinel moved a Sentinel pool's server to a new master" },
+    { "server_held_requests_total", offsetof(struct sp_server_stats, held),
+      "requests never sent that waited for a failover (failover_hold)" },
+    { "server_hold_expired_total", offsetof(struct sp_server_stats, hold_expired),
+      "held requests that failed when failover_hold ran out" },
+    { "server_replica_reads_total", offsetof(struct sp_server_stats, replica_reads),
+      "reads a replica answered while the master was down" },
+};
+
 /* One counter of the Sentinel pools' servers: the int64_t at `offset` of their stats. */
 static void emit_sentinel_counter(struct out *o, struct sp_stats *stats, const char *family,
                                   size_t offset, const char *help)
@@ -196,18 +212,9 @@ static void emit_sentinel(struct out *o, struct sp_stats *stats)
             emit_label_value(o, sp_stats_server(stats, p, s)->address);
             emit(o, "\"} 1\n");
         }
-    emit_sentinel_counter(o, stats, "server_failovers_total",
-                          offsetof(struct sp_server_stats, failovers),
-                          "times Sentinel moved a Sentinel pool's server to a new master");
-    emit_sentinel_counter(o, stats, "server_held_requests_total",
-                          offsetof(struct sp_server_stats, held),
-                          "requests never sent that waited for a failover (failover_hold)");
-    emit_sentinel_counter(o, stats, "server_hold_expired_total",
-                          offsetof(struct sp_server_stats, hold_expired),
-                          "held requests that failed when failover_hold ran out");
-    emit_sentinel_counter(o, stats, "server_replica_reads_total",
-                          offsetof(struct sp_server_stats, replica_reads),
-                          "reads a replica answered while the master was down");
+    for (size_t i = 0; i < sizeof(sentinel_counters) / sizeof(sentinel_counters[0]); i++)
+        emit_sentinel_counter(o, stats, sentinel_counters[i].family, sentinel_counters[i].offset,
+                              sentinel_counters[i].help);
 }
 
 /* One server's histogram: cumulative buckets, +Inf, sum (seconds) and count. */

@@ -48,6 +48,28 @@ def parse(reply):
     return harness.parse_reply(reply)
 
 
+class SentinelsPaused:
+    """`with SentinelsPaused(topo, "shard2") as master:` - every Sentinel stopped (SIGSTOP: no
+    failover comes) and the shard's master killed; the Sentinels resume at the end."""
+
+    def __init__(self, topo, shard, kill=True):
+        self.topo, self.kill = topo, kill
+        self.master = topo.server(topo.master_address(shard))
+
+    def __enter__(self):
+        for s in self.topo.live_sentinels():
+            s.pause()
+        if self.kill:
+            self.master.stop(signal.SIGKILL)
+        return self.master
+
+    def __exit__(self, *exc):
+        for s in self.topo.sentinels:
+            if s is not None and s.paused:
+                s.resume()
+        return False
+
+
 class FailoverHold(harness.TestCase):
     def home(self, proxy, keys):
         placed = harness.oracle_place(proxy.conf_path, keys, self.tmpdir, pool=POOL)
@@ -127,41 +149,28 @@ class FailoverHold(harness.TestCase):
         key = self.key_on(proxy, "shard2", "ex")
         c = proxy.redis_client(POOL)
         self.assertTrue(c.set(key, b"1"))
-        master = topo.server(topo.master_address("shard2"))
-        for s in topo.live_sentinels():
-            s.pause()
-        try:
-            master.stop(signal.SIGKILL)
+        with SentinelsPaused(topo, "shard2"):
             t0 = time.time()
             with self.assertRaises(Exception) as cm:
                 c.get(key)
             waited = time.time() - t0
             self.assertIn("failover_hold", str(cm.exception))
             self.assertGreaterEqual(waited, 0.3, "failed before failover_hold ran out")
-            st = self.server_stats(proxy, "shard2")
-            self.assertGreaterEqual(st["hold_expired"], 1, st)
+            st = proxy.wait_stats(lambda d: d[POOL]["shard2"]["hold_expired"] >= 1)[POOL]
+            self.assertGreaterEqual(st["shard2"]["held"], 1, st)
             # The other shard is not held up.
             other = self.key_on(proxy, "shard1", "ok")
             self.assertTrue(c.set(other, b"2"))
             self.assertEqual(c.get(other), b"2")
-        finally:
-            for s in topo.sentinels:
-                if s is not None and s.paused:
-                    s.resume()
         self.assert_stops_cleanly(proxy)
 
     def test_master_back_at_its_address(self):
         topo = self.start_sentinels()
         proxy = self.start_proxy({POOL: hold_pool(topo, 30000)})
         key = self.key_on(proxy, "shard2", "back")
-        master_addr = topo.master_address("shard2")
-        master = topo.server(master_addr)
         c = proxy.redis_client(POOL)
         self.assertTrue(c.set(key, b"before"))
-        for s in topo.live_sentinels():
-            s.pause()
-        try:
-            master.stop(signal.SIGKILL)
+        with SentinelsPaused(topo, "shard2") as master:
             t, out = self.async_request(proxy, b"SET", key, b"after")
             time.sleep(0.5)
             self.assertEqual(out, [], "the request waits while the master is down")
@@ -170,10 +179,6 @@ class FailoverHold(harness.TestCase):
             self.assertEqual(len(out), 1, "no reply within 30 s of the master's return")
             self.assertEqual(out[0][0], b"OK")
             self.assertEqual(back.client().get(key), b"after")
-        finally:
-            for s in topo.sentinels:
-                if s is not None and s.paused:
-                    s.resume()
         self.assertGreaterEqual(self.server_stats(proxy, "shard2")["held"], 1)
         self.assert_stops_cleanly(proxy)
 
@@ -184,6 +189,8 @@ class FailoverHold(harness.TestCase):
         old = topo.master_address("shard2")
         c = proxy.redis_client(POOL)
         self.assertTrue(c.set(key, b"v"))
+        replica = topo.replicas["shard2"][0].client()
+        harness.wait_until(lambda: replica.get(key) == b"v", 10, "the replica to have the key")
         watch = topo.watch()
         topo.server(old).send_signal(signal.SIGSTOP)
         t1, written = self.async_request(proxy, b"GET", key)  # reaches the stopped master
@@ -207,19 +214,11 @@ class FailoverHold(harness.TestCase):
         key = self.key_on(proxy, "shard2", "nh")
         c = proxy.redis_client(POOL)
         self.assertTrue(c.set(key, b"v"))
-        master = topo.server(topo.master_address("shard2"))
-        for s in topo.live_sentinels():
-            s.pause()
-        try:
-            master.stop(signal.SIGKILL)
+        with SentinelsPaused(topo, "shard2"):
             with self.assertRaises(Exception) as cm:
                 c.get(key)
             self.assertNotIn("failover_hold", str(cm.exception))
             self.assertEqual(self.server_stats(proxy, "shard2")["held"], 0)
-        finally:
-            for s in topo.sentinels:
-                if s is not None and s.paused:
-                    s.resume()
         self.assert_stops_cleanly(proxy)
 
     def replica_setup(self, replica_reads):
