@@ -5,13 +5,19 @@ every key is on its owner in the new layout, intact, the per-pair counts equal
 `diff --migration`'s prediction, audit finds nothing misplaced and a second run moves nothing.
 Adding a server (ketama), removing one, modula -> ketama.  A connection the test names
 `shardproxy:<pool>:<plan>:<state>` stands for each proxy: the migrator refuses unless all are
-armed for this plan.  Conflicts, a dead target, --rate (counted in MIGRATE calls)."""
+armed for this plan.  Conflicts (the source's copy set aside), a dead target, --rate.  The keys
+move with the non-blocking protocol of lib/move.h: moves in both directions at once while a
+"proxy" (a thread here) moves keys the other way, a key locked elsewhere, a stale lock."""
 
 import json
 import subprocess
+import time
 
 import harness
 import test_audit
+
+LOCK = b"__shardproxy:moving:"   # lib/move.h: SP_MOVE_LOCK_PREFIX
+ASIDE = b"__shardproxy:aside:"   # SP_MOVE_ASIDE_PREFIX
 
 
 class MigrateBase(harness.TestCase):
@@ -224,12 +230,24 @@ class Failures(MigrateBase):
         self.arm()
         report = self.migrate("--hex", code=1)
         self.assertEqual((report["conflicts"], report["failed"]), (1, 0))
+        aside = ASIDE + key
         self.assertEqual(report["conflict_keys"], [{"key": key.hex(), "on": old[0],
-                                                     "owner": self.servers[2].address}])
+                                                     "owner": self.servers[2].address,
+                                                     "set_aside_as": aside.hex()}])
         self.assertEqual(target.get(key), b"the new owner's value")
-        self.assertEqual(self.snapshot(self.clients[old[0]], key)[:2], before[key][:2])
-        again = self.migrate(code=1)
-        self.assertEqual((again["to_move"], again["moved"], again["conflicts"]), (1, 0, 1))
+        # The source's copy is kept under the set-aside name, never served.
+        source = self.clients[old[0]]
+        self.assertFalse(source.exists(key))
+        self.assertEqual(self.snapshot(source, aside)[:2], before[key][:2])
+        # Again: nothing to move, the set-aside copy reported (exit 1) until an operator acts.
+        again = self.migrate("--hex", code=1)
+        self.assertEqual((again["to_move"], again["moved"], again["conflicts"], again["set_aside"]),
+                         (0, 0, 0, 1))
+        self.assertEqual(again["set_aside_keys"], [{"key": key.hex(), "set_aside_as": aside.hex(),
+                                                    "on": old[0]}])
+        audit = self.oracle("audit", "--pool", "alpha")
+        self.assertEqual(audit.returncode, 1)
+        self.assertIn("1 set aside (conflicts)", audit.stdout.decode())
 
     def test_dead_target_stops_and_loses_nothing(self):
         self.write_conf(self.servers[:2], self.servers, distribution="ketama")
@@ -243,21 +261,25 @@ class Failures(MigrateBase):
                       res.stderr.decode())
         self.assertEqual(sorted(self.where()), sorted(before))
 
-    def test_rate_limits_keys_per_migrate(self):
-        """--rate N: no MIGRATE carries more than N keys (the bucket holds one second's worth),
-        so there are at least moved / N of them; counted, not timed."""
+    def test_rate_limits_keys_per_second(self):
+        """--rate N: the bucket holds one second's worth, so moving `moved` keys takes at least
+        (moved - N) / N seconds; a lower bound only (a slow machine takes longer), and every key
+        went through the protocol (one RESTORE each, no MIGRATE)."""
         self.write_conf(self.servers, self.servers, distribution="ketama",
                         old_keys={"distribution": "modula"})
         self.populate()
         self.arm()
         for c in self.clients.values():
             c.config_resetstat()
+        start = time.monotonic()
         report = self.migrate("--rate", "20", "--batch", "100")
-        calls = 0
-        for c in self.clients.values():
-            calls += c.info("commandstats").get("cmdstat_migrate", {}).get("calls", 0)
+        elapsed = time.monotonic() - start
+        stats = [c.info("commandstats") for c in self.clients.values()]
         self.assertGreater(report["moved"], 40)
-        self.assertGreaterEqual(calls, -(-report["moved"] // 20))
+        self.assertGreaterEqual(elapsed, (report["moved"] - 20) / 20 * 0.95)
+        self.assertEqual(sum(s.get("cmdstat_restore", {}).get("calls", 0) for s in stats),
+                         report["moved"])
+        self.assertEqual(sum(s.get("cmdstat_migrate", {}).get("calls", 0) for s in stats), 0)
 
 
 if __name__ == "__main__":
