@@ -14,7 +14,8 @@
  *   3. on the source: after OK, FINISH (EVAL SP_MOVE_FINISH, KEYS key lock, ARGV token) deletes
  *      key and lock; after BUSYKEY (the target has the key: its copy stands), SET ASIDE
  *      (EVAL SP_MOVE_ASIDE, KEYS key lock aside, ARGV token) renames the source copy to
- *      SP_MOVE_ASIDE_PREFIX + key (kept for the operator, never served, never overwriting); after
+ *      SP_MOVE_ASIDE_PREFIX + key (kept for the operator, never served, never overwriting the copy
+ *      that is; a later conflict of the same key replaces its set-aside copy); after
  *      any other error, RELEASE (EVAL SP_MOVE_RELEASE, KEYS lock, ARGV token) drops the lock and
  *      the key stays where it was.  Each acts only while `token` still holds the lock.
  *

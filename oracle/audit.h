@@ -4,10 +4,13 @@
  * server of a Redis pool is SCANned, every key placed with the pool's own hash, hash_tag and
  * distribution (no ejection: the audit is against the configuration), and a key found on another
  * server than its owner is "misplaced".  With --fix each misplaced key is moved to its owner with
- * MIGRATE (never REPLACE, never COPY), so a key that its owner holds too is a conflict, left on both.
+ * the non-blocking move protocol of lib/move.h (TAKE, RESTORE without REPLACE, FINISH), so a key
+ * that its owner holds too is a conflict: the owner's copy stands, the other is set aside.
+ * The protocol's own keys are not placed: locks are skipped, set-aside copies counted and listed.
  *
  * The pieces: audit_servers.c finds and connects the servers (configured, or the masters Sentinel
- * names now), audit_scan.c scans and tallies, audit_fix.c moves, text/json/csv.c report.
+ * names now), audit_scan.c scans and tallies, audit_fix.c batches, audit_move.c moves,
+ * text/json/csv.c report.
  */
 #ifndef SP_ORACLE_AUDIT_H
 #define SP_ORACLE_AUDIT_H
@@ -25,8 +28,8 @@
 #include "resp_client.h"
 
 #define SP_AUDIT_DEFAULT_COUNT 1000     /* SCAN ... COUNT */
-#define SP_AUDIT_DEFAULT_BATCH 100      /* keys per MIGRATE */
-#define SP_AUDIT_DEFAULT_TIMEOUT 5000   /* ms: connect, each reply, MIGRATE's own timeout */
+#define SP_AUDIT_DEFAULT_BATCH 100      /* keys per batch (one pipeline of each step) */
+#define SP_AUDIT_DEFAULT_TIMEOUT 5000   /* ms: connect, each wait for a reply */
 
 struct sp_audit_fixer;
 
@@ -37,8 +40,9 @@ struct sp_audit_server {
     int port;                    /* 0: unix socket */
     char addr[272];              /* "host:port" or the path: where it was scanned */
     struct sp_rc *conn;
-    uint64_t keys;               /* keys scanned */
+    uint64_t keys;               /* keys scanned (not the move protocol's own) */
     uint64_t misplaced;          /* of which placement gives to another server */
+    uint64_t aside;              /* set-aside copies found (SP_MOVE_ASIDE_PREFIX) */
 };
 
 /*
@@ -49,16 +53,30 @@ struct sp_audit_flow {
     uint64_t misplaced;
     uint64_t moved;
     uint64_t nokey;              /* gone from the source when moved (a proxy moved it first) */
-    uint64_t conflicts;          /* the owner holds the key too: both copies left */
-    uint64_t failed;             /* MIGRATE refused the key (too big for the timeout, ...) */
+    uint64_t conflicts;          /* the owner holds the key too: the source's copy set aside */
+    uint64_t failed;             /* not moved (RESTORE refused it, locked elsewhere, ...) */
 };
 
-/* A key --fix could not move: a conflict (why NULL) or a failure (why: the server's answer). */
+enum sp_audit_issue_kind {
+    SP_AUDIT_CONFLICT,           /* this run set the source copy aside: the owner's stands */
+    SP_AUDIT_FAILED,             /* not moved: why */
+    SP_AUDIT_ASIDE,              /* a set-aside copy found by the scan (to == from) */
+};
+
+/* A key --fix could not move, or a set-aside copy found.  key is the key itself (its set-aside
+ * copy is SP_MOVE_ASIDE_PREFIX + key). */
 struct sp_audit_issue {
+    enum sp_audit_issue_kind kind;
     size_t from, to;
     unsigned char *key;
     size_t len;
-    char *why;
+    char *why;                   /* SP_AUDIT_FAILED: the server's words; else NULL */
+};
+
+/* The move protocol's state of one run (audit_move.c): the tokens its locks hold. */
+struct sp_audit_mover {
+    char run[24];                /* random per run, hex */
+    uint64_t next;               /* tokens are run:next */
 };
 
 struct sp_audit_pool {
@@ -67,14 +85,14 @@ struct sp_audit_pool {
     size_t n;                    /* pool->nservers (a migration: both layouts' servers) */
     struct sp_audit_server *servers;
     struct sp_audit_flow *flows; /* n x n, [from * n + to]; the diagonal stays 0 */
-    uint64_t keys, misplaced, moved, conflicts, failed, nokey;
+    uint64_t keys, misplaced, moved, conflicts, failed, nokey, aside;
     struct sp_audit_issue *issues;
     size_t nissues, issues_cap;
 };
 
 struct sp_audit_opts {
     uint64_t count;              /* SCAN COUNT */
-    uint64_t batch;              /* keys per MIGRATE */
+    uint64_t batch;              /* keys per batch */
     uint64_t rate;               /* keys moved per second, 0: unlimited */
     int timeout_ms;
     bool fix;
@@ -175,6 +193,37 @@ int sp_audit_scan(struct sp_audit *a, struct sp_audit_pool *ap, char *err, size_
 
 /* `key` as text for a report line, hex or escaped (sp_keys_escape); to free.  NULL: no memory. */
 char *sp_audit_key_text(const unsigned char *key, size_t len, bool hex);
+
+/* The name of key's set-aside copy (SP_MOVE_ASIDE_PREFIX + key) as sp_audit_key_text writes it. */
+char *sp_audit_aside_text(const unsigned char *key, size_t len, bool hex);
+
+/*
+ * Is `key`, found on server `on`, one of the move protocol's own (lib/move.h)?  A lock: true
+ * (skipped).  A set-aside copy: true, counted and recorded (SP_AUDIT_ASIDE) unless this run set
+ * it aside (already a conflict).  Any other key: false, to be placed.
+ */
+bool sp_audit_protocol_key(struct sp_audit_pool *ap, size_t on, const char *key, size_t len);
+
+/* ---- audit_move.c: the move protocol (lib/move.h) ---- */
+
+/* A mover whose tokens are unique to this run (/dev/urandom, else the clock and the pid). */
+void sp_audit_mover_init(struct sp_audit_mover *mv);
+
+/*
+ * Moves keys[0..n) from server `from` of `ap` to `to` with TAKE, RESTORE, then FINISH (moved),
+ * SET ASIDE (BUSYKEY: a conflict) or RELEASE (any other RESTORE error: failed), pipelined on each
+ * server; a key locked by another mover is retried after 1, 2, 4 ... 512 ms, then failed ("in
+ * flight elsewhere").  Fates go to ap's flows and issues.  Returns 0, or -1 with why set when
+ * the source failed (its locks expire on their own) or the target cannot be reached (the locks
+ * this batch holds are released first): the run must stop.  Nothing is lost either way.
+ */
+int sp_audit_move(struct sp_audit_mover *mv, struct sp_audit_pool *ap, size_t from, size_t to,
+                  unsigned char *const *keys, const size_t *lens, size_t n, char *why,
+                  size_t len);
+
+/* Records an issue (key copied).  Out of memory loses the record, not the count. */
+void sp_audit_add_issue(struct sp_audit_pool *ap, enum sp_audit_issue_kind kind, size_t from,
+                        size_t to, const unsigned char *key, size_t len, const char *why);
 
 /* ---- audit_fix.c ---- */
 

@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "hex.h"
+#include "move.h"
 
 char *sp_audit_key_text(const unsigned char *key, size_t len, bool hex)
 {
@@ -20,6 +21,44 @@ char *sp_audit_key_text(const unsigned char *key, size_t len, bool hex)
     else if (text)
         sp_keys_escape(key, len, text);
     return text;
+}
+
+char *sp_audit_aside_text(const unsigned char *key, size_t len, bool hex)
+{
+    size_t plen = strlen(SP_MOVE_ASIDE_PREFIX);
+    unsigned char *name = malloc(plen + len + 1);
+    if (!name)
+        return NULL;
+    memcpy(name, SP_MOVE_ASIDE_PREFIX, plen);
+    memcpy(name + plen, key, len);
+    char *text = sp_audit_key_text(name, plen + len, hex);
+    free(name);
+    return text;
+}
+
+/* Does key[0..len) start with `prefix`? */
+static bool has_prefix(const char *key, size_t len, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    return len >= plen && memcmp(key, prefix, plen) == 0;
+}
+
+bool sp_audit_protocol_key(struct sp_audit_pool *ap, size_t on, const char *key, size_t len)
+{
+    if (has_prefix(key, len, SP_MOVE_LOCK_PREFIX))
+        return true;   /* a move in flight: its key is scanned (or gone) on its own */
+    if (!has_prefix(key, len, SP_MOVE_ASIDE_PREFIX))
+        return false;
+    size_t plen = strlen(SP_MOVE_ASIDE_PREFIX);
+    const unsigned char *orig = (const unsigned char *)key + plen;
+    for (size_t k = 0; k < ap->nissues; k++) {
+        const struct sp_audit_issue *is = &ap->issues[k];
+        if (is->kind == SP_AUDIT_CONFLICT && is->from == on && is->len == len - plen &&
+            memcmp(is->key, orig, is->len) == 0)
+            return true;   /* this run's conflict, reported as such */
+    }
+    sp_audit_add_issue(ap, SP_AUDIT_ASIDE, on, on, orig, len - plen, NULL);
+    return true;
 }
 
 /* key<TAB>where it is<TAB>where it belongs, as diff --list writes moved keys. */
@@ -65,6 +104,8 @@ static int place_keys(struct sp_audit *a, struct sp_audit_pool *ap, size_t from,
     struct sp_audit_server *s = &ap->servers[from];
     for (size_t k = 0; k < keys->nelem; k++) {
         const struct sp_rc_reply *key = &keys->elem[k];
+        if (sp_audit_protocol_key(ap, from, key->str, key->len))
+            continue;
         int to = sp_placer_locate(ap->placer, key->str, key->len);
         s->keys++;
         if (to < 0 || (size_t)to == from)
@@ -128,8 +169,10 @@ int sp_audit_scan(struct sp_audit *a, struct sp_audit_pool *ap, char *err, size_
 void sp_audit_totals(struct sp_audit_pool *ap)
 {
     ap->keys = ap->misplaced = ap->moved = ap->conflicts = ap->failed = ap->nokey = 0;
+    ap->aside = 0;
     for (size_t i = 0; i < ap->n; i++) {
         ap->keys += ap->servers[i].keys;
+        ap->aside += ap->servers[i].aside;
         ap->misplaced += ap->servers[i].misplaced;
     }
     for (size_t k = 0; k < ap->n * ap->n; k++) {

@@ -23,16 +23,19 @@
     "  --list         print only the misplaced keys: key<TAB>on host:port<TAB>owner host:port\n" \
     "                 (keys escaped: \\\\ \\t \\n \\r \\xHH; --hex: hex-encoded)\n"             \
     "  --list=FILE    write them to FILE, the report to stdout\n"                               \
-    "  --fix          MIGRATE each misplaced key to its owner (never REPLACE: a key the owner\n" \
-    "                 has too is a conflict, left on both servers)\n"                            \
+    "  --fix          move each misplaced key to its owner with the non-blocking move protocol\n" \
+    "                 (TAKE, RESTORE without REPLACE, FINISH: docs/oracle.md); a key the owner\n" \
+    "                 has too is a conflict: the owner's copy stands, the other is set aside\n"  \
     "  --rate N       move at most N keys a second (default: no limit)\n"                       \
-    "  --batch N      keys per MIGRATE (default 100)\n"                                          \
+    "  --batch N      keys per batch (default 100)\n"                                           \
     "  --count N      SCAN's COUNT (default 1000)\n"                                             \
-    "  --timeout MS   connect and reply timeout, and MIGRATE's timeout (default 5000)\n"        \
+    "  --timeout MS   connect and reply timeout (default 5000)\n"                               \
     "  --json, --csv  machine-readable report\n"                                                 \
     "  --plugin-dir DIR   look for plugins in DIR first\n\n"                                     \
-    "Exit status: 0 no misplaced key (left), 1 misplaced keys (or conflicts, failures) left,\n" \
-    "2 bad input or a server that cannot be reached."
+    "Set-aside copies (__shardproxy:aside:KEY, left by conflicts) are counted and listed, not\n" \
+    "placed: an operator must look at them.\n\n"                                                \
+    "Exit status: 0 no misplaced key (left), 1 misplaced keys (or conflicts, failures) left, or\n" \
+    "set-aside copies found, 2 bad input or a server that cannot be reached."
 
 enum { OPT_LIST = SP_AUDIT_OPT_NEXT };
 
@@ -97,7 +100,7 @@ static int choose_pools(const struct sp_conf *conf, const char *name,
             return SP_EXIT_BAD_INPUT;
         if (!pool->redis)
             return sp_oracle_fail("audit: %s: pool '%s' is a memcached pool: the audit needs "
-                                  "Redis (SCAN, MIGRATE)", conf->path, name);
+                                  "Redis (SCAN, EVAL, RESTORE)", conf->path, name);
         chosen[(*n)++] = pool;
         return 0;
     }
@@ -136,7 +139,7 @@ static int report(const struct sp_audit *a)
 {
     uint64_t left = 0;
     for (size_t i = 0; i < a->npools; i++)
-        left += a->pools[i].misplaced - a->pools[i].moved;
+        left += a->pools[i].misplaced - a->pools[i].moved + a->pools[i].aside;
     if (a->opt.list == stdout)
         ; /* the list is the output */
     else if (a->opt.format == SP_FORMAT_JSON)

@@ -18,24 +18,25 @@
 
 #define ABOUT                                                                                    \
     "Moves every key of pool P whose owner changes between its migrate_from layout and its\n"   \
-    "servers (docs/resharding.md): SCANs each server of the migrate_from layout and MIGRATEs\n" \
-    "(never REPLACE) the keys it owns there and that another server owns in the new layout.\n"  \
+    "servers (docs/resharding.md): SCANs each server of the migrate_from layout and moves\n"   \
+    "the keys it owns there and that another server owns in the new layout, with the proxy's\n" \
+    "non-blocking move protocol (TAKE, RESTORE without REPLACE, FINISH; docs/oracle.md).\n"    \
     "Refuses to start unless every proxy connection of P on every server of both layouts is\n"  \
     "armed for this plan (each offender is named), and at least one is.\n\n"                    \
     "  --dry-run      move nothing: what would move on the live key set (no proxy check)\n"     \
     "  --no-proxies   no proxy serves P: start without an armed proxy (any proxy connection\n"  \
     "                 of P found must still be armed)\n"                                          \
     "  --rate N       move at most N keys a second (default: no limit)\n"                       \
-    "  --batch N      keys per MIGRATE (default 100)\n"                                          \
+    "  --batch N      keys per batch (default 100)\n"                                           \
     "  --count N      SCAN's COUNT (default 1000)\n"                                             \
-    "  --timeout MS   connect and reply timeout, and MIGRATE's timeout (default 5000)\n"        \
+    "  --timeout MS   connect and reply timeout (default 5000)\n"                               \
     "  --hex          keys in the report hex-encoded\n"                                          \
     "  --json, --csv  machine-readable report\n"                                                 \
     "  --plugin-dir DIR   look for plugins in DIR first\n\n"                                     \
     "Keys on a server that owns them in neither layout are counted as misplaced and left\n"  \
     "alone (audit --fix moves them).  A second run finds nothing left to move.\n\n"           \
-    "Exit status: 0 every key moved, 1 conflicts or failed keys (reported, left in place),\n"   \
-    "2 bad input, proxies not all armed, or a server that cannot be reached."
+    "Exit status: 0 every key moved, 1 conflicts, failed keys or set-aside copies (reported,\n" \
+    "left in place), 2 bad input or a server that cannot be reached, 3 proxies not all armed."
 
 enum { OPT_DRY_RUN = SP_AUDIT_OPT_NEXT, OPT_NO_PROXIES };
 
@@ -112,6 +113,8 @@ static int place_keys(struct sp_audit *a, struct sp_audit_pool *ap, size_t from,
     struct sp_audit_server *s = &ap->servers[from];
     for (size_t k = 0; k < keys->nelem; k++) {
         const struct sp_rc_reply *key = &keys->elem[k];
+        if (sp_audit_protocol_key(ap, from, key->str, key->len))
+            continue;
         int old = sp_placer_locate(m->from_placer, key->str, key->len);
         int to = sp_placer_locate(m->to_placer, key->str, key->len);
         s->keys++;
@@ -215,7 +218,7 @@ static int report(const struct sp_migrate *m)
         sp_oracle_text_migrate(stdout, m);
     if (fflush(stdout) != 0)
         return sp_oracle_fail("cannot write output");
-    return ap->conflicts || ap->failed ? SP_EXIT_THRESHOLD : SP_EXIT_OK;
+    return ap->conflicts || ap->failed || ap->aside ? SP_EXIT_THRESHOLD : SP_EXIT_OK;
 }
 
 /* Opens, checks the proxies, moves, reports.  An exit code. */
@@ -230,9 +233,8 @@ static int migrate(struct sp_migrate *m, const struct sp_registry *reg)
     }
     if (run(m, err, sizeof err) < 0) {
         report(m);   /* what was done before the stop */
-        return sp_oracle_fail("migrate: stopped: %s (nothing is lost: MIGRATE deletes a key "
-                              "from its source only once its new owner has it; run again to "
-                              "go on)", err);
+        return sp_oracle_fail("migrate: stopped: %s (nothing is lost: a key leaves its source "
+                              "only once its new owner has it; run again to go on)", err);
     }
     return report(m);
 }

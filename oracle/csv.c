@@ -144,10 +144,12 @@ void sp_oracle_csv_compare(FILE *out, const struct sp_oracle_compare *c)
 }
 
 /* One row per (server the keys are on, server that owns them) of every pool: the diagonal holds
- * the keys in place, the rest the misplaced ones and what --fix did with them. */
+ * the keys in place (and set_aside: the set-aside copies found on the server), the rest the
+ * misplaced ones and what --fix did with them. */
 void sp_oracle_csv_audit(FILE *out, const struct sp_audit *a)
 {
-    fputs("pool,server,address,owner,owner_address,keys,moved,conflicts,failed\r\n", out);
+    fputs("pool,server,address,owner,owner_address,keys,moved,conflicts,failed,set_aside\r\n",
+          out);
     for (size_t p = 0; p < a->npools; p++) {
         const struct sp_audit_pool *ap = &a->pools[p];
         for (size_t k = 0; k < ap->n * ap->n; k++) {
@@ -162,7 +164,8 @@ void sp_oracle_csv_audit(FILE *out, const struct sp_audit *a)
             count(out, on == owner ? on->keys - on->misplaced : f->misplaced, false);
             count(out, f->moved, false);
             count(out, f->conflicts, false);
-            count(out, f->failed, true);
+            count(out, f->failed, false);
+            count(out, on == owner ? on->aside : 0, true);
         }
     }
 }

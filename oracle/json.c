@@ -317,25 +317,45 @@ void sp_oracle_json_compare(FILE *out, const struct sp_oracle_compare *c)
     jw_close(&j, '}');
 }
 
+/* conflict_keys, failed_keys or set_aside_keys: the issues of one kind. */
 static void audit_issues(struct jw *j, const struct sp_audit *a, const struct sp_audit_pool *ap,
-                         bool failures)
+                         enum sp_audit_issue_kind kind)
 {
-    jw_open(j, failures ? "failed_keys" : "conflict_keys", '[');
+    static const char *const name[] = {[SP_AUDIT_CONFLICT] = "conflict_keys",
+                                       [SP_AUDIT_FAILED] = "failed_keys",
+                                       [SP_AUDIT_ASIDE] = "set_aside_keys"};
+    jw_open(j, name[kind], '[');
     for (size_t k = 0; k < ap->nissues; k++) {
         const struct sp_audit_issue *is = &ap->issues[k];
-        if ((is->why != NULL) != failures)
+        if (is->kind != kind)
             continue;
         char *key = sp_audit_key_text(is->key, is->len, a->opt.hex);
+        char *aside = sp_audit_aside_text(is->key, is->len, a->opt.hex);
         jw_open(j, NULL, '{');
         jw_str(j, "key", key ? key : "");
+        if (kind == SP_AUDIT_ASIDE)
+            jw_str(j, "set_aside_as", aside ? aside : "");
         jw_str(j, "on", ap->servers[is->from].addr);
-        jw_str(j, "owner", ap->servers[is->to].addr);
-        if (failures)
+        if (kind != SP_AUDIT_ASIDE)
+            jw_str(j, "owner", ap->servers[is->to].addr);
+        if (kind == SP_AUDIT_CONFLICT)
+            jw_str(j, "set_aside_as", aside ? aside : "");
+        if (kind == SP_AUDIT_FAILED)
             jw_str(j, "error", is->why);
         jw_close(j, '}');
         free(key);
+        free(aside);
     }
     jw_close(j, ']');
+}
+
+/* The three lists of issues. */
+static void audit_all_issues(struct jw *j, const struct sp_audit *a,
+                             const struct sp_audit_pool *ap)
+{
+    audit_issues(j, a, ap, SP_AUDIT_CONFLICT);
+    audit_issues(j, a, ap, SP_AUDIT_FAILED);
+    audit_issues(j, a, ap, SP_AUDIT_ASIDE);
 }
 
 static void audit_server(struct jw *j, const struct sp_audit_pool *ap, size_t i)
@@ -346,6 +366,7 @@ static void audit_server(struct jw *j, const struct sp_audit_pool *ap, size_t i)
     jw_str(j, "scanned_at", s->addr);
     jw_u64(j, "keys", s->keys);
     jw_u64(j, "misplaced", s->misplaced);
+    jw_u64(j, "set_aside", s->aside);
     jw_open(j, "owners", '[');
     for (size_t to = 0; to < ap->n; to++) {
         const struct sp_audit_flow *f = &ap->flows[i * ap->n + to];
@@ -387,12 +408,12 @@ void sp_oracle_json_audit(FILE *out, const struct sp_audit *a)
         jw_u64(&j, "moved", ap->moved);
         jw_u64(&j, "conflicts", ap->conflicts);
         jw_u64(&j, "failed", ap->failed);
+        jw_u64(&j, "set_aside", ap->aside);
         jw_open(&j, "servers", '[');
         for (size_t i = 0; i < ap->n; i++)
             audit_server(&j, ap, i);
         jw_close(&j, ']');
-        audit_issues(&j, a, ap, false);
-        audit_issues(&j, a, ap, true);
+        audit_all_issues(&j, a, ap);
         jw_close(&j, '}');
     }
     jw_close(&j, ']');
@@ -457,10 +478,10 @@ void sp_oracle_json_migrate(FILE *out, const struct sp_migrate *m)
     jw_u64(&j, "nokey", ap->nokey);
     jw_u64(&j, "conflicts", ap->conflicts);
     jw_u64(&j, "failed", ap->failed);
+    jw_u64(&j, "set_aside", ap->aside);
     jw_num(&j, "seconds", m->a.seconds);
     jw_num(&j, "moved_per_second", m->a.seconds > 0 ? (double)ap->moved / m->a.seconds : 0);
     migrate_pairs(&j, ap);
-    audit_issues(&j, &m->a, ap, false);
-    audit_issues(&j, &m->a, ap, true);
+    audit_all_issues(&j, &m->a, ap);
     jw_close(&j, '}');
 }

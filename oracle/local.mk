@@ -7,6 +7,6 @@ oracle_shardoracle_SOURCES = oracle/main.c oracle/oracle.h oracle/common.c oracl
 	oracle/cmd_balance.c oracle/cmd_diff.c oracle/cmd_whatif.c oracle/cmd_compare.c \
 	oracle/table.c oracle/table.h oracle/text.c oracle/json.c oracle/csv.c oracle/html.c \
 	oracle/resp_client.c oracle/resp_client.h oracle/audit.h oracle/audit_servers.c \
-	oracle/audit_scan.c oracle/audit_fix.c oracle/audit_opts.c oracle/cmd_audit.c \
+	oracle/audit_scan.c oracle/audit_fix.c oracle/audit_move.c oracle/audit_opts.c oracle/cmd_audit.c \
 	oracle/migrate.h oracle/migrate_guard.c oracle/cmd_migrate.c
 oracle_shardoracle_LDADD = lib/libshardproxy.la

@@ -29,10 +29,10 @@ static const struct subcommand subcommands[] = {
      "compare -c CONF [KEYS]   every hash x distribution: balance and movement for +1 server"},
     {"audit", sp_oracle_cmd_audit,
      "audit -c CONF [--pool P] [--list] [--fix [--rate N] [--batch N]]   misplaced keys on the"
-     "\n      live Redis servers (SCAN), moved to their owners with --fix (MIGRATE)"},
+     "\n      live Redis servers (SCAN), moved to their owners with --fix"},
     {"migrate", sp_oracle_cmd_migrate,
      "migrate -c CONF --pool P [--rate N] [--batch N] [--dry-run]   online resharding: move"
-     "\n      the keys whose owner changes from migrate_from to servers (MIGRATE)"},
+     "\n      the keys whose owner changes from migrate_from to servers"},
 };
 
 static void usage(FILE *out)

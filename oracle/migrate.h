@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shardoracle migrate: online resharding's mover (docs/resharding.md).  A pool with migrate_from
- * has two layouts; every key whose owner changes between them is MIGRATEd from its old owner to
+ * has two layouts; every key whose owner changes between them is moved from its old owner to
  * its new one by audit --fix's mover (audit_fix.c), after checking that every proxy of the pool
  * is armed for this plan (migrate_guard.c), so that no proxy serves a moving key from the wrong
  * side.

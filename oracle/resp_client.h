@@ -55,7 +55,7 @@ struct sp_rc;
  */
 struct sp_rc *sp_rc_connect(const char *host, int port, int timeout_ms, char *err, size_t errlen);
 
-/* Changes the per-wait timeout (e.g. longer while a MIGRATE is in flight). */
+/* Changes the per-wait timeout (e.g. for one slow command). */
 void sp_rc_set_timeout(struct sp_rc *c, int timeout_ms);
 
 /*

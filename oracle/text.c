@@ -375,25 +375,39 @@ static void audit_flows(FILE *out, const struct sp_audit *a, const struct sp_aud
     sp_table_free(&t);
 }
 
-/* Conflicts, then failures: each key left behind by --fix, and why. */
+/* Conflicts, failures, then set-aside copies found: each key left behind by --fix, and why. */
 static void audit_issues(FILE *out, const struct sp_audit *a, const struct sp_audit_pool *ap)
 {
-    for (int failures = 0; failures < 2; failures++) {
+    static const char *const title[] = {
+        [SP_AUDIT_CONFLICT] = "\n  conflicts (the owner has the key too: its copy stands, the "
+                              "source's is set aside):\n",
+        [SP_AUDIT_FAILED] = "\n  failed (the key stays where it is):\n",
+        [SP_AUDIT_ASIDE] = "\n  set aside (conflicts: copies the proxy never serves, for an "
+                           "operator to look at):\n",
+    };
+    for (int kind = SP_AUDIT_CONFLICT; kind <= SP_AUDIT_ASIDE; kind++) {
         bool first = true;
         for (size_t k = 0; k < ap->nissues; k++) {
             const struct sp_audit_issue *is = &ap->issues[k];
-            if ((is->why != NULL) != failures)
+            if ((int)is->kind != kind)
                 continue;
             if (first)
-                fputs(failures ? "\n  failed (the key stays where it is):\n"
-                               : "\n  conflicts (the owner has the key too: both copies left, "
-                                 "the owner's is the one the proxy serves):\n", out);
+                fputs(title[kind], out);
             first = false;
             char *key = sp_audit_key_text(is->key, is->len, a->opt.hex);
-            fprintf(out, "    %s  on %s, owner %s%s%s\n", key ? key : "(out of memory)",
-                    ap->servers[is->from].addr, ap->servers[is->to].addr,
-                    is->why ? ": " : "", is->why ? is->why : "");
+            char *aside = sp_audit_aside_text(is->key, is->len, a->opt.hex);
+            const char *text = key ? key : "(out of memory)";
+            const char *as = aside ? aside : "(out of memory)";
+            if (is->kind == SP_AUDIT_CONFLICT)
+                fprintf(out, "    %s  on %s, owner %s: set aside as %s\n", text,
+                        ap->servers[is->from].addr, ap->servers[is->to].addr, as);
+            else if (is->kind == SP_AUDIT_FAILED)
+                fprintf(out, "    %s  on %s, owner %s: %s\n", text, ap->servers[is->from].addr,
+                        ap->servers[is->to].addr, is->why);
+            else
+                fprintf(out, "    %s  on %s\n", as, ap->servers[is->from].addr);
             free(key);
+            free(aside);
         }
     }
 }
@@ -410,6 +424,8 @@ static void audit_pool(FILE *out, const struct sp_audit *a, const struct sp_audi
     if (a->opt.fix)
         fprintf(out, ", %llu moved, %llu conflicts, %llu failed", (unsigned long long)ap->moved,
                 (unsigned long long)ap->conflicts, (unsigned long long)ap->failed);
+    if (ap->aside)
+        fprintf(out, ", %llu set aside (conflicts)", (unsigned long long)ap->aside);
     fputs("\n\n", out);
     sp_table_init(&t, 4, "llrr");
     sp_table_cell(&t, "server");
@@ -501,9 +517,12 @@ void sp_oracle_text_migrate(FILE *out, const struct sp_migrate *m)
             (unsigned long long)(ap->keys - moving - ap->misplaced),
             (unsigned long long)ap->misplaced);
     if (m->a.opt.fix)
-        fprintf(out, "  %llu moved, %llu gone already (NOKEY: moved by a proxy), %llu conflicts, "
+        fprintf(out, "  %llu moved, %llu gone already (moved by a proxy), %llu conflicts, "
                 "%llu failed\n", (unsigned long long)ap->moved, (unsigned long long)ap->nokey,
                 (unsigned long long)ap->conflicts, (unsigned long long)ap->failed);
+    if (ap->aside)
+        fprintf(out, "  %llu set aside (conflicts) found: copies an operator must look at\n",
+                (unsigned long long)ap->aside);
     if (moving)
         migrate_pairs(out, m, ap);
     audit_issues(out, &m->a, ap);

@@ -12,6 +12,7 @@ import subprocess
 import harness
 
 KINDS = ["string", "hash", "list", "set", "zset"]
+ASIDE = b"__shardproxy:aside:"   # lib/move.h: SP_MOVE_ASIDE_PREFIX
 
 
 def write_key(client, key, kind, ttl_ms):
@@ -200,15 +201,30 @@ class Audit(AuditBase):
         (pool,) = report["pools"]
         self.assertEqual((pool["moved"], pool["conflicts"], pool["failed"]),
                          (len(planted) - 1, 1, 0))
-        self.assertEqual(pool["conflict_keys"], [{"key": key.hex(), "on": on, "owner": owner}])
+        aside = ASIDE + key
+        self.assertEqual(pool["conflict_keys"], [{"key": key.hex(), "on": on, "owner": owner,
+                                                  "set_aside_as": aside.hex()}])
         self.assertEqual(self.clients[owner].get(key), b"the owner's value")
-        self.assertEqual(self.snapshot(self.clients[on], key)[:2], mine[:2])
-        # Again: only the conflict is left.
-        again = self.audit_json("--fix", code=1)["pools"][0]
-        self.assertEqual((again["misplaced"], again["moved"], again["conflicts"]), (1, 0, 1))
+        # The owner's copy stands; the other is kept under the set-aside name.
+        self.assertFalse(self.clients[on].exists(key))
+        self.assertEqual(self.snapshot(self.clients[on], aside)[:2], mine[:2])
+        # Again: nothing misplaced, the set-aside copy counted and listed, exit 1 while it is.
+        again = self.audit_json("--fix", "--hex", code=1)["pools"][0]
+        self.assertEqual((again["misplaced"], again["moved"], again["conflicts"],
+                          again["set_aside"]), (0, 0, 0, 1))
+        self.assertEqual(again["set_aside_keys"], [{"key": key.hex(), "set_aside_as": aside.hex(),
+                                                    "on": on}])
+        self.assertEqual([s["set_aside"] for s in again["servers"] if s["scanned_at"] == on], [1])
+        text = self.oracle().stdout.decode("latin-1")
+        self.assertIn("1 set aside (conflicts)", text)
+        self.assertIn("set aside (conflicts: copies the proxy never serves", text)
+        # An operator deals with it: the audit is clean again.
+        self.clients[on].delete(aside)
+        self.assertEqual(self.oracle().returncode, 0)
 
     def test_refused_key_is_reported_and_stays(self):
-        """A MIGRATE the owner refuses (here a read-only replica) fails that key alone."""
+        """A RESTORE the owner refuses (here a read-only replica) fails that key alone: its lock
+        is released and the key stays on the source."""
         master = self.start_redis()
         replica = self._started(harness.RedisReplica(self.tmpdir, master))
         self.clients[replica.address] = replica.client()
@@ -221,8 +237,9 @@ class Audit(AuditBase):
             here.set(k, b"v")
         report = self.audit_json("--fix", "--batch", "10", code=1)["pools"][0]
         self.assertEqual((report["moved"], report["failed"]), (0, len(to_replica)))
-        self.assertTrue(all("READONLY" in f["error"] for f in report["failed_keys"]))
-        self.assertEqual(here.dbsize(), len(to_replica))
+        self.assertTrue(all(f["error"].startswith("RESTORE: READONLY")
+                            for f in report["failed_keys"]), report["failed_keys"])
+        self.assertEqual(here.dbsize(), len(to_replica))   # no lock left behind either
 
     def test_server_down_exits_2_naming_it(self):
         self.default_conf()
@@ -254,7 +271,7 @@ class Audit(AuditBase):
 
 
 class AuditAuthDb(AuditBase):
-    """redis_auth and redis_db: AUTH and SELECT on every server, MIGRATE with AUTH into db 3."""
+    """redis_auth and redis_db: AUTH and SELECT on every server, keys moved within db 3."""
 
     def setUp(self):
         harness.TestCase.setUp(self)

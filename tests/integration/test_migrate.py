@@ -5,13 +5,35 @@ every key is on its owner in the new layout, intact, the per-pair counts equal
 `diff --migration`'s prediction, audit finds nothing misplaced and a second run moves nothing.
 Adding a server (ketama), removing one, modula -> ketama.  A connection the test names
 `shardproxy:<pool>:<plan>:<state>` stands for each proxy: the migrator refuses unless all are
-armed for this plan.  Conflicts, a dead target, --rate (counted in MIGRATE calls)."""
+armed for this plan.  Conflicts (the source's copy set aside), a dead target, --rate.  The keys
+move with the non-blocking protocol of lib/move.h: moves in both directions at once while a
+"proxy" (a thread here) moves keys the other way, a key locked elsewhere, a stale lock."""
 
 import json
+import os
+import random
+import re
 import subprocess
+import threading
+import time
 
 import harness
 import test_audit
+
+LOCK = b"__shardproxy:moving:"   # lib/move.h: SP_MOVE_LOCK_PREFIX
+ASIDE = b"__shardproxy:aside:"   # SP_MOVE_ASIDE_PREFIX
+
+
+def move_scripts():
+    """{"TAKE": lua, "FINISH": ..., "ASIDE": ..., "RELEASE": ...}: the SP_MOVE_* macros of
+    lib/move.h, read from the source so that the test's mover speaks exactly the protocol."""
+    with open(os.path.join(os.environ.get("SP_SRCDIR", "."), "lib", "move.h")) as f:
+        text = f.read()
+    out = {}
+    for name in ("TAKE", "FINISH", "ASIDE", "RELEASE"):
+        body = re.search(r"#define SP_MOVE_%s\s*\\\n((?:.*\\\n)*.*\n)" % name, text).group(1)
+        out[name] = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+    return out
 
 
 class MigrateBase(harness.TestCase):
@@ -224,12 +246,24 @@ class Failures(MigrateBase):
         self.arm()
         report = self.migrate("--hex", code=1)
         self.assertEqual((report["conflicts"], report["failed"]), (1, 0))
+        aside = ASIDE + key
         self.assertEqual(report["conflict_keys"], [{"key": key.hex(), "on": old[0],
-                                                     "owner": self.servers[2].address}])
+                                                     "owner": self.servers[2].address,
+                                                     "set_aside_as": aside.hex()}])
         self.assertEqual(target.get(key), b"the new owner's value")
-        self.assertEqual(self.snapshot(self.clients[old[0]], key)[:2], before[key][:2])
-        again = self.migrate(code=1)
-        self.assertEqual((again["to_move"], again["moved"], again["conflicts"]), (1, 0, 1))
+        # The source's copy is kept under the set-aside name, never served.
+        source = self.clients[old[0]]
+        self.assertFalse(source.exists(key))
+        self.assertEqual(self.snapshot(source, aside)[:2], before[key][:2])
+        # Again: nothing to move, the set-aside copy reported (exit 1) until an operator acts.
+        again = self.migrate("--hex", code=1)
+        self.assertEqual((again["to_move"], again["moved"], again["conflicts"], again["set_aside"]),
+                         (0, 0, 0, 1))
+        self.assertEqual(again["set_aside_keys"], [{"key": key.hex(), "set_aside_as": aside.hex(),
+                                                    "on": old[0]}])
+        audit = self.oracle("audit", "--pool", "alpha")
+        self.assertEqual(audit.returncode, 1)
+        self.assertIn("1 set aside (conflicts)", audit.stdout.decode())
 
     def test_dead_target_stops_and_loses_nothing(self):
         self.write_conf(self.servers[:2], self.servers, distribution="ketama")
@@ -243,21 +277,181 @@ class Failures(MigrateBase):
                       res.stderr.decode())
         self.assertEqual(sorted(self.where()), sorted(before))
 
-    def test_rate_limits_keys_per_migrate(self):
-        """--rate N: no MIGRATE carries more than N keys (the bucket holds one second's worth),
-        so there are at least moved / N of them; counted, not timed."""
+    def test_rate_limits_keys_per_second(self):
+        """--rate N: the bucket holds one second's worth, so moving `moved` keys takes at least
+        (moved - N) / N seconds; a lower bound only (a slow machine takes longer), and every key
+        went through the protocol (one RESTORE each, no MIGRATE)."""
         self.write_conf(self.servers, self.servers, distribution="ketama",
                         old_keys={"distribution": "modula"})
         self.populate()
         self.arm()
         for c in self.clients.values():
             c.config_resetstat()
+        start = time.monotonic()
         report = self.migrate("--rate", "20", "--batch", "100")
-        calls = 0
-        for c in self.clients.values():
-            calls += c.info("commandstats").get("cmdstat_migrate", {}).get("calls", 0)
+        elapsed = time.monotonic() - start
+        stats = [c.info("commandstats") for c in self.clients.values()]
         self.assertGreater(report["moved"], 40)
-        self.assertGreaterEqual(calls, -(-report["moved"] // 20))
+        self.assertGreaterEqual(elapsed, (report["moved"] - 20) / 20 * 0.95)
+        self.assertEqual(sum(s.get("cmdstat_restore", {}).get("calls", 0) for s in stats),
+                         report["moved"])
+        self.assertEqual(sum(s.get("cmdstat_migrate", {}).get("calls", 0) for s in stats), 0)
+
+
+class Protocol(MigrateBase):
+    """The non-blocking move protocol (lib/move.h) against other movers."""
+    NSERVERS = 2
+
+    def proxy_move(self, scripts, src, dst, key, token):
+        """Moves `key` from `src` to `dst` as an armed proxy does (TAKE, RESTORE, FINISH);
+        True when this call moved it."""
+        taken = src.eval(scripts["TAKE"], 2, key, LOCK + key, token, 10000)
+        if not isinstance(taken, list):
+            return False   # 0: not there any more, -1: another mover has it
+        dump, pttl = taken
+        try:
+            dst.restore(key, pttl if pttl > 0 else 0, dump)
+        except Exception:
+            src.eval(scripts["RELEASE"], 1, LOCK + key, token)
+            raise
+        self.assertEqual(src.eval(scripts["FINISH"], 2, key, LOCK + key, token), 1)
+        return True
+
+    def test_both_directions_while_a_proxy_moves_keys(self):
+        """modula -> ketama on the same two servers moves keys both ways; while the migrator
+        runs, a thread moves keys the other way with the same protocol, as a proxy would.  The
+        run ends (MIGRATE would deadlock: each server blocked on the other), every key ends on
+        its owner once, intact."""
+        self.write_conf(self.servers, self.servers, distribution="ketama",
+                        old_keys={"distribution": "modula"})
+        keys = [b"k:%d" % i for i in range(4000)]
+        old = self.owners(keys, self.old_conf)
+        new = self.owners(keys, self.conf)
+        for i, k in enumerate(keys):
+            self.clients[old[k]].set(k, b"v:" + k, px=600000 if i % 3 == 0 else None)
+        a, b = (s.address for s in self.servers)
+        # The migrator scans a first (moving a -> b): the "proxy" moves b -> a meanwhile.
+        opposite = [k for k in keys if old[k] == b and new[k] == a]
+        self.assertTrue(opposite and any(old[k] == a and new[k] == b for k in keys))
+        scripts = move_scripts()
+        stop, moved_by_proxy, errors = threading.Event(), [0], []
+
+        def proxy():
+            src, dst = self.servers[1].client(), self.servers[0].client()
+            rnd, n = random.Random(14), 0
+            try:
+                while not stop.is_set():
+                    n += 1
+                    k = rnd.choice(opposite)
+                    if self.proxy_move(scripts, src, dst, k, "proxy:%d" % n):
+                        moved_by_proxy[0] += 1
+            except Exception as e:   # reported by the test, not lost in the thread
+                errors.append(repr(e))
+
+        self.arm()
+        t = threading.Thread(target=proxy)
+        t.start()
+        try:
+            res = self.oracle("migrate", "--pool", "alpha", "--json", "--batch", "10",
+                              "--rate", "5000")   # ~1 s: time for the proxy to interleave
+        finally:
+            stop.set()
+            t.join(60)
+        self.assertEqual(errors, [])
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        report = json.loads(res.stdout)
+        self.assertGreater(moved_by_proxy[0], 0)
+        self.assertGreater(report["moved"], 0)
+        self.assertEqual((report["conflicts"], report["failed"]), (0, 0))
+        for p in report["pairs"]:
+            self.assertEqual(p["moved"] + p["nokey"], p["to_move"], p)
+        held = self.where()
+        self.assertEqual(sorted(held), sorted(keys))   # nothing lost, no lock or aside key left
+        for k in keys:
+            self.assertEqual(held[k], [new[k]], k)
+            self.assertEqual(self.clients[new[k]].get(k), b"v:" + k)
+        self.assertEqual(self.migrate()["to_move"], 0)
+
+    def setup_one_key(self):
+        """Servers a -> a+b (ketama): one key that moves from a to b, and a few that move too."""
+        self.write_conf(self.servers[:1], self.servers, distribution="ketama")
+        keys = [b"p:%d" % i for i in range(50)]
+        new = self.owners(keys, self.conf)
+        src, dst = (self.clients[s.address] for s in self.servers)
+        for k in keys:
+            src.set(k, b"v:" + k)
+        moving = sorted(k for k in keys if new[k] == self.servers[1].address)
+        self.assertGreater(len(moving), 2)
+        self.arm()
+        return src, dst, moving
+
+    def test_key_locked_elsewhere_is_retried_then_reported(self):
+        src, dst, moving = self.setup_one_key()
+        key = moving[0]
+        src.set(LOCK + key, b"a proxy's token", px=60000)
+        start = time.monotonic()
+        report = self.migrate("--hex", code=1)
+        self.assertGreaterEqual(time.monotonic() - start, 1.0)   # waited ~1 s for it
+        self.assertEqual((report["moved"], report["failed"], report["conflicts"]),
+                         (len(moving) - 1, 1, 0))
+        (failed,) = report["failed_keys"]
+        self.assertEqual(failed["key"], key.hex())
+        self.assertIn("in flight elsewhere", failed["error"])
+        # Untouched: the key on its source, the other mover's lock as it was.
+        self.assertEqual(src.get(key), b"v:" + key)
+        self.assertFalse(dst.exists(key))
+        self.assertEqual(src.get(LOCK + key), b"a proxy's token")
+        self.assertGreater(src.pttl(LOCK + key), 50000)
+
+    def test_stale_lock_is_waited_out(self):
+        """A mover that died left its lock: it expires (short PX here) and the key moves."""
+        src, dst, moving = self.setup_one_key()
+        key = moving[0]
+        src.set(LOCK + key, b"a dead mover's token", px=300)
+        report = self.migrate()
+        self.assertEqual((report["moved"], report["failed"]), (len(moving), 0))
+        self.assertEqual(dst.get(key), b"v:" + key)
+        self.assertFalse(src.exists(key))
+        self.assertFalse(src.exists(LOCK + key))
+
+    def test_locks_and_set_aside_copies_are_not_moved(self):
+        """Scans skip the protocol's keys: a lock is not a key to place, a set-aside copy is
+        counted and listed, not moved."""
+        src, dst, moving = self.setup_one_key()
+        src.set(ASIDE + b"gone", b"x")
+        src.set(LOCK + b"elsewhere", b"t", px=60000)
+        report = self.migrate(code=1)
+        self.assertEqual((report["moved"], report["failed"], report["set_aside"]),
+                         (len(moving), 0, 1))
+        self.assertEqual(report["set_aside_keys"][0]["key"], "gone")
+        self.assertEqual(src.get(ASIDE + b"gone"), b"x")
+        self.assertTrue(src.exists(LOCK + b"elsewhere"))
+
+    def test_target_lost_mid_run_stops_releasing_locks(self):
+        """The target dies while keys move: exit 2 naming it; the locks this run held are
+        released and every key not reported moved is still on the source."""
+        self.write_conf(self.servers[:1], self.servers, distribution="ketama")
+        keys = [b"t:%d" % i for i in range(3000)]
+        src = self.clients[self.servers[0].address]
+        pipe = src.pipeline(transaction=False)
+        for k in keys:
+            pipe.set(k, b"v")
+        pipe.execute()
+        self.arm(servers=self.servers[:1])
+        argv = [harness.shardoracle_binary(), "migrate", "-c", self.conf, "--pool", "alpha",
+                "--json", "--no-proxies", "--rate", "1000", "--batch", "20"]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        self.servers[1].stop()
+        out, err = proc.communicate(timeout=300)
+        self.assertEqual(proc.returncode, 2, err.decode())
+        self.assertIn("the target server '%s' cannot be reached" % self.servers[1].address,
+                      err.decode())
+        report = json.loads(out)
+        self.assertGreater(report["moved"], 0)
+        left = [k for k in src.scan_iter(count=1000)]
+        self.assertFalse([k for k in left if k.startswith(LOCK)])
+        self.assertEqual(len(left), len(keys) - report["moved"])
 
 
 if __name__ == "__main__":
