@@ -230,10 +230,11 @@ def run(args, stage, out):
     reload(proxy, migrating)
     conf = proxy.conf_path
     proc, t0 = start_migrate(conf)
-    out["during"] = redis_benchmark(port, args)
-    out["during_overlap"] = proc.poll() is None
+    # The CPU sample first: it is short, so it falls inside the migration.
     out["cpu_during"] = cpu_per_request(proxy, port, stay, args.cpu_requests)
     out["cpu_overlap"] = proc.poll() is None
+    out["during"] = redis_benchmark(port, args)
+    out["during_overlap"] = proc.poll() is None
     out["default_rate_s"] = finish_migrate(proc, t0)
     proxy.stop()
 

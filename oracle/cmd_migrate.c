@@ -26,7 +26,7 @@
     "  --dry-run      move nothing: what would move on the live key set (no proxy check)\n"     \
     "  --no-proxies   no proxy serves P: start without an armed proxy (any proxy connection\n"  \
     "                 of P found must still be armed)\n"                                          \
-    "  --rate N       move at most N keys a second (default: no limit)\n"                       \
+    "  --rate N       move at most N keys a second (default 10000: clients come first)\n"                       \
     "  --batch N      keys per batch (default 100)\n"                                           \
     "  --count N      SCAN's COUNT (default 1000)\n"                                             \
     "  --timeout MS   connect and reply timeout (default 5000)\n"                               \
@@ -251,6 +251,7 @@ int sp_oracle_cmd_migrate(int argc, char **argv)
     m.a.opt.timeout_ms = SP_AUDIT_DEFAULT_TIMEOUT;
     m.a.opt.format = SP_FORMAT_TEXT;
     m.a.opt.fix = true;
+    m.a.opt.rate = SP_MIGRATE_DEFAULT_RATE;
     m.a.pools = &ap;
     m.a.npools = 1;
     int rc = parse(argc, argv, &args, &m);

@@ -19,6 +19,10 @@
 
 #include "audit.h"
 
+/* Keys a second migrate moves unless --rate says otherwise: a live pool's clients come first
+   (bench/reshard.py measures what it costs them). */
+#define SP_MIGRATE_DEFAULT_RATE 10000
+
 struct sp_migrate {
     struct sp_audit a;           /* one pool; opt.fix false: --dry-run */
     const struct sp_conf_pool *pool;
