@@ -301,13 +301,29 @@ int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *se
  */
 static void client_forward_moving(struct sp_client *cl, struct sp_req *req,
                                   const struct sp_msg *msg, struct evbuffer *in,
-                                  struct sp_server *target, const void *key, size_t klen)
+                                  const void *key, size_t klen)
 {
     struct sp_migration *m = cl->pool->mig;
-    struct sp_server *source = sp_mig_source(m, key, klen);
+    struct sp_server *source, *target;
+    int from;
 
     if (m->state != SP_MIG_ARMED) {
-        sp_forward_to(cl, req, source != NULL ? source : target, in, msg->len);
+        source = sp_mig_source(m, key, klen);
+        if (source == NULL) {
+            evbuffer_drain(in, msg->len);
+            cl->pool->st->forward_error++;
+            sp_req_fail(cl->pool, req, strerror(ECONNREFUSED));
+            return;
+        }
+        sp_forward_to(cl, req, source, in, msg->len);
+        return;
+    }
+    target = sp_mig_owners(m, key, klen, &from);
+    source = from >= 0 ? m->src[from] : NULL;
+    if (target == NULL) {
+        evbuffer_drain(in, msg->len);
+        cl->pool->st->forward_error++;
+        sp_req_fail(cl->pool, req, strerror(ECONNREFUSED));
         return;
     }
     if ((source == NULL || source == target) && cl->busy->nparked == 0) {
@@ -351,16 +367,16 @@ static void client_forward(struct sp_client *cl, struct sp_req *req, const struc
         klen = msg->keys[0].len;
         key = sp_key_bytes(pool->proxy, in, msg->keys[0].off, klen);
     }
+    if (pool->mig != NULL && key != NULL) {
+        client_forward_moving(cl, req, msg, in, key, klen);
+        return;
+    }
     if (key != NULL)
         server = sp_pool_locate(pool, key, klen, &reason);
     if (server == NULL) {
         evbuffer_drain(in, msg->len);
         pool->st->forward_error++;
         sp_req_fail(pool, req, reason != NULL ? reason : strerror(ENOMEM));
-        return;
-    }
-    if (pool->mig != NULL) {
-        client_forward_moving(cl, req, msg, in, server, key, klen);
         return;
     }
     sp_forward_to(cl, req, server, in, msg->len);

@@ -253,6 +253,7 @@ struct sp_migration {
     bool *src_own;                /* ... made for it (else the pool's server of that name) */
     size_t nsrc;
     struct sp_placement place;    /* the source layout's placement */
+    bool same_hash;               /* both layouts hash keys alike: one hash places twice */
     struct sp_req_q parked;       /* requests waiting for their keys to move, arrival order */
     size_t nparked;
     uintptr_t *blocked;           /* sp_mig_release's scratch: clients with an earlier request
@@ -616,6 +617,11 @@ void sp_mig_unref(struct sp_migration *m);
 /* The key's server in the source layout (NULL: none live), or its index in m->src (-1). */
 struct sp_server *sp_mig_source(struct sp_migration *m, const void *key, size_t len);
 int sp_mig_source_index(struct sp_migration *m, const void *key, size_t len);
+
+/* Where a key is served in the target layout (NULL: no server), and in *source its source
+   layout index (-1: none): hashed once when both layouts hash alike. */
+struct sp_server *sp_mig_owners(struct sp_migration *m, const void *key, size_t len,
+                                int *source);
 
 /* Parks top-level request `req` of its client (its bytes in resend, park_to set on it or on
    each fragment): sent in order once its moves are answered (sp_mig_move). */

@@ -74,6 +74,15 @@ static int mig_servers(struct sp_migration *m, const struct sp_conf_pool *src,
     return 0;
 }
 
+/* Do two layouts hash keys alike (the same hash function and hash tag)? */
+static bool same_hash(const struct sp_conf_pool *a, const struct sp_conf_pool *b)
+{
+    const char *ha = a->hash != NULL ? a->hash : SP_CONF_DEFAULT_HASH;
+    const char *hb = b->hash != NULL ? b->hash : SP_CONF_DEFAULT_HASH;
+
+    return strcmp(ha, hb) == 0 && strcmp(a->hash_tag, b->hash_tag) == 0;
+}
+
 struct sp_migration *sp_mig_prepare(struct sp_pool *pool, const struct sp_registry *reg,
                                     const struct sp_conf_pool *cp,
                                     struct sp_server *const *servers, char *err, size_t errlen)
@@ -90,6 +99,7 @@ struct sp_migration *sp_mig_prepare(struct sp_pool *pool, const struct sp_regist
     m->plan = sp_conf_plan_id(cp);
     m->src_layout = sp_conf_layout_id(src);
     m->dst_layout = sp_conf_layout_id(cp);
+    m->same_hash = same_hash(src, cp);
     TAILQ_INIT(&m->parked);
     if (mig_servers(m, src, servers, cp->nservers, err, errlen) < 0 ||
         sp_placement_build(reg, src, m->src, &m->place, err, errlen) < 0) {
@@ -154,6 +164,31 @@ int sp_mig_source_index(struct sp_migration *m, const void *key, size_t len)
 {
     return m->place.placer != NULL ? sp_placer_locate(m->place.placer, key, len) : -1;
 }
+
+struct sp_server *sp_mig_owners(struct sp_migration *m, const void *key, size_t len,
+                                int *source)
+{
+    struct sp_pool *pool = m->pool;
+    struct sp_placer *target = pool->place.placer;
+    int idx;
+
+    if (target == NULL || m->place.placer == NULL) {
+        *source = -1;
+        return NULL;
+    }
+    if (m->same_hash) {
+        /* Both layouts hash alike (servers added or removed): one hash places the key twice. */
+        uint64_t h = sp_placer_hash(target, key, len);
+
+        idx = sp_placer_locate_hash(target, h);
+        *source = sp_placer_locate_hash(m->place.placer, h);
+    } else {
+        idx = sp_placer_locate(target, key, len);
+        *source = sp_placer_locate(m->place.placer, key, len);
+    }
+    return idx >= 0 ? pool->servers[idx] : NULL;
+}
+
 
 struct sp_server *sp_mig_source(struct sp_migration *m, const void *key, size_t len)
 {

@@ -64,13 +64,12 @@ static int key_route(struct sp_pool *pool, size_t i, const void *key, size_t len
             *reason = strerror(ECONNREFUSED);
         return from;
     }
-    s = sp_pool_locate(pool, key, len, reason);
-    if (s == NULL)
+    s = sp_mig_owners(m, key, len, &from);
+    if (s == NULL) {
+        *reason = strerror(ECONNREFUSED);
         return -1;
-    if (m != NULL) {
-        from = sp_mig_source_index(m, key, len);
-        pool->proxy->key_from[i] = from >= 0 && m->src[from] != s ? from : -1;
     }
+    pool->proxy->key_from[i] = from >= 0 && m->src[from] != s ? from : -1;
     return (int)s->idx;
 }
 
