@@ -92,6 +92,16 @@ static void update_state(struct sn_link *l, struct sn_master *m)
     sn_view_choose_replica(sn, m);  /* down, the freshest replica is wanted */
 }
 
+/* The master moved: the Sentinels' down flags were about the old one; the new one is up. */
+static void forget_down(struct sn_link *l, struct sn_master *m)
+{
+    struct sp_sentinel *sn = l->sn;
+
+    for (size_t i = 0; i < sn->nlinks; i++)
+        sn->links[i].answers[m->server].sdown = sn->links[i].answers[m->server].odown = false;
+    update_state(l, m);
+}
+
 /*
  * After a (re)connect the events a Sentinel sent while we were away are lost; the flags of its
  * first answer that agrees with the followed address say whether it sees the master down.
@@ -186,6 +196,7 @@ void sn_view_answer(struct sn_link *l, size_t mi)
         take_flags(l, m);
     } else if (a->epoch > m->epoch) {
         report(l, m, &a->addr, a->epoch, SP_SENTINEL_NEWER);
+        forget_down(l, m); /* a newer master: what was down was the old one */
     } else if (!a->logged_stale) {
         a->logged_stale = true;
         sp_log_notice("pool '%s': Sentinel %s says master '%s' is at %s:%d (config epoch %lld); "
@@ -221,8 +232,12 @@ void sn_view_switch(struct sn_link *l, struct sn_master *m, const struct sn_addr
 {
     struct sp_sentinel *sn = l->sn;
 
-    if (m->decided && sn_addr_eq(to, &m->addr))
-        return;  /* every Sentinel announces the switch it learnt: the first one did it */
+    if (m->decided && sn_addr_eq(to, &m->addr)) {
+        /* Every Sentinel announces the switch it learnt: the first one did it, or a newer
+           answer did before any (the down flags it left were the old master's). */
+        forget_down(l, m);
+        return;
+    }
     if (m->decided && !sn_addr_eq(from, &m->addr)) {
         sp_log_notice("pool '%s': Sentinel %s announces +switch-master '%s' %s:%d -> %s:%d, but "
                       "%s:%d is followed: asking every Sentinel", sn->pool->name, l->name,
@@ -239,9 +254,7 @@ void sn_view_switch(struct sn_link *l, struct sn_master *m, const struct sn_addr
             epoch = a->epoch;
     }
     report(l, m, to, epoch + 1, SP_SENTINEL_SWITCH);
-    for (size_t i = 0; i < sn->nlinks; i++)
-        sn->links[i].answers[m->server].sdown = sn->links[i].answers[m->server].odown = false;
-    update_state(l, m);
+    forget_down(l, m);
     sn_view_requery(sn);  /* to learn the real epoch */
 }
 

@@ -77,7 +77,10 @@ class FailureTest(harness.TestCase):
         # timeout here); then that client is closed and the others' replies flow: they neither
         # hang nor time out because of it.
         r = self.start_redis()
-        p = self.start_proxy({"alpha": harness.pool([r], timeout=500)})
+        # The stall limit (the pool's timeout) well above what moving 40 MiB takes on a loaded
+        # machine, so that only the stall can time anything out (it failed at 500 ms under
+        # make check -j2 beside another test).
+        p = self.start_proxy({"alpha": harness.pool([r], timeout=2000)})
         value = b"x" * (512 * 1024)
         hog = RawClient(p.port("alpha"), timeout=10)
         self.assertEqual(hog.call(b"SET", b"fat", value), b"+OK\r\n")
