@@ -46,7 +46,9 @@ class LimitsTest(harness.TestCase):
         cpu0, log0 = cpu_seconds(p.pid), len(p.log())
         time.sleep(3)
         cpu, logged = cpu_seconds(p.pid) - cpu0, len(p.log()) - log0
-        self.assertLess(cpu, 0.5, "the proxy used %.2fs of CPU in 3s at the fd limit" % cpu)
+        # A busy loop at the fd limit takes the whole 3 s; half of it is a bound a loaded machine
+        # cannot reach by slowness alone (speed itself is bench/'s business).
+        self.assertLess(cpu, 1.5, "the proxy used %.2fs of CPU in 3s at the fd limit" % cpu)
         self.assertLess(logged, 2000, "the log grew %d bytes in 3s at the fd limit" % logged)
         self.assertIn("accept failed: Too many open files; pausing accepts", p.log())
         for s in clients:

@@ -64,8 +64,9 @@ class FailureTest(harness.TestCase):
         c.send(enc(b"GET", b"k"), enc(b"GET", b"k"))
         self.assertEqual(c.read_replies(2), [b"-ERR Connection timed out\r\n"] * 2)
         elapsed = time.monotonic() - t0
-        self.assertGreater(elapsed, 0.25)
-        self.assertLess(elapsed, 0.9)
+        self.assertGreater(elapsed, 0.25)  # not before the pool's timeout
+        # No upper bound in seconds (a loaded machine stretches any): the error text shows the
+        # proxy's timer fired; waiting for the server would have given the value after its sleep.
         self.assertEqual(blocker.read_reply(), b"+OK\r\n")
         self.assertEqual(c.call(b"GET", b"k"), bulk(b"v"))  # a fresh connection works
         time.sleep(0.25)
