@@ -27,12 +27,13 @@ proxy_libspproxy_la_SOURCES = \
 	proxy/core/migrate.c \
 	proxy/core/survey.c \
 	proxy/core/retire.c \
-	proxy/core/backend.c \
+	proxy/core/server.c \
 	proxy/core/failover.c \
 	proxy/core/listener.c \
 	proxy/core/accept.c proxy/core/accept.h \
 	proxy/core/addr.c proxy/core/addr.h \
 	proxy/core/pool.c \
+	proxy/core/eject.c \
 	proxy/core/clock.c \
 	proxy/core/trim.c \
 	proxy/core/assert.c \
@@ -40,7 +41,9 @@ proxy_libspproxy_la_SOURCES = \
 	proxy/core/conn.c proxy/core/conn.h \
 	proxy/core/client.c \
 	proxy/core/client_cache.c \
-	proxy/core/server.c \
+	proxy/core/sconn.c \
+	proxy/core/deliver.c \
+	proxy/core/flow.c \
 	proxy/core/request.c \
 	proxy/core/reason.c proxy/core/reason.h \
 	proxy/core/multikey.c

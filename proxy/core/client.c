@@ -4,13 +4,14 @@
  *
  * Every request gets a place on the client's queue when it is parsed; replies leave only from the
  * head, so a reply for request k is written after those for 1..k-1 whatever order the servers
- * answer in.  Request bytes move from the client's input straight into a server connection's
- * output (evbuffer_remove_buffer moves the chains), reply bytes the other way.
+ * answer in (deliver.c writes them).  Request bytes move from the client's input straight into a
+ * server connection's output (evbuffer_remove_buffer moves the chains), reply bytes the other way.
  *
- * Back-pressure: a client stops being read while its unanswered request bytes or its unwritten
- * reply bytes exceed the high watermark, or while a server connection it feeds has more than the
- * watermark waiting to be written; reading resumes when they drain.  Memory per client is thus
- * bounded by about two watermarks plus one request, whatever the peers do.
+ * Back-pressure (flow.c): a client stops being read while its unanswered request bytes or its
+ * unwritten reply bytes exceed the high watermark, or while a server connection it feeds has more
+ * than the watermark waiting to be written; it is resumed from the flusher when they drain
+ * (client_on_resume).  Memory per client is thus bounded by about two watermarks plus one
+ * request, whatever the peers do.
  *
  * A client is only freed from its own event or write callback, never from code that another
  * connection's callback runs, so nothing up the stack holds a dangling pointer.
@@ -40,6 +41,7 @@
 static void client_on_read(void *arg);
 static void client_on_drained(void *arg);
 static void client_on_end(void *arg, enum sp_conn_end how, int err);
+static void client_on_resume(void *arg);
 static void client_process(struct sp_client *cl);
 
 static const struct sp_conn_ops client_ops = {
@@ -47,6 +49,7 @@ static const struct sp_conn_ops client_ops = {
     .on_drained = client_on_drained,
     .on_connected = NULL,
     .on_end = client_on_end,
+    .on_resume = client_on_resume,
 };
 
 static bool client_can_read(const struct sp_client *cl)
@@ -64,7 +67,7 @@ static int client_busy(struct sp_client *cl)
 
     if (cl->busy != NULL)
         return 0;
-    /* server.c measures a busy client's output: it must exist (conn.h: buffers on demand). */
+    /* sconn.c measures a busy client's output: it must exist (conn.h: buffers on demand). */
     if (sp_conn_out(&cl->conn) == NULL)
         return -1;
     if ((b = sp_busy_get(cl->pool->proxy)) == NULL)
@@ -88,157 +91,20 @@ static void client_try_idle(struct sp_client *cl)
     sp_conn_shed(&cl->conn);
 }
 
-/* ---- flow ---- */
-
-/* Enables reading when nothing holds the client back, and frames what is already buffered. */
-static void client_resume(struct sp_client *cl)
+/*
+ * Flow control let the client go again (flow.c, from the flusher): reading is enabled when
+ * nothing else holds it back, and what is buffered already is framed.
+ */
+static void client_on_resume(void *arg)
 {
-    if (!client_can_read(cl))
+    struct sp_client *cl = arg;
+
+    if (cl->lingering || !client_can_read(cl))
         return;
     sp_conn_set_reading(&cl->conn, true);
     if (sp_conn_in_len(&cl->conn) > 0)
         client_process(cl);
-}
-
-/* What an answered request gives back to the in-flight count (see SP_REQ_COST). */
-static size_t req_cost(const struct sp_req *req)
-{
-    return req->len > 0 ? req->len + SP_REQ_COST : 0;
-}
-
-/* A request's reply is complete: it no longer counts as in flight. */
-static void client_answered(struct sp_client *cl, const struct sp_req *req)
-{
-    size_t cost = req_cost(req);
-
-    SP_ASSERT(cl->busy->inflight >= cost);
-    cl->busy->inflight -= cost;
-}
-
-size_t sp_client_backlog(const struct sp_client *cl)
-{
-    return sp_conn_out_len(&cl->conn) + (cl->busy != NULL ? cl->busy->held : 0);
-}
-
-/*
- * Pauses or resumes the client by its own backlog (hysteresis: resume below half).  Replies the
- * proxy makes itself count like any other: a client that pipelines PINGs and never reads stops
- * being read at the watermark, as one that sends GETs does.
- */
-static void client_check_backlog(struct sp_client *cl)
-{
-    size_t hwm = cl->pool->proxy->hwm;
-    size_t out = sp_client_backlog(cl);
-    size_t inflight = cl->busy != NULL ? cl->busy->inflight : 0;
-
-    if (!cl->paused && (inflight > hwm || out > hwm)) {
-        cl->paused = true;
-        sp_conn_set_reading(&cl->conn, false);
-    } else if (cl->paused && inflight <= hwm / 2 && out <= hwm / 2) {
-        cl->paused = false;
-        client_resume(cl);
-    }
-}
-
-void sp_client_resume_paused(struct sp_pool *pool)
-{
-    struct sp_client *cl, *next;
-
-    for (cl = TAILQ_FIRST(&pool->clients); cl != NULL; cl = next) {
-        next = TAILQ_NEXT(cl, link); /* resuming may close it */
-        if (!cl->mig_paused)
-            continue;
-        cl->mig_paused = false;
-        client_resume(cl);
-    }
-}
-
-void sp_client_unblock(struct sp_client *cl)
-{
-    client_resume(cl);
     client_try_idle(cl);
-}
-
-/* Writes the completed replies at the head of the queue, in order. */
-static void client_flush(struct sp_client *cl)
-{
-    struct sp_proxy *proxy = cl->pool->proxy;
-    struct evbuffer *out = cl->conn.out; /* exists: the client is busy */
-    struct sp_req *req;
-
-    while ((req = TAILQ_FIRST(&cl->busy->reqs)) != NULL && req->done) {
-        TAILQ_REMOVE(&cl->busy->reqs, req, cq);
-        if (req->held) {
-            size_t cost = evbuffer_get_length(req->reply) + SP_HELD_REPLY_COST;
-
-            SP_ASSERT(cl->busy->held >= cost);
-            cl->busy->held -= cost;
-        }
-        evbuffer_add_buffer(out, req->reply);
-        if (req->close_after) {
-            cl->closing = true;
-            sp_conn_set_reading(&cl->conn, false);
-        }
-        sp_req_put(proxy, req);
-    }
-    sp_conn_flush_later(&cl->conn);
-}
-
-void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req)
-{
-    struct sp_client *cl = req->client;
-
-    if (cl == NULL) {
-        sp_req_put(proxy, req);
-        return;
-    }
-    client_answered(cl, req);
-    if (req == TAILQ_FIRST(&cl->busy->reqs)) {
-        client_flush(cl);
-    } else {
-        req->held = true;
-        cl->busy->held += evbuffer_get_length(req->reply) + SP_HELD_REPLY_COST;
-    }
-    client_check_backlog(cl);
-}
-
-void sp_client_req_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbuffer *src,
-                         size_t len)
-{
-    struct sp_client *cl = req->client;
-
-    /* A client with a request in its queue is busy: cl->busy and its output exist. */
-    if (cl == NULL || req != TAILQ_FIRST(&cl->busy->reqs) || req->close_after) {
-        evbuffer_remove_buffer(src, req->reply, len);
-        req->done = true;
-        sp_client_req_done(proxy, req);
-        return;
-    }
-    /* Nothing before it is waiting: no buffer of its own (a malloc and a copy per reply). */
-    TAILQ_REMOVE(&cl->busy->reqs, req, cq);
-    evbuffer_remove_buffer(src, cl->conn.out, len);
-    client_answered(cl, req);
-    sp_req_put(proxy, req);
-    client_flush(cl); /* replies already complete behind it, and the write */
-    client_check_backlog(cl);
-}
-
-void sp_req_fail(struct sp_pool *pool, struct sp_req *req, const char *reason)
-{
-    struct sp_proxy *proxy = pool->proxy;
-
-    evbuffer_drain(req->reply, evbuffer_get_length(req->reply));
-    /* A request sent with memcached's noreply gets no reply, not even this one: the client
-       reads none, and one it did not expect would shift every later reply. */
-    if (!req->noreply)
-        pool->proto->error_reply(req->reply, reason);
-    req->done = true;
-    if (req->on_reply != NULL)
-        req->on_reply(proxy, req); /* the proxy's own request */
-    else if (req->parent != NULL)
-        sp_multikey_frag_done(proxy, req);
-    else
-        sp_client_req_done(proxy, req);
 }
 
 /*
@@ -253,7 +119,7 @@ static int client_hold(struct sp_client *cl, struct sp_req *req, struct sp_serve
         return -1;
     evbuffer_remove_buffer(in, req->resend, len);
     req->len = len;
-    cl->busy->inflight += req_cost(req);
+    cl->busy->inflight += sp_req_cost(req);
     sp_hold_push(server, req, reason);
     return 0;
 }
@@ -283,14 +149,14 @@ int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *se
     evbuffer_remove_buffer(in, out, len);
     sp_conn_flush_later(&sc->conn);
     req->len = len;
-    cl->busy->inflight += req_cost(req);
+    cl->busy->inflight += sp_req_cost(req);
     sp_sconn_enqueue(sc, req);
     if (req->done) {
-        sp_client_req_done(proxy, req); /* noreply */
+        sp_req_done(proxy, req); /* noreply */
         return 0;
     }
     if (evbuffer_get_length(out) > proxy->hwm)
-        sp_sconn_block_client(sc, cl);
+        sp_flow_block(sc, cl);
     return 0;
 }
 
@@ -336,7 +202,7 @@ static void client_forward_moving(struct sp_client *cl, struct sp_req *req,
         return;
     }
     req->len = msg->len;
-    cl->busy->inflight += req_cost(req);
+    cl->busy->inflight += sp_req_cost(req);
     req->park_to = target;
     sp_mig_park(m, req);
     if (source != NULL && source != target) {
@@ -410,7 +276,7 @@ static void client_local(struct sp_client *cl, const struct sp_msg *msg, struct 
     req->done = true;
     req->close_after = (msg->flags & SP_MSG_CLOSE) != 0;
     TAILQ_INSERT_TAIL(&cl->busy->reqs, req, cq);
-    sp_client_req_done(proxy, req);
+    sp_req_done(proxy, req);
 }
 
 /*
@@ -479,7 +345,7 @@ static void client_process(struct sp_client *cl)
         proxy->activity++;
         if (msg.kind == SP_MSG_LOCAL) {
             client_local(cl, &msg, in, local);
-            client_check_backlog(cl);
+            sp_flow_check_backlog(cl);
             continue;
         }
         req = sp_req_get(proxy);
@@ -503,7 +369,7 @@ static void client_process(struct sp_client *cl)
             sp_multikey_forward(cl, req, &msg, src);
         else
             client_forward(cl, req, &msg, src);
-        client_check_backlog(cl);
+        sp_flow_check_backlog(cl);
     }
     cl->in_process = false;
     if (pool->proto->parser_idle(cl->busy->parser)) {
@@ -522,7 +388,7 @@ static void client_drop_work(struct sp_client *cl)
     struct sp_proxy *proxy = cl->pool->proxy;
     struct sp_req *req;
 
-    sp_sconn_unblock_client(cl);
+    sp_flow_unblock(cl);
     if (cl->busy != NULL)
         cl->busy->nparked = 0; /* parked ones go out ownerless (migrate.c) */
     while (cl->busy != NULL && (req = TAILQ_FIRST(&cl->busy->reqs)) != NULL) {
@@ -532,7 +398,7 @@ static void client_drop_work(struct sp_client *cl)
         else
             req->client = NULL;
     }
-    sp_sconn_resume_stalled(cl); /* their replies for this client are now swallowed */
+    sp_flow_resume_stalled(cl); /* their replies for this client are now swallowed */
     if (cl->busy != NULL) {
         if (cl->busy->parser != NULL)
             sp_parser_return(proxy, cl->busy->parser);
@@ -664,11 +530,11 @@ static void client_on_drained(void *arg)
         /* Replies still due may sit behind a server connection this client's output stalled:
            it must read again now, or they never come and the client (and every client sharing
            that connection) hangs.  A delivered reply flushes, so this callback comes again. */
-        sp_sconn_resume_stalled(cl);
+        sp_flow_resume_stalled(cl);
         return;
     }
-    sp_sconn_resume_stalled(cl);
-    client_check_backlog(cl);
+    sp_flow_resume_stalled(cl);
+    sp_flow_check_backlog(cl);
     client_try_idle(cl);
 }
 

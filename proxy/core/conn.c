@@ -73,7 +73,7 @@ void sp_conn_shed(struct sp_conn *c)
         spare_put(c->cls->flusher, c->in);
         c->in = NULL;
     }
-    if (c->out != NULL && evbuffer_get_length(c->out) == 0 && !c->queued && !c->writing) {
+    if (c->out != NULL && evbuffer_get_length(c->out) == 0 && !c->write_due && !c->writing) {
         spare_put(c->cls->flusher, c->out);
         c->out = NULL;
     }
@@ -106,10 +106,18 @@ static void flusher_cb(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < fl->nbatch; i++) {
         struct sp_conn *c = fl->batch[i];
 
+        if (c != NULL && c->resume_due) {
+            c->resume_due = false;
+            c->cls->ops->on_resume(conn_owner(c)); /* may finalise c, or ask for a write */
+            c = fl->batch[i];
+        }
         if (c == NULL)
             continue;
         c->queued = false;
-        conn_write(c);
+        if (c->write_due) {
+            c->write_due = false;
+            conn_write(c);
+        }
     }
     fl->nbatch = 0;
 }
@@ -191,22 +199,19 @@ static void conn_arm(struct sp_conn *c)
     event_add(&c->ev, NULL);
 }
 
-void sp_conn_flush_later(struct sp_conn *c)
+/* Puts `c` on the flusher's batch.  Returns 0, or -1 when there is no room (out of memory). */
+static int conn_enqueue(struct sp_conn *c)
 {
     struct sp_flusher *fl = c->cls->flusher;
 
-    if (c->queued || c->writing || c->connecting)
-        return; /* already due, or the write event will do it */
+    if (c->queued)
+        return 0;
     if (fl->nbatch == fl->batch_cap) {
         size_t cap = fl->batch_cap ? fl->batch_cap * 2 : 64;
         struct sp_conn **b = realloc(fl->batch, cap * sizeof(*b));
 
-        if (b == NULL) {
-            /* No room in the batch: the write event does it, one poll round later. */
-            c->writing = true;
-            conn_arm(c);
-            return;
-        }
+        if (b == NULL)
+            return -1;
         fl->batch = b;
         fl->batch_cap = cap;
     }
@@ -214,6 +219,32 @@ void sp_conn_flush_later(struct sp_conn *c)
         event_active(fl->ev, EV_WRITE, 0);
     fl->batch[fl->nbatch++] = c;
     c->queued = true;
+    return 0;
+}
+
+void sp_conn_flush_later(struct sp_conn *c)
+{
+    if (c->write_due || c->writing || c->connecting)
+        return; /* already due, or the write event will do it */
+    if (conn_enqueue(c) < 0) {
+        /* No room in the batch: the write event does it, one poll round later. */
+        c->writing = true;
+        conn_arm(c);
+        return;
+    }
+    c->write_due = true;
+}
+
+void sp_conn_resume_later(struct sp_conn *c)
+{
+    if (c->resume_due || c->fd < 0)
+        return;
+    if (conn_enqueue(c) < 0) {
+        /* Out of memory for the batch: resume now rather than never. */
+        c->cls->ops->on_resume(conn_owner(c));
+        return;
+    }
+    c->resume_due = true;
 }
 
 /* Writes what the socket takes; arms write interest for the rest. */
@@ -415,7 +446,7 @@ static void conn_unqueue(struct sp_conn *c, struct sp_flusher *fl)
         if (fl->batch[i] == c)
             fl->batch[i] = NULL;
     }
-    c->queued = false;
+    c->queued = c->write_due = c->resume_due = false;
 }
 
 static void conn_release(struct sp_flusher *fl, struct evbuffer *buf, bool reusable)

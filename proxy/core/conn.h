@@ -9,6 +9,8 @@
  * everything queued for a server in one iteration leaves in one write, a write needs no poll
  * round-trip, and write interest is only registered while a socket is full (no epoll_ctl per
  * request).  Read interest stays registered except while reading is paused (back-pressure).
+ * The same batch carries resumptions (sp_conn_resume_later): each runs before the writes of the
+ * connections listed after it, so what it forwards leaves in the same iteration.
  *
  * Memory: a proxy may hold tens of thousands of idle clients, so a connection is small.  One
  * struct event, embedded, carries both read and write interest (re-assigned when the interest
@@ -50,6 +52,7 @@ struct sp_conn_ops {
     void (*on_drained)(void *owner);    /* `out` was written out completely */
     void (*on_connected)(void *owner);  /* an outgoing connect completed (may be NULL) */
     void (*on_end)(void *owner, enum sp_conn_end how, int err); /* owner must sp_conn_fini */
+    void (*on_resume)(void *owner);     /* sp_conn_resume_later came due (may be NULL) */
 };
 
 struct sp_conn;
@@ -88,6 +91,8 @@ struct sp_conn {
     bool armed_read : 1;                /* what `ev` is registered for */
     bool armed_write : 1;
     bool queued : 1;                    /* in the flusher's batch */
+    bool write_due : 1;                 /* ... to be written */
+    bool resume_due : 1;                /* ... to be resumed (on_resume), before the write */
     bool connecting : 1;
     bool lazy : 1;                      /* accepted: buffers on demand */
 };
@@ -141,6 +146,13 @@ int sp_buf_move(struct evbuffer *dst, struct evbuffer *src);
 
 /* Schedules a write of `out` at the end of this loop iteration. */
 void sp_conn_flush_later(struct sp_conn *c);
+
+/*
+ * Schedules the owner's on_resume at the end of this loop iteration, before the writes: work that
+ * a callback made possible (a client that may read again, a connection no longer stalled) runs
+ * from the flusher, on a stack of its own, not inside the callback that made it possible.
+ */
+void sp_conn_resume_later(struct sp_conn *c);
 
 /* Pauses or resumes reading (back-pressure).  Bytes already in `in` stay there. */
 void sp_conn_set_reading(struct sp_conn *c, bool on);

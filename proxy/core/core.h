@@ -141,6 +141,12 @@ struct sp_req {
     size_t keys_cap;
 };
 
+/* What an unanswered request counts in its client's in-flight total (see SP_REQ_COST). */
+static inline size_t sp_req_cost(const struct sp_req *req)
+{
+    return req->len > 0 ? req->len + SP_REQ_COST : 0;
+}
+
 /* One connection to a server; requests from many clients are pipelined on it. */
 struct sp_sconn {
     struct sp_server *server;
@@ -222,7 +228,7 @@ struct sp_pool {
     struct sp_log_limit refuse_log; /* over client_connections: one log line a second */
     struct sp_server **servers;   /* in the config's order */
     size_t nservers;
-    struct sp_placement place;    /* who owns a key now (pool.c) */
+    struct sp_placement place;    /* who owns a key now (eject.c) */
     struct sp_sentinel *sentinel; /* a Sentinel pool's client (failover.c), else NULL */
     struct sp_migration *mig;     /* its keys move (migrate.c), else NULL */
     char conn_name[SP_CONN_NAME_MAX]; /* what its server connections are called when steady */
@@ -372,7 +378,14 @@ void sp_listener_close(struct sp_pool *pool);
  */
 void sp_listener_move(struct sp_pool *to, struct sp_pool *from);
 
-/* ---- proxy.c: life cycle ---- */
+/* ---- pool.c: a pool's life cycle ---- */
+
+/*
+ * Can pool `cp` be put into service: its addresses resolve and its placement can be built with
+ * the plugins of `reg`?  Returns 0, or -1 with err naming the pool (not the file).
+ */
+int sp_pool_check(const struct sp_conf_pool *cp, const struct sp_registry *reg, char *err,
+                  size_t errlen);
 
 /*
  * A pool for config `cp` (index `idx` in its config), placed with the plugins of `reg`: servers
@@ -391,6 +404,8 @@ void sp_pool_attach_stats(struct sp_pool *pool, struct sp_stats *stats, size_t i
 
 /* Connects to every server now when the pool has `preconnect`. */
 void sp_pool_preconnect(struct sp_pool *pool);
+
+/* ---- proxy.c: the proxy's life cycle ---- */
 
 /* The most servers any pool of `conf` has. */
 size_t sp_conf_max_servers(const struct sp_conf *conf);
@@ -460,27 +475,6 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
                       int socklen, void *arg);
 
 /*
- * A request of `cl` got its whole reply (or error) in req->reply: writes every completed reply
- * at the head of the client's queue, in order.  A request with no client is freed instead.
- */
-void sp_client_req_done(struct sp_proxy *proxy, struct sp_req *req);
-
-/*
- * The server's whole reply to `req` is the `len` bytes at the head of `src`: removes them and
- * completes req as sp_client_req_done does.  A request at the head of its client's queue has its
- * reply moved straight into the client's output; any other keeps it in req->reply until the
- * replies before it are out.  req may be freed.
- */
-void sp_client_req_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbuffer *src,
-                         size_t len);
-
-/* Reply bytes the client has not taken yet: its output plus replies held in its queue. */
-size_t sp_client_backlog(const struct sp_client *cl);
-
-/* Re-enables reading of a client paused by server back-pressure (called by server.c). */
-void sp_client_unblock(struct sp_client *cl);
-
-/*
  * Its pool is going (a reload removed it): the client is read no more, gets the replies to what
  * it sent, then is closed: at once when it is idle, once its last reply is written otherwise,
  * without waiting for the peer to write or close.  Replies not yet acknowledged by the peer are
@@ -509,7 +503,7 @@ void sp_parser_return(struct sp_proxy *proxy, void *state);
 /* Frees the cached client work states and parser blocks (proxy teardown, after every client). */
 void sp_client_cache_free(struct sp_proxy *proxy);
 
-/* ---- server.c ---- */
+/* ---- sconn.c: server connections ---- */
 
 /*
  * Returns a connection to `server` to send a request on, connecting when the chosen slot has
@@ -532,14 +526,8 @@ struct evbuffer *sp_sconn_out(struct sp_sconn *sc);
  */
 void sp_sconn_enqueue(struct sp_sconn *sc, struct sp_req *req);
 
-/* The client's output drained: server connections it stalled read again. */
-void sp_sconn_resume_stalled(struct sp_client *cl);
-
-/* Makes `cl` wait for sc's output to drain before it reads again. */
-void sp_sconn_block_client(struct sp_sconn *sc, struct sp_client *cl);
-
-/* Forgets `cl` as a waiter (client closing). */
-void sp_sconn_unblock_client(struct sp_client *cl);
+/* (Re-)arms the connection's one timer `usec` from now (a deadline, or a stall: flow.c). */
+void sp_sconn_timer_in(struct sp_sconn *sc, uint64_t usec);
 
 /*
  * Closes every connection of `server` (teardown, a failover, a reload), failing the requests on
@@ -664,7 +652,7 @@ struct sp_sentinel *sp_failover_client(struct sp_pool *pool, const struct sp_con
 /* Stops following (frees the client); safe when there is none. */
 void sp_failover_stop(struct sp_pool *pool);
 
-/* ---- backend.c: the server object ---- */
+/* ---- server.c: the server object ---- */
 
 /*
  * A new server for config entry `cs` (index `idx` in its pool's config order), its address
@@ -683,7 +671,7 @@ void sp_server_free(struct sp_server *s);
  */
 int sp_server_move(struct sp_server *s, const char *host, int port, const char *reason);
 
-/* ---- pool.c: placement and ejection ---- */
+/* ---- eject.c: placement and ejection ---- */
 
 /*
  * Which server owns `key` right now: rebuilds the placer first when an ejected server's retry
@@ -736,10 +724,63 @@ void sp_key_walk_init(struct sp_key_walk *w, struct evbuffer *buf);
 const void *sp_key_walk_bytes(struct sp_proxy *proxy, struct sp_key_walk *w, size_t off,
                               size_t len);
 
-/* ---- forwarding (client.c / multikey.c) ---- */
+/* ---- deliver.c: a reply reaches its request ---- */
+
+/*
+ * The server's whole reply to `req` is the rep->len bytes at the head of `in`: removes them and
+ * hands them to whoever waits (the proxy's own on_reply, the parent of a fragment, the client, or
+ * nobody: swallowed).  A request at the head of its client's queue has its reply moved straight
+ * into the client's output; any other keeps it in req->reply until the replies before it are
+ * out.  req may be freed.
+ */
+void sp_deliver_reply(struct sp_proxy *proxy, struct sp_req *req, struct evbuffer *in,
+                      const struct sp_reply *rep);
+
+/*
+ * A client's request got its whole reply (or error) in req->reply: writes every completed reply
+ * at the head of the client's queue, in order.  A request with no client is freed instead.
+ */
+void sp_req_done(struct sp_proxy *proxy, struct sp_req *req);
+
+/* A fragment of a split request got its reply in frag->reply: merges when it was the last. */
+void sp_frag_done(struct sp_proxy *proxy, struct sp_req *frag);
 
 /* Fails `req` with an error reply naming `reason` and completes it. */
 void sp_req_fail(struct sp_pool *pool, struct sp_req *req, const char *reason);
+
+/* ---- flow.c: back-pressure (backlog, block, stall); resumption from the flusher ---- */
+
+/* Reply bytes the client has not taken yet: its output plus replies held in its queue. */
+size_t sp_client_backlog(const struct sp_client *cl);
+
+/* Pauses `cl` over the watermark, resumes it (from the flusher) below half of it. */
+void sp_flow_check_backlog(struct sp_client *cl);
+
+/* Makes `cl` wait for sc's output to drain before it reads again. */
+void sp_flow_block(struct sp_sconn *sc, struct sp_client *cl);
+
+/* Forgets `cl` as a waiter (client closing). */
+void sp_flow_unblock(struct sp_client *cl);
+
+/* sc's output drained (or sc closes): every client waiting on it resumes from the flusher. */
+void sp_flow_release_waiters(struct sp_sconn *sc);
+
+/* A reply for `cl` (NULL: none) was delivered on `sc`: stalls sc when cl reads too slowly. */
+void sp_flow_after_reply(struct sp_sconn *sc, struct sp_client *cl);
+
+/* The client's output drained, or it goes: connections it stalled read again (flusher). */
+void sp_flow_resume_stalled(struct sp_client *cl);
+
+/* Usec `sc` has spent stalled so far (the clock runs only while stalled). */
+uint64_t sp_flow_stall_clock(const struct sp_sconn *sc, uint64_t now);
+
+/* sc's timer fired while it is stalled: the stall limit, or the slow reader is closed. */
+void sp_flow_stall_timer(struct sp_sconn *sc, uint64_t now);
+
+/* sc is being freed: no client's stall list holds it any more. */
+void sp_flow_sconn_gone(struct sp_sconn *sc);
+
+/* ---- forwarding (client.c / multikey.c) ---- */
 
 /*
  * Forwards the multi-key request framed in *msg at the head of `in` (msg->len bytes, removed):
@@ -748,16 +789,6 @@ void sp_req_fail(struct sp_pool *pool, struct sp_req *req, const char *reason);
  */
 void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct sp_msg *msg,
                          struct evbuffer *in);
-
-/* A fragment of a split request got its reply: merges when it was the last one. */
-void sp_multikey_frag_done(struct sp_proxy *proxy, struct sp_req *frag);
-
-/*
- * The server's reply to fragment `frag` is the rep->len bytes at the head of `src`: removes
- * them into frag->reply, keeps rep->parts for the merge and completes the fragment.
- */
-void sp_multikey_frag_reply(struct sp_proxy *proxy, struct sp_req *frag, struct evbuffer *src,
-                            const struct sp_reply *rep);
 
 /*
  * Sends `len` request bytes from the head of `in` to `server` for `req`.  On failure the bytes

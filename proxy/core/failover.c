@@ -6,7 +6,7 @@
  * A move closes the server's connections: requests already sent to the old master get an error
  * (a write may or may not have happened there; it is never retried silently), the next ones
  * connect to the new master at once.  Client connections stay, placement does not change (it
- * depends on server names only), and a Sentinel pool never ejects (pool.c): while a master is down
+ * depends on server names only), and a Sentinel pool never ejects (eject.c): while a master is down
  * and not yet replaced its requests get errors, never another shard's answer.
  */
 #include "config.h"

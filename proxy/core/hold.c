@@ -5,13 +5,13 @@
  * When a server of a Sentinel pool cannot be reached (connect refused, connection lost), a
  * request that never left the proxy has certainly not run anywhere, so it may safely be sent
  * later.  It waits on its server's hold queue, with its own bytes, until
- *   - Sentinel moves the server to a new master (backend.c, sp_server_move), or
+ *   - Sentinel moves the server to a new master (server.c, sp_server_move), or
  *   - a probe connection to the old address succeeds (the master came back, or was restarted),
  * and is then sent in the order it was held; or until it has waited `failover_hold` ms, when it
  * gets the error it would have got at once (its reason, and how long it waited).
  *
  * A request that was written to the old master is never held: it may have run, so it gets
- * today's error (server.c).  While a server has held requests, new requests for it join the
+ * today's error (sconn.c).  While a server has held requests, new requests for it join the
  * queue behind them rather than racing ahead on a new connection, so each client's requests
  * reach the server in the order it sent them.  Requests for other servers are not held up; only
  * their replies wait, as they always do, for the replies to earlier requests of the same client.

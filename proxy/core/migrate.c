@@ -2,7 +2,7 @@
 /*
  * A pool whose keys move (online resharding, `migrate_from:`, docs/resharding.md).
  *
- * The pool's placement (pool.c) is where keys go: the target layout.  The migration keeps the
+ * The pool's placement (eject.c) is where keys go: the target layout.  The migration keeps the
  * source layout beside it - its servers (those named in both layouts are the pool's own objects)
  * and its placement - and, with the proxy's state (survey.c), decides for each request:
  *   unknown, ready  nothing is read from the pool's clients (client.c pauses them): until the

@@ -7,8 +7,8 @@
  * one-server multi-key command costs what a single-key one does.  Otherwise the request becomes a
  * parent on the client's queue with one fragment per server; the protocol writes each fragment
  * straight into its server connection's output (moving values, not copying them), and merges the
- * fragments' replies once the last one is in.  Fragment numbers follow the first appearance of a
- * server in the key list, and every array here is reused across requests.
+ * fragments' replies once the last one is in (deliver.c).  Fragment numbers follow the first
+ * appearance of a server in the key list, and every array here is reused across requests.
  */
 #include "config.h"
 
@@ -378,7 +378,7 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
         sp_conn_flush_later(&frag->sconn->conn);
         sp_sconn_enqueue(frag->sconn, frag);
         if (evbuffer_get_length(out[f]) > proxy->hwm)
-            sp_sconn_block_client(frag->sconn, cl);
+            sp_flow_block(frag->sconn, cl);
     }
     if (park) {
         sp_mig_park(pool->mig, req);
@@ -394,61 +394,4 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
             sp_req_fail(pool, frag, frag->err);
         }
     }
-}
-
-/* Keeps the element bounds of fragment `frag`'s reply for its keys, when it has one per key. */
-static void record_parts(struct sp_req *parent, const struct sp_req *frag,
-                         const struct sp_reply *rep)
-{
-    uint32_t f = 0;
-    size_t k = 0;
-
-    while (f < parent->nfrags && parent->frags[f] != frag)
-        f++;
-    for (size_t i = 0; i < parent->nkeys; i++) {
-        if (parent->frag_of_key[i] != f)
-            continue;
-        if (k == rep->nparts)
-            return; /* fewer elements than keys: the merge sorts it out */
-        parent->key_part[i] = rep->parts[k++];
-    }
-    if (k == rep->nparts)
-        parent->nparted++;
-}
-
-void sp_multikey_frag_reply(struct sp_proxy *proxy, struct sp_req *frag, struct evbuffer *src,
-                            const struct sp_reply *rep)
-{
-    struct sp_req *parent = frag->parent;
-
-    if (parent->client != NULL && rep->nparts > 0)
-        record_parts(parent, frag, rep);
-    evbuffer_remove_buffer(src, frag->reply, rep->len);
-    frag->done = true;
-    sp_multikey_frag_done(proxy, frag);
-}
-
-void sp_multikey_frag_done(struct sp_proxy *proxy, struct sp_req *frag)
-{
-    struct sp_req *parent = frag->parent;
-    struct sp_client *cl = parent->client;
-    uint32_t nfrags = parent->nfrags;
-
-    if (--parent->npending > 0)
-        return;
-    if (cl != NULL) {
-        /* Element bounds only when every fragment's reply gave them. */
-        const struct sp_part *parts = parent->nparted == nfrags ? parent->key_part : NULL;
-
-        for (uint32_t f = 0; f < nfrags; f++)
-            proxy->frag_rep[f] = parent->frags[f]->reply;
-        evbuffer_drain(parent->reply, evbuffer_get_length(parent->reply));
-        cl->pool->proto->merge(parent->cmd, parent->frag_of_key, parent->nkeys, parts,
-                               proxy->frag_rep, nfrags, parent->memo, parent->reply);
-    }
-    for (uint32_t f = 0; f < nfrags; f++)
-        sp_req_put(proxy, parent->frags[f]);
-    parent->nfrags = 0;
-    parent->done = true;
-    sp_client_req_done(proxy, parent);
 }

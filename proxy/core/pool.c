@@ -1,141 +1,136 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A pool's placement and ejection state: which server owns a key right now.
- *
- * Ejection follows nutcracker 0.5.0 (nc_server.c server_failure / server_pool_update): every
- * closed or failed server connection counts one failure; at server_failure_limit the server is
- * out for server_retry_timeout ms and the placer is rebuilt from the live servers only, exactly
- * as if the config lacked that server (placement.h).  Any reply resets the count.  The first
- * request after the earliest retry time rebuilds the placer with the server back in.
- *
- * A Sentinel pool never ejects, whatever auto_eject_hosts says: where its servers are is
- * Sentinel's business, and re-routing a failed master's keys to another shard would answer
- * reads with another shard's (missing) data and store writes where they will not be found.
+ * A pool's life cycle: made from its config entry (addresses resolved, servers made, placement
+ * built, Sentinel followed, a migration prepared), given its counters, connected ahead when it
+ * preconnects, and freed with its clients and servers.  The proxy (proxy.c) and a reload
+ * (reload.c) make pools; a reload retires the ones it drops (retire.c), which frees them once
+ * their work is done.  Where a key goes while the pool serves is eject.c's.
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "core.h"
-#include "report/log.h"
 
-/* Does this pool eject failing servers? */
-static bool pool_ejects(const struct sp_conf_pool *cp)
+int sp_pool_check(const struct sp_conf_pool *cp, const struct sp_registry *reg, char *err,
+                  size_t errlen)
 {
-    return cp->auto_eject_hosts && !sp_conf_pool_is_sentinel(cp);
-}
+    struct sockaddr_storage ss;
+    struct sp_placer *placer;
+    socklen_t len;
+    char why[256];
 
-int sp_placement_build(const struct sp_registry *reg, const struct sp_conf_pool *cp,
-                       struct sp_server *const *servers, struct sp_placement *out, char *err,
-                       size_t errlen)
-{
-    int64_t now = sp_usec_now();
-
-    memset(out, 0, sizeof(*out));
-    out->live = calloc(cp->nservers ? cp->nservers : 1, sizeof(*out->live));
-    if (out->live == NULL) {
-        snprintf(err, errlen, "out of memory");
+    if (sp_addr_resolve(&cp->listen, &ss, &len, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "pool '%s': listen: %s", cp->name, why);
         return -1;
     }
     for (size_t i = 0; i < cp->nservers; i++) {
-        const struct sp_server *s = servers[i];
-        bool live = true;
-
-        if (pool_ejects(cp) && s->next_retry > now) {
-            live = false;
-            if (out->next_rebuild == 0 || s->next_retry < out->next_rebuild)
-                out->next_rebuild = s->next_retry;
+        if (sp_addr_resolve(&cp->servers[i].addr, &ss, &len, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "pool '%s': server '%s': %s", cp->name, cp->servers[i].name,
+                     why);
+            return -1;
         }
-        out->live[i] = live;
-        out->nlive += live;
     }
-    if (out->nlive == 0)
-        return 0; /* every server ejected: nothing to place on until one is back */
-    out->placer = sp_placer_new(reg, cp, out->live, err, errlen);
-    if (out->placer == NULL) {
-        sp_placement_free(out);
+    for (size_t i = 0; i < cp->nsentinels; i++) {
+        if (sp_addr_resolve(&cp->sentinels[i].addr, &ss, &len, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "pool '%s': Sentinel %s", cp->name, why);
+            return -1;
+        }
+    }
+    placer = sp_placer_new(reg, cp, NULL, why, sizeof(why));
+    if (placer == NULL) {
+        snprintf(err, errlen, "pool '%s': %s", cp->name, why);
         return -1;
     }
+    sp_placer_free(placer);
     return 0;
 }
 
-void sp_placement_free(struct sp_placement *p)
+void sp_pool_attach_stats(struct sp_pool *pool, struct sp_stats *stats, size_t idx)
 {
-    sp_placer_free(p->placer);
-    free(p->live);
-    memset(p, 0, sizeof(*p));
-}
-
-/* Builds the placement again when ejections changed who is live (retry times passed, say). */
-static void pool_rebuild(struct sp_pool *pool)
-{
-    struct sp_placement next;
-    char err[256];
-    bool same;
-
+    pool->st = stats != NULL ? sp_stats_pool(stats, idx) : &pool->own_st;
     for (size_t i = 0; i < pool->nservers; i++) {
-        if (pool->servers[i]->next_retry <= sp_usec_now())
-            pool->servers[i]->next_retry = 0;
+        struct sp_server *s = pool->servers[i];
+
+        s->st = stats != NULL ? sp_stats_server(stats, idx, i) : &s->own_st;
+        sp_stats_server_address(s->st, s->addr_text);
     }
-    if (sp_placement_build(pool->proxy->reg, pool->conf, pool->servers, &next, err,
-                           sizeof(err)) < 0) {
-        sp_log_error("pool '%s': rebuilding placement failed: %s", pool->conf->name, err);
-        pool->place.next_rebuild = 0;
+}
+
+struct sp_pool *sp_pool_new(struct sp_proxy *proxy, const struct sp_registry *reg,
+                            const struct sp_conf_pool *cp, unsigned idx, char *err, size_t errlen)
+{
+    struct sp_pool *pool = calloc(1, sizeof(*pool));
+    char why[256];
+
+    if (pool == NULL) {
+        snprintf(err, errlen, "pool '%s': out of memory", cp->name);
+        return NULL;
+    }
+    pool->proxy = proxy;
+    pool->conf = cp;
+    pool->idx = idx;
+    /* The config's `redis:` flag picks the wire protocol (false, nutcracker's default: memcached). */
+    pool->proto = cp->redis ? &sp_proto_redis : &sp_proto_memcache;
+    pool->st = &pool->own_st;
+    TAILQ_INIT(&pool->clients);
+    if (sp_pool_check(cp, reg, err, errlen) < 0)
+        goto fail;
+    pool->servers = calloc(cp->nservers ? cp->nservers : 1, sizeof(*pool->servers));
+    if (pool->servers == NULL) {
+        snprintf(err, errlen, "pool '%s': out of memory", cp->name);
+        goto fail;
+    }
+    for (size_t i = 0; i < cp->nservers; i++) {
+        pool->servers[i] = sp_server_new(pool, &cp->servers[i], (unsigned)i, why, sizeof(why));
+        if (pool->servers[i] == NULL) {
+            snprintf(err, errlen, "pool '%s': %s", cp->name, why);
+            goto fail;
+        }
+        pool->nservers = i + 1;
+    }
+    (void)sp_conf_conn_name(cp, SP_CONN_STEADY, pool->conn_name, sizeof(pool->conn_name));
+    if (sp_placement_build(reg, cp, pool->servers, &pool->place, why, sizeof(why)) < 0 ||
+        sp_failover_start(pool, why, sizeof(why)) < 0 ||
+        (cp->migrate_from != NULL &&
+         ((pool->mig = sp_mig_prepare(pool, reg, cp, pool->servers, why, sizeof(why))) == NULL ||
+          sp_mig_attach(pool->mig, NULL) < 0))) {
+        snprintf(err, errlen, "pool '%s': %s", cp->name, why);
+        goto fail;
+    }
+    return pool;
+fail:
+    sp_pool_free(pool);
+    return NULL;
+}
+
+void sp_pool_free(struct sp_pool *pool)
+{
+    struct sp_client *cl;
+
+    if (pool == NULL)
         return;
-    }
-    same = next.nlive == pool->place.nlive &&
-           memcmp(next.live, pool->place.live, pool->nservers * sizeof(*next.live)) == 0;
+    sp_failover_stop(pool);
+    sp_listener_close(pool);
+    while ((cl = TAILQ_FIRST(&pool->clients)) != NULL)
+        sp_client_close(cl);
+    sp_mig_free(pool->mig);
+    pool->mig = NULL;
+    for (size_t i = 0; i < pool->nservers; i++)
+        sp_server_free(pool->servers[i]);
+    free(pool->servers);
     sp_placement_free(&pool->place);
-    pool->place = next;
-    if (!same)
-        sp_log_notice("pool '%s': %zu of %zu servers live", pool->conf->name, next.nlive,
-                      pool->nservers);
+    sp_conf_pool_free(pool->own_conf);
+    free(pool);
 }
 
-struct sp_server *sp_pool_locate(struct sp_pool *pool, const void *key, size_t len,
-                                 const char **reason)
+void sp_pool_preconnect(struct sp_pool *pool)
 {
-    int idx;
+    const char *reason;
 
-    if (pool->place.next_rebuild != 0 && sp_usec_now() > pool->place.next_rebuild)
-        pool_rebuild(pool);
-    if (pool->place.nlive == 0) {
-        *reason = strerror(ECONNREFUSED);
-        return NULL;
-    }
-    idx = sp_placer_locate(pool->place.placer, key, len);
-    if (idx < 0) {
-        *reason = strerror(ECONNREFUSED);
-        return NULL;
-    }
-    return pool->servers[idx];
-}
-
-void sp_pool_server_failure(struct sp_server *server)
-{
-    struct sp_pool *pool = server->pool;
-    int64_t now;
-
-    if (server->retired || !pool_ejects(pool->conf) || pool->proxy->stopping)
+    if (!pool->conf->preconnect)
         return;
-    server->failure_count++;
-    if (server->failure_count < (uint32_t)pool->conf->server_failure_limit)
-        return;
-    now = sp_usec_now();
-    server->failure_count = 0;
-    server->next_retry = now + (int64_t)pool->conf->server_retry_timeout * 1000;
-    server->st->server_ejected_at = now;
-    pool->st->server_ejects++;
-    sp_log_notice("pool '%s': ejecting server '%s' for %d ms", pool->conf->name,
-                  server->name, pool->conf->server_retry_timeout);
-    pool_rebuild(pool);
-}
-
-void sp_pool_server_ok(struct sp_server *server)
-{
-    server->failure_count = 0;
-    server->next_retry = 0;
+    for (size_t i = 0; i < pool->nservers; i++)
+        (void)sp_server_conn(pool->servers[i], 0, &reason); /* failures counted and logged */
 }
