@@ -22,31 +22,31 @@ proxy_libspproxy_la_SOURCES = \
 	proxy/core/proxy.c \
 	proxy/core/reload.c \
 	proxy/core/reload_log.c \
-	proxy/core/hold.c \
-	proxy/core/replica.c \
-	proxy/core/migrate.c \
+	proxy/core/hold.c proxy/core/hold.h \
+	proxy/core/replica.c proxy/core/replica.h \
+	proxy/core/migrate.c proxy/core/migration.h \
 	proxy/core/survey.c \
-	proxy/core/retire.c \
-	proxy/core/server.c \
-	proxy/core/failover.c \
-	proxy/core/listener.c \
+	proxy/core/retire.c proxy/core/retire.h \
+	proxy/core/server.c proxy/core/server.h \
+	proxy/core/failover.c proxy/core/failover.h \
+	proxy/core/listener.c proxy/core/listener.h \
 	proxy/core/accept.c proxy/core/accept.h \
 	proxy/core/addr.c proxy/core/addr.h \
-	proxy/core/pool.c \
+	proxy/core/pool.c proxy/core/pool.h \
 	proxy/core/eject.c \
 	proxy/core/clock.c \
 	proxy/core/trim.c \
 	proxy/core/assert.c \
-	proxy/core/keybytes.c \
+	proxy/core/keybytes.c proxy/core/keybytes.h \
 	proxy/core/conn.c proxy/core/conn.h \
-	proxy/core/client.c \
+	proxy/core/client.c proxy/core/client.h \
 	proxy/core/client_cache.c \
-	proxy/core/sconn.c \
-	proxy/core/deliver.c \
-	proxy/core/flow.c \
-	proxy/core/request.c \
+	proxy/core/sconn.c proxy/core/sconn.h \
+	proxy/core/deliver.c proxy/core/deliver.h \
+	proxy/core/flow.c proxy/core/flow.h \
+	proxy/core/request.c proxy/core/req.h \
 	proxy/core/reason.c proxy/core/reason.h \
-	proxy/core/multikey.c
+	proxy/core/multikey.c proxy/core/forward.h
 
 # redis/: RESP request and reply framing over evbuffers, the command table, the adapter.
 proxy_libspproxy_la_SOURCES += \

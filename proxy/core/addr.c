@@ -10,7 +10,8 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "core.h"
+#include "addr.h"
+#include "conf.h"
 
 int sp_addr_resolve(const struct sp_conf_addr *addr, struct sockaddr_storage *ss, socklen_t *len,
                    char *err, size_t errlen)

@@ -35,8 +35,24 @@
 #include <linux/sockios.h> /* SIOCOUTQ */
 #endif
 
+#include "client.h"
+#include "conf.h"
+#include "conn.h"
 #include "core.h"
+#include "deliver.h"
+#include "flow.h"
+#include "forward.h"
+#include "hold.h"
+#include "keybytes.h"
+#include "migration.h"
+#include "parse.h"
+#include "pool.h"
+#include "proto.h"
 #include "report/log.h"
+#include "report/stats.h"
+#include "req.h"
+#include "sconn.h"
+#include "server.h"
 
 static void client_on_read(void *arg);
 static void client_on_drained(void *arg);

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "core.h"
+#include "proto.h"
 
 /* Cached work states and parser blocks per proxy; beyond these they are freed. */
 #define CLIENT_BUSY_FREE_MAX 256

@@ -16,7 +16,14 @@
  */
 #include "config.h"
 
+#include "client.h"
+#include "conn.h"
 #include "core.h"
+#include "deliver.h"
+#include "flow.h"
+#include "pool.h"
+#include "proto.h"
+#include "req.h"
 
 /* A request's reply is complete: it no longer counts as in flight. */
 static void client_answered(struct sp_client *cl, const struct sp_req *req)

@@ -19,8 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "core.h"
+#include "placement.h"
+#include "pool.h"
 #include "report/log.h"
+#include "report/stats.h"
+#include "server.h"
 
 /* Does this pool eject failing servers? */
 static bool pool_ejects(const struct sp_conf_pool *cp)

@@ -14,9 +14,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf.h"
 #include "core.h"
+#include "failover.h"
+#include "pool.h"
+#include "replica.h"
 #include "report/log.h"
+#include "report/stats.h"
 #include "sentinel/sentinel.h"
+#include "server.h"
 
 static void on_master(void *ctx, const struct sp_sentinel_master *m)
 {

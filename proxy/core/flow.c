@@ -19,8 +19,17 @@
  */
 #include "config.h"
 
+#include "client.h"
+#include "conf.h"
+#include "conn.h"
 #include "core.h"
+#include "flow.h"
+#include "pool.h"
 #include "report/log.h"
+#include "report/stats.h"
+#include "req.h"
+#include "sconn.h"
+#include "server.h"
 
 /* ---- backlog ---- */
 

@@ -24,8 +24,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "client.h"
+#include "conf.h"
+#include "conn.h"
 #include "core.h"
+#include "deliver.h"
+#include "hold.h"
+#include "pool.h"
+#include "replica.h"
 #include "report/log.h"
+#include "report/stats.h"
+#include "req.h"
+#include "sconn.h"
+#include "server.h"
 
 /* How often expiries run while a server holds, and every how many ticks it is probed (a
    connect to its current address: a master restarted in place comes back without a switch). */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "core.h"
+#include "keybytes.h"
 
 void sp_key_walk_init(struct sp_key_walk *w, struct evbuffer *buf)
 {

@@ -14,8 +14,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "accept.h"
+#include "addr.h"
+#include "client.h"
+#include "conf.h"
 #include "core.h"
+#include "listener.h"
+#include "pool.h"
 #include "report/log.h"
+#include "report/stats.h"
 
 struct sp_listener {
     struct evconnlistener *lev;

@@ -29,10 +29,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
+#include "conf.h"
+#include "conn.h"
 #include "core.h"
+#include "deliver.h"
+#include "hold.h"
 #include "layout.h"
+#include "migration.h"
 #include "move.h"
+#include "placement.h"
+#include "pool.h"
+#include "proto.h"
 #include "report/log.h"
+#include "req.h"
+#include "retire.h"
+#include "sconn.h"
+#include "server.h"
 
 /* ---- the source layout ---- */
 

@@ -16,8 +16,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
+#include "conf.h"
+#include "conn.h"
 #include "core.h"
+#include "deliver.h"
+#include "flow.h"
+#include "forward.h"
+#include "hold.h"
+#include "keybytes.h"
+#include "migration.h"
+#include "pool.h"
+#include "proto.h"
 #include "report/log.h"
+#include "report/stats.h"
+#include "req.h"
+#include "sconn.h"
+#include "server.h"
 
 #define NO_FRAG UINT32_MAX
 

@@ -11,7 +11,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "addr.h"
+#include "client.h"
+#include "conf.h"
 #include "core.h"
+#include "failover.h"
+#include "layout.h"
+#include "listener.h"
+#include "migration.h"
+#include "placement.h"
+#include "pool.h"
+#include "proto.h"
+#include "report/stats.h"
+#include "sconn.h"
+#include "server.h"
 
 int sp_pool_check(const struct sp_conf_pool *cp, const struct sp_registry *reg, char *err,
                   size_t errlen)

@@ -11,8 +11,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client.h"
+#include "conf.h"
+#include "conn.h"
 #include "core.h"
+#include "listener.h"
+#include "pool.h"
+#include "proxy.h"
 #include "report/log.h"
+#include "report/stats.h"
+#include "req.h"
+#include "retire.h"
 
 int sp_proxy_check(const struct sp_conf *conf, const struct sp_registry *reg, char *err,
                    size_t errlen)

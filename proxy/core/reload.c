@@ -20,9 +20,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "core.h"
+#include "failover.h"
+#include "flow.h"
+#include "layout.h"
+#include "listener.h"
+#include "migration.h"
+#include "pool.h"
+#include "proxy.h"
 #include "report/log.h"
+#include "report/stats.h"
+#include "retire.h"
 #include "sentinel/sentinel.h"
+#include "server.h"
 
 /* What becomes of one pool of the new config. */
 struct plan {

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "core.h"
+#include "placement.h"
 #include "report/log.h"
 
 /* Appends to a line; silently cut when full (a log line has a limit anyway). */

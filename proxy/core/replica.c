@@ -18,9 +18,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "client.h"
+#include "conf.h"
 #include "core.h"
+#include "pool.h"
+#include "replica.h"
 #include "report/log.h"
+#include "report/stats.h"
+#include "req.h"
+#include "sconn.h"
 #include "sentinel/sentinel.h"
+#include "server.h"
 
 /* The replica object of `s`, at the replica chosen now; NULL when there is none. */
 static struct sp_server *replica_of(struct sp_server *s)

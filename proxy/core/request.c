@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "core.h"
+#include "proto.h"
+#include "req.h"
 
 /* Split arrays kept with a free request up to this many keys (beyond: freed when put back). */
 #define SP_REQ_KEEP_KEYS 1024

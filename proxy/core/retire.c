@@ -17,8 +17,18 @@
 
 #include <stdlib.h>
 
+#include "client.h"
+#include "conf.h"
 #include "core.h"
+#include "failover.h"
+#include "hold.h"
+#include "pool.h"
+#include "replica.h"
 #include "report/log.h"
+#include "report/stats.h"
+#include "retire.h"
+#include "sconn.h"
+#include "server.h"
 
 #define SP_RETIRE_TICK_MS 500
 #define SP_RETIRE_MAX_MS 10000

@@ -21,8 +21,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
+#include "conn.h"
 #include "core.h"
+#include "deliver.h"
+#include "flow.h"
+#include "hold.h"
+#include "migration.h"
+#include "parse.h"
+#include "pool.h"
+#include "proto.h"
+#include "reason.h"
 #include "report/log.h"
+#include "report/stats.h"
+#include "req.h"
+#include "sconn.h"
+#include "server.h"
 
 enum sconn_end {
     SCONN_EOF,

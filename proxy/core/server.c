@@ -10,8 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
+#include "conf.h"
 #include "core.h"
+#include "hold.h"
+#include "pool.h"
+#include "replica.h"
 #include "report/log.h"
+#include "report/stats.h"
+#include "sconn.h"
+#include "server.h"
 
 struct sp_server *sp_server_new(struct sp_pool *pool, const struct sp_conf_server *cs,
                                 unsigned idx, char *err, size_t errlen)

@@ -29,9 +29,18 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "conf.h"
+#include "conn.h"
 #include "core.h"
+#include "flow.h"
 #include "layout.h"
+#include "migration.h"
+#include "pool.h"
+#include "proto.h"
 #include "report/log.h"
+#include "req.h"
+#include "sconn.h"
+#include "server.h"
 
 #define SP_SURVEY_MS 100
 #define SP_SURVEY_ROUND_MAX_MS 1000

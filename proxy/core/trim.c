@@ -16,7 +16,10 @@
 #include <malloc.h>
 #endif
 
+#include "client.h"
+#include "conn.h"
 #include "core.h"
+#include "req.h"
 
 /* How often the timer looks. */
 #define SP_TRIM_INTERVAL_MS 1000
