@@ -42,12 +42,16 @@ struct sn_text {
  * replica it ever saw of a master: 16 is far above any real set-up). */
 #define SN_REPLICAS_MAX 16
 
-/* What makes a replica unfit to read from: its flags s_down, o_down, disconnected, and a
+/* What makes a replica unfit to read from: its flags s_down, o_down, disconnected, a
  * role-reported other than "slave" (an old master back up, not yet turned into a replica: it
- * may be empty).  Not master-link-status: it is "err" exactly while the master is down, which
- * is when a replica is wanted. */
+ * may be empty), and a master-host of "?": Sentinel has not yet heard from it what it
+ * replicates (a failover lists the dead old master as a replica of the new one at once, and
+ * for a few ms, until its first reconnection fails, without the disconnected flag).  Not
+ * master-link-status: it is "err" exactly while the master is down, which is when a replica is
+ * wanted. */
 enum {
-    SN_REPLICA_SDOWN = 1, SN_REPLICA_ODOWN = 2, SN_REPLICA_DISCONNECTED = 4, SN_REPLICA_MASTER = 8
+    SN_REPLICA_SDOWN = 1, SN_REPLICA_ODOWN = 2, SN_REPLICA_DISCONNECTED = 4, SN_REPLICA_MASTER = 8,
+    SN_REPLICA_UNSEEN = 16
 };
 
 struct sn_replica {

@@ -214,6 +214,8 @@ static int parse_replica(const char *p, size_t len, struct sn_replica *out)
                          (has_flag(v, "disconnected") ? SN_REPLICA_DISCONNECTED : 0);
         } else if (text_is(k, "role-reported") && !text_is(v, "slave")) {
             out->flags |= SN_REPLICA_MASTER;
+        } else if (text_is(k, "master-host") && text_is(v, "?")) {
+            out->flags |= SN_REPLICA_UNSEEN;
         } else if (text_is(k, "slave-repl-offset") &&
                    text_ll(v, 0, INT64_MAX, &offset) == 0) {
             out->offset = offset;

@@ -182,12 +182,17 @@ START_TEST(replicas_replies)
                                       "slave,o_down,xs_down", NULL };
     static const char *const r4[] = { "role-reported", "master", "ip", "10.0.0.4", "port", "1",
                                       "flags", "slave", NULL };
-    const char *const *ok[] = { r1, r2, r3, r4 };
+    /* just listed by a failover (the old master): Sentinel has not heard from it yet */
+    static const char *const r5[] = { "ip", "10.0.0.5", "port", "2", "flags", "slave",
+                                      "master-host", "?", "master-port", "0", NULL };
+    static const char *const r6[] = { "ip", "10.0.0.6", "port", "3", "flags", "slave",
+                                      "master-host", "10.0.0.1", "master-port", "6379", NULL };
+    const char *const *ok[] = { r1, r2, r3, r4, r5, r6 };
     struct sn_replicas list;
     char why[128];
 
-    ck_assert_int_eq(parse_replicas(replicas_reply(4, ok), &list, why, sizeof why), 1);
-    ck_assert_uint_eq(list.n, 4);
+    ck_assert_int_eq(parse_replicas(replicas_reply(6, ok), &list, why, sizeof why), 1);
+    ck_assert_uint_eq(list.n, 6);
     ck_assert_uint_eq(list.over + list.malformed, 0);
     ck_assert_str_eq(list.r[0].addr.host, "10.0.0.2");
     ck_assert_int_eq(list.r[0].addr.port, 6380);
@@ -199,6 +204,8 @@ START_TEST(replicas_replies)
     ck_assert_uint_eq(list.r[2].flags, SN_REPLICA_ODOWN); /* xs_down is not s_down */
     ck_assert_int_eq(list.r[2].offset, -1);           /* not given */
     ck_assert_uint_eq(list.r[3].flags, SN_REPLICA_MASTER);  /* whatever order the fields */
+    ck_assert_uint_eq(list.r[4].flags, SN_REPLICA_UNSEEN);
+    ck_assert_uint_eq(list.r[5].flags, 0);
 
     /* no replicas; an unknown master; not a list */
     ck_assert_int_eq(parse_replicas(literal("*0\r\n"), &list, why, sizeof why), 1);
