@@ -115,6 +115,8 @@ struct sp_proxy {
     struct sp_flusher flusher;    /* end-of-iteration write batch (conn.h) */
     size_t read_size;             /* max bytes per read call */
     size_t hwm;                   /* back-pressure high watermark, bytes */
+    bool shared_port;             /* sp_proxy_options: listeners in an SO_REUSEPORT group */
+    bool follower;                /* ... and this is not the first worker */
     struct sp_pool **pools;       /* the running config's, in its order */
     size_t npools;
     struct sp_pool_q retired_pools;     /* gone by a reload, still delivering (retire.c) */

@@ -101,6 +101,8 @@ struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *con
                                                          : SP_PROXY_DEFAULT_MBUF_SIZE;
     proxy->hwm = opt != NULL && opt->high_watermark > 0 ? opt->high_watermark
                                                         : SP_PROXY_DEFAULT_HIGH_WATERMARK;
+    proxy->shared_port = opt != NULL && opt->shared_port;
+    proxy->follower = opt != NULL && opt->follower;
     TAILQ_INIT(&proxy->free_reqs);
     TAILQ_INIT(&proxy->free_busy);
     TAILQ_INIT(&proxy->retired_pools);

@@ -25,6 +25,7 @@ CORE_INTEGRATION_TESTS = \
 	tests/integration/test_audit.py \
 	tests/integration/test_migrate.py \
 	tests/integration/test_idle.py \
+	tests/integration/test_workers.py \
 	tests/integration/test_stress.py
 TESTS += $(CORE_INTEGRATION_TESTS)
 EXTRA_DIST += $(CORE_INTEGRATION_TESTS) tests/integration/rawresp.py
