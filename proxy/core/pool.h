@@ -17,6 +17,7 @@ struct sp_placement {
     bool *live;                   /* per server (config order): taking part in placement */
     size_t nlive;
     int64_t next_rebuild;         /* usec (wall clock): earliest retry of an ejected server */
+    int64_t rebuild_asked;        /* a follower: the next_rebuild it told the leader was due */
 };
 
 struct sp_pool {

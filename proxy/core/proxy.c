@@ -163,3 +163,8 @@ void sp_proxy_free(struct sp_proxy *proxy)
     free(proxy->key_from);
     free(proxy);
 }
+
+void sp_proxy_set_world(struct sp_proxy *proxy, struct sp_world *world)
+{
+    proxy->world = world;
+}

@@ -73,6 +73,13 @@ int sp_proxy_reload(struct sp_proxy *proxy, const struct sp_conf *conf,
                     size_t errlen);
 
 /*
+ * One worker of several (world.h): from now on placement changes go through `world` (the
+ * leader decides; followers report).  Set once, before the proxy's loop runs.
+ */
+struct sp_world;
+void sp_proxy_set_world(struct sp_proxy *proxy, struct sp_world *world);
+
+/*
  * sp_proxy_reload in two steps, for several workers that must switch together: the prepare
  * does everything that can fail (NULL with err set, nothing changed); the commit switches and
  * cannot fail (as sp_proxy_reload on success); the abort undoes the prepare.  Nothing else may

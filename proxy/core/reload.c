@@ -339,6 +339,7 @@ static void commit(struct sp_reload *r, struct sp_stats *stats)
     r->pools = NULL;
     proxy->conf = r->conf;
     proxy->reg = r->reg;
+    proxy->generation++;
     for (size_t i = 0; i < r->conf->npools; i++) {
         if (r->plans[i].fresh != NULL)
             r->plans[i].fresh = NULL; /* in service now: not undone */

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,13 @@
 
 #include "conf.h"
 #include "core/proxy.h"
+#include "core/world.h"
 #include "report/log.h"
 #include "report/stats.h"
 
 struct worker;
 
-/* A function a follower runs in its own thread, between two events. */
+/* A function a worker runs in its own thread, between two events. */
 struct message {
     void (*fn)(struct worker *w, void *arg);
     void *arg;
@@ -35,13 +37,21 @@ struct worker {
     struct event_base *base;   /* the leader's is the caller's */
     struct sp_proxy *proxy;
     struct sp_stats *stats;    /* this worker's own counters */
-    /* Followers only: */
-    pthread_t thread;
-    bool running;
+    struct sp_world world;     /* how its data path reaches the others (n > 1) */
+    /* With several workers (the leader hears followers' news; followers, the leader): */
     int wake[2];               /* a byte written to [1] wakes the loop to read the inbox */
     struct event *wake_ev;
     pthread_mutex_t lock;      /* guards inbox */
     struct message *inbox, **inbox_tail;
+    /* Followers only: */
+    pthread_t thread;
+    bool running;
+};
+
+/* A follower's news for the leader (world.h). */
+struct news {
+    unsigned generation, pool, server;
+    enum sp_world_news what;
 };
 
 /* One reload across the workers: who has prepared, what was decided, who has finished. */
@@ -50,7 +60,7 @@ struct reload_round {
     const struct sp_registry *reg;
     struct sp_stats **stats;   /* the new counters, one per worker */
     unsigned prepared, finished;
-    bool failed, decided, commit;
+    bool failed, decided, commit, resumed;
     char err[1024];
 };
 
@@ -58,9 +68,13 @@ struct sp_workers {
     unsigned n;
     struct worker *w;        /* [n] */
     struct sp_stats *total;    /* n > 1: the sum the stats server shows */
-    pthread_mutex_t sync;      /* guards round */
+    pthread_mutex_t sync;      /* guards round and the parking below */
     pthread_cond_t changed;
     struct reload_round round;
+    unsigned park_round;       /* the leader's latest world stop */
+    unsigned parked;           /* followers parked in it so far */
+    unsigned released;         /* the latest round they may leave */
+    bool held;                 /* the followers are held already (a reload, a stop) */
 };
 
 int sp_workers_check_conf(const struct sp_conf *conf, unsigned n, char *err, size_t errlen)
@@ -71,11 +85,9 @@ int sp_workers_check_conf(const struct sp_conf *conf, unsigned n, char *err, siz
         const struct sp_conf_pool *p = &conf->pools[i];
         const char *why = NULL;
 
-        /* Each needs one decision for every worker (docs/design/workers.md, steps 2 and 3). */
+        /* Each needs one decision for every worker (docs/design/workers.md, step 3). */
         if (sp_conf_pool_is_sentinel(p))
             why = "a pool that follows Sentinel";
-        else if (p->auto_eject_hosts)
-            why = "a pool with auto_eject_hosts: true";
         else if (p->migrate_from != NULL)
             why = "a migrating pool (migrate_from)";
         if (why != NULL) {
@@ -111,16 +123,14 @@ static struct sp_stats **stats_set_new(unsigned n, const struct sp_conf *conf,
     return set;
 }
 
-static void post(struct worker *w, void (*fn)(struct worker *, void *), void *arg)
+/* Queues fn(w, arg) for worker w's thread.  -1 when out of memory (nothing queued). */
+static int try_post(struct worker *w, void (*fn)(struct worker *, void *), void *arg)
 {
     struct message *m = malloc(sizeof(*m));
     char byte = 1;
 
-    if (m == NULL) {
-        /* The leader waits for every message it sends: nothing can be dropped. */
-        sp_log_error("workers: out of memory posting to worker %u", w->index);
-        abort();
-    }
+    if (m == NULL)
+        return -1;
     m->fn = fn;
     m->arg = arg;
     m->next = NULL;
@@ -130,9 +140,19 @@ static void post(struct worker *w, void (*fn)(struct worker *, void *), void *ar
     pthread_mutex_unlock(&w->lock);
     while (write(w->wake[1], &byte, 1) < 0 && errno == EINTR)
         ; /* EAGAIN: the pipe is full of wake-ups already */
+    return 0;
 }
 
-/* The follower's loop was woken: runs everything in the inbox, in order. */
+/* A message the leader then waits for: it cannot be dropped. */
+static void post(struct worker *w, void (*fn)(struct worker *, void *), void *arg)
+{
+    if (try_post(w, fn, arg) < 0) {
+        sp_log_error("workers: out of memory posting to worker %u", w->index);
+        abort();
+    }
+}
+
+/* The worker's loop was woken: runs everything in the inbox, in order. */
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
@@ -156,10 +176,10 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static int follower_init(struct worker *w, char *err, size_t errlen)
+/* The inbox of a worker among several; a follower's event base too. */
+static int inbox_init(struct worker *w, char *err, size_t errlen)
 {
     w->inbox_tail = &w->inbox;
-    w->wake[0] = w->wake[1] = -1;
     if (pthread_mutex_init(&w->lock, NULL) != 0) {
         snprintf(err, errlen, "workers: cannot make a mutex");
         return -1;
@@ -168,8 +188,7 @@ static int follower_init(struct worker *w, char *err, size_t errlen)
         snprintf(err, errlen, "workers: pipe failed: %s", strerror(errno));
         return -1;
     }
-    w->base = event_base_new();
-    if (w->base == NULL) {
+    if (w->index > 0 && (w->base = event_base_new()) == NULL) {
         snprintf(err, errlen, "workers: cannot create an event base");
         return -1;
     }
@@ -179,6 +198,81 @@ static int follower_init(struct worker *w, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* ---- the world of the data path (world.h) ---- */
+
+#define WORKER_OF(sw) ((struct worker *)((char *)(sw) - offsetof(struct worker, world)))
+
+static void leader_news(struct worker *w, void *arg)
+{
+    struct news *n = arg;
+
+    sp_world_news(w->proxy, n->generation, n->pool, n->server, n->what);
+    free(n);
+}
+
+static void world_report(struct sp_world *sw, unsigned generation, unsigned pool,
+                         unsigned server, enum sp_world_news what)
+{
+    struct worker *w = WORKER_OF(sw);
+    struct news *n = malloc(sizeof(*n));
+
+    /* Out of memory: the news is lost, as a failure nobody counted (the next one counts). */
+    if (n == NULL)
+        return;
+    *n = (struct news){ generation, pool, server, what };
+    if (try_post(&w->set->w[0], leader_news, n) < 0)
+        free(n);
+}
+
+/* A follower parks until the leader releases round `arg`. */
+static void park(struct worker *w, void *arg)
+{
+    struct sp_workers *ws = w->set;
+    unsigned round = (unsigned)(uintptr_t)arg;
+
+    pthread_mutex_lock(&ws->sync);
+    ws->parked++;
+    pthread_cond_broadcast(&ws->changed);
+    while (ws->released != round)
+        pthread_cond_wait(&ws->changed, &ws->sync);
+    pthread_mutex_unlock(&ws->sync);
+}
+
+static void world_stop(struct sp_world *sw,
+                       void (*fn)(struct sp_proxy *const *followers, size_t n, void *arg),
+                       void *arg)
+{
+    struct sp_workers *ws = WORKER_OF(sw)->set;
+    struct sp_proxy *followers[ws->n];
+    unsigned nf = ws->n - 1, round;
+
+    if (ws->held) {
+        /* A reload holds them, mid-switch: the leader changes alone, and the reload makes
+           every follower take the leader's placements before it lets them go. */
+        fn(NULL, 0, arg);
+        return;
+    }
+    for (unsigned i = 1; i < ws->n; i++)
+        followers[i - 1] = ws->w[i].proxy;
+    pthread_mutex_lock(&ws->sync);
+    round = ++ws->park_round;
+    ws->parked = 0;
+    pthread_mutex_unlock(&ws->sync);
+    for (unsigned i = 1; i < ws->n; i++)
+        post(&ws->w[i], park, (void *)(uintptr_t)round);
+    pthread_mutex_lock(&ws->sync);
+    while (ws->parked < nf)
+        pthread_cond_wait(&ws->changed, &ws->sync);
+    ws->held = true;
+    pthread_mutex_unlock(&ws->sync);
+    fn(followers, nf, arg);
+    pthread_mutex_lock(&ws->sync);
+    ws->held = false;
+    ws->released = round;
+    pthread_cond_broadcast(&ws->changed);
+    pthread_mutex_unlock(&ws->sync);
 }
 
 struct sp_workers *sp_workers_new(struct event_base *base, unsigned n, const struct sp_conf *conf,
@@ -202,6 +296,8 @@ struct sp_workers *sp_workers_new(struct event_base *base, unsigned n, const str
         goto fail;
     if (n > 1 && (ws->total = sp_stats_new(conf, id, started, err, errlen)) == NULL)
         goto fail;
+    for (unsigned i = 0; i < n; i++)
+        ws->w[i].wake[0] = ws->w[i].wake[1] = -1;
     for (unsigned i = 0; i < n; i++) {
         struct worker *w = &ws->w[i];
         struct sp_proxy_options o = *opts;
@@ -211,7 +307,10 @@ struct sp_workers *sp_workers_new(struct event_base *base, unsigned n, const str
         w->stats = stats[i];
         stats[i] = NULL;
         w->base = base;
-        if (i > 0 && follower_init(w, err, errlen) < 0)
+        w->world.follower = i > 0;
+        w->world.report = world_report;
+        w->world.stop = world_stop;
+        if (n > 1 && inbox_init(w, err, errlen) < 0)
             goto fail;
         /* The leader opens each TCP address first (and checks nobody else has it). */
         o.shared_port = n > 1;
@@ -219,6 +318,8 @@ struct sp_workers *sp_workers_new(struct event_base *base, unsigned n, const str
         w->proxy = sp_proxy_new(w->base, conf, reg, w->stats, &o, err, errlen);
         if (w->proxy == NULL)
             goto fail;
+        if (n > 1)
+            sp_proxy_set_world(w->proxy, &w->world);
     }
     free(stats);
     return ws;
@@ -280,11 +381,9 @@ static void worker_fini(struct worker *w)
 {
     sp_proxy_free(w->proxy);
     sp_stats_free(w->stats);
-    if (w->index == 0)
-        return;
     if (w->wake_ev != NULL)
         event_free(w->wake_ev);
-    if (w->base != NULL)
+    if (w->index > 0 && w->base != NULL)
         event_base_free(w->base);
     for (int i = 0; i < 2; i++)
         if (w->wake[i] >= 0)
@@ -293,9 +392,12 @@ static void worker_fini(struct worker *w)
         struct message *m = w->inbox;
 
         w->inbox = m->next;
+        if (m->fn == leader_news)
+            free(m->arg);
         free(m);
     }
-    pthread_mutex_destroy(&w->lock);
+    if (w->inbox_tail != NULL)
+        pthread_mutex_destroy(&w->lock);
 }
 
 void sp_workers_free(struct sp_workers *ws)
@@ -387,6 +489,9 @@ static void follower_reload(struct worker *w, void *arg)
     pthread_mutex_lock(&ws->sync);
     rd->finished++;
     pthread_cond_broadcast(&ws->changed);
+    /* The leader makes every placement its own before this worker routes again. */
+    while (!rd->resumed)
+        pthread_cond_wait(&ws->changed, &ws->sync);
     pthread_mutex_unlock(&ws->sync);
 }
 
@@ -420,6 +525,7 @@ int sp_workers_reload(struct sp_workers *ws, const struct sp_conf *conf,
         post(&ws->w[i], follower_reload, rd);
     pthread_mutex_lock(&ws->sync);
     wait_for(ws, &rd->prepared, nf);
+    ws->held = true;
     rd->decided = true;
     rd->commit = !rd->failed;
     pthread_cond_broadcast(&ws->changed);
@@ -434,6 +540,14 @@ int sp_workers_reload(struct sp_workers *ws, const struct sp_conf *conf,
     }
     pthread_mutex_lock(&ws->sync);
     wait_for(ws, &rd->finished, nf);
+    pthread_mutex_unlock(&ws->sync);
+    /* Each built its placements at its own moment: a retry time may have passed in between. */
+    for (unsigned i = 1; rd->commit && i < ws->n; i++)
+        sp_world_adopt_all(ws->w[0].proxy, ws->w[i].proxy);
+    pthread_mutex_lock(&ws->sync);
+    ws->held = false;
+    rd->resumed = true;
+    pthread_cond_broadcast(&ws->changed);
     pthread_mutex_unlock(&ws->sync);
     if (!rd->commit)
         goto fail;

@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """--workers N: N event loops in one process, each with its own listening socket per TCP pool (one
-SO_REUSEPORT group), its own server connections and its own counters, summed in one stats JSON.
+SO_REUSEPORT group), its own server connections and its own counters, summed in one stats JSON;
+ejection decided once for the process, so every worker routes a key to the same server.
 
 Real redis-servers on 127.0.0.1.  Many client connections spread over the workers (the kernel
 picks a worker per connection); each test checks that both workers served (every worker opens
 its own connection to a server it forwards to, so the summed server_connections tells) and that
 placement is nutcracker's (golden data, tests/data/placement).  What needs one decision for the
-whole process (ejection, Sentinel, migration) is refused with more than one worker, for now.
+whole process is decided by the first worker (ejection) or, for now, refused with more than one
+worker (Sentinel, migration).
 """
 
 import os
@@ -132,9 +134,9 @@ class Workers(harness.TestCase):
         doc = proxy.stats()
         self.assertEqual(sum(doc["alpha"][s.address]["requests"] for s in r[:2]), 2 * len(keys))
         # A config a single decision must serve is refused; the running one stays.
-        offset = proxy.reload({"alpha": dict(alpha, auto_eject_hosts=True)})
+        offset = proxy.reload({"alpha": dict(alpha, migrate_from={"servers": alpha["servers"][:1]})})
         line = proxy.wait_log_line(offset, ["reload:", "stays"])
-        self.assertIn("pool 'alpha': a pool with auto_eject_hosts: true needs --workers 1", line)
+        self.assertIn("pool 'alpha': a migrating pool (migrate_from) needs --workers 1", line)
         self.assertIn("the running configuration stays", line)
         import redis
         still = redis.Redis(host=harness.HOST, port=harness.listen_port_of(beta), socket_timeout=10)
@@ -148,11 +150,59 @@ class Workers(harness.TestCase):
         self.assertEqual(proxy.redis_client("alpha").get(keys[1]), b"v:" + keys[1])
         self.assert_stops_cleanly(proxy)
 
+    def test_an_ejection_reaches_every_worker_at_once(self):
+        # Only one worker ever talks to the server that fails, so only it sees the failure; the
+        # other must route that server's keys elsewhere from the same moment on, without one
+        # failed request of its own (each worker deciding alone, its first request would fail).
+        r = [self.start_redis() for _ in range(3)]
+        ports = [int(s.port) for s in r]
+        pools = {"alpha": harness.pool(r, hash="fnv1a_64", distribution="ketama",
+                                       auto_eject_hosts=True, server_failure_limit=1,
+                                       server_retry_timeout=1500)}
+        proxy = self.start_proxy(pools, args=["--workers", "2"])
+        # A key of each server: ask the proxy which one a key reached.
+        owner = {}
+        first = proxy.redis_client("alpha")
+        for i in range(5000):
+            if len(owner) == 3:
+                break
+            key = b"e%d" % i
+            first.set(key, b"1")
+            home = [s for s in r if s.client().get(key) is not None]
+            owner.setdefault(home[0].port, key)
+        victim = r[1]
+        self.assertEqual(len(owner), 3, owner)
+        key = owner[victim.port]
+        clients = [proxy.redis_client("alpha") for _ in range(CONNECTIONS)]
+        for c in clients:  # every connection open (on both workers) before the failure
+            c.ping()
+        victim.stop(signal.SIGKILL)
+        # The worker of `first`, the only one connected to the victim, sees the connection close.
+        proxy.wait_stats(lambda d: d["alpha"]["server_ejects"] == 1)
+        for i, c in enumerate(clients):
+            self.assertTrue(c.set(key, b"after %d" % i), i)
+        survivors = [s for s in r if s is not victim]
+        values = [s.client().get(key) for s in survivors]
+        self.assertEqual(sum(v is not None for v in values), 1, values)
+        self.assertIn(b"after %d" % (CONNECTIONS - 1), values)
+        doc = proxy.stats()
+        self.assertEqual(doc["alpha"]["server_ejects"], 1)
+        self.assertEqual(doc["alpha"]["forward_error"], 0)
+        # Back on its port after the retry time: every worker routes its keys to it again.
+        back = self.start_redis(port=ports[1])
+        offset = len(proxy.log())
+        harness.wait_until(lambda: (clients[0].get(b"poke"), "3 of 3 servers live" in
+                                    proxy.log()[offset:])[1], 10, "the server back in")
+        for i, c in enumerate(clients):
+            self.assertTrue(c.set(key, b"back %d" % i), i)
+        self.assertEqual(back.client().get(key), b"back %d" % (CONNECTIONS - 1))
+        self.assertEqual([s.client().get(key) for s in survivors], values)
+        self.assert_stops_cleanly(proxy)
+
     def test_refuses_what_needs_one_decision(self):
         r = self.start_redis()
         sentinels = ["127.0.0.1:%d" % harness.free_port()]
         cases = {
-            "auto_eject_hosts: true": harness.pool([r], auto_eject_hosts=True),
             "follows Sentinel": harness.pool(["127.0.0.1:%d:1 g1" % harness.free_port()],
                                              redis=True, sentinels=sentinels),
             "migrating pool (migrate_from)": harness.pool(
