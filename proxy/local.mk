@@ -33,7 +33,7 @@ proxy_libspproxy_la_SOURCES = \
 	proxy/core/accept.c proxy/core/accept.h \
 	proxy/core/addr.c proxy/core/addr.h \
 	proxy/core/pool.c proxy/core/pool.h \
-	proxy/core/eject.c \
+	proxy/core/eject.c proxy/core/world.h \
 	proxy/core/clock.c \
 	proxy/core/trim.c \
 	proxy/core/assert.c \

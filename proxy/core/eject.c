@@ -13,9 +13,11 @@
  * reads with another shard's (missing) data and store writes where they will not be found.
  *
  * With several workers (world.h) the counts and the decisions are the leader's, for the whole
- * process: a follower reports its connections' failures (and the first answer after one) and
- * when a retry time has come, and never changes a placement itself; the leader changes one with
- * the followers parked, and they take the leader's placement before they route again.
+ * process: a follower reports its connections' failures (and the first answer after one), and
+ * ejects nothing itself; the leader ejects with the followers parked, and they take the leader's
+ * placement before they route again.  A retry time is the same in every worker, so each takes
+ * the server back by itself at its first request after it (and an answer does not cut an
+ * ejection short: the times must stay equal).
  */
 #include "config.h"
 
@@ -116,7 +118,7 @@ static void pool_rebuild(struct sp_pool *pool)
            memcmp(next.live, pool->place.live, pool->nservers * sizeof(*next.live)) == 0;
     sp_placement_free(&pool->place);
     pool->place = next;
-    if (!same)
+    if (!same && !pool->proxy->follower) /* the leader says it for every worker */
         sp_log_notice("pool '%s': %zu of %zu servers live", pool->conf->name, next.nlive,
                       pool->nservers);
 }
@@ -186,15 +188,19 @@ void sp_world_adopt_all(struct sp_proxy *leader, struct sp_proxy *follower)
         adopt(follower->pools[i], leader->pools[i]);
 }
 
-/* A follower's pool whose retry time has come: asks the leader (once per retry time). */
-static void ask_rebuild(struct sp_pool *pool)
+/*
+ * A follower's pool whose retry time has come: it takes the server back at once, as the leader
+ * does at its own first request after that time.  The retry times are the leader's (adopted,
+ * and never reset by an answer while several workers run), so at any moment every worker that
+ * routes finds the same servers live.  The leader is told, to rebuild (and say so) too.
+ */
+static void rebuild_due(struct sp_pool *pool)
 {
     struct sp_world *w = pool->proxy->world;
 
-    if (pool->place.rebuild_asked == pool->place.next_rebuild || pool->retired)
-        return;
-    pool->place.rebuild_asked = pool->place.next_rebuild;
-    w->report(w, pool->proxy->generation, pool->idx, 0, SP_WORLD_REBUILD_DUE);
+    pool_rebuild(pool);
+    if (!pool->retired)
+        w->report(w, pool->proxy->generation, pool->idx, 0, SP_WORLD_REBUILD_DUE);
 }
 
 struct sp_server *sp_pool_locate(struct sp_pool *pool, const void *key, size_t len,
@@ -204,7 +210,7 @@ struct sp_server *sp_pool_locate(struct sp_pool *pool, const void *key, size_t l
 
     if (pool->place.next_rebuild != 0 && sp_usec_now() > pool->place.next_rebuild) {
         if (pool->proxy->follower)
-            ask_rebuild(pool);
+            rebuild_due(pool);
         else
             change_placement(pool, pool_rebuild);
     }
@@ -272,7 +278,8 @@ void sp_pool_server_ok(struct sp_server *server)
         return;
     }
     server->failure_count = 0;
-    server->next_retry = 0;
+    if (pool->proxy->world == NULL) /* several workers: retry times stay the same everywhere */
+        server->next_retry = 0;
 }
 
 void sp_world_news(struct sp_proxy *leader, unsigned generation, unsigned pool, unsigned server,

@@ -168,3 +168,15 @@ void sp_proxy_set_world(struct sp_proxy *proxy, struct sp_world *world)
 {
     proxy->world = world;
 }
+
+void sp_proxy_count_clients(struct sp_proxy *proxy, long *counters)
+{
+    struct sp_pool *pool;
+
+    for (size_t i = 0; i < proxy->npools; i++) {
+        proxy->pools[i]->all_clients = &counters[i];
+        counters[i] += (long)proxy->pools[i]->nclients;
+    }
+    TAILQ_FOREACH(pool, &proxy->retired_pools, rlink)
+        pool->all_clients = NULL; /* its clients no longer count: the new pool's do */
+}

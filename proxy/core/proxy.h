@@ -80,6 +80,13 @@ struct sp_world;
 void sp_proxy_set_world(struct sp_proxy *proxy, struct sp_world *world);
 
 /*
+ * Several workers: pool i of `proxy` counts its clients in counters[i] (atomic, shared by the
+ * workers, for a client_connections of the process), adding those it has now.  Retired pools
+ * stop counting.  Called with every worker parked (at start, after a reload).
+ */
+void sp_proxy_count_clients(struct sp_proxy *proxy, long *counters);
+
+/*
  * sp_proxy_reload in two steps, for several workers that must switch together: the prepare
  * does everything that can fail (NULL with err set, nothing changed); the commit switches and
  * cannot fail (as sp_proxy_reload on success); the abort undoes the prepare.  Nothing else may

@@ -5,6 +5,8 @@
  * route a key to the same server in every worker at every moment, so only the leader decides
  * (eject.c): followers report what their connections saw, and the leader changes a placement
  * with every follower parked at an event boundary, making theirs the same before they go on.
+ * Taking a server back at its retry time needs no stop: the retry times are the leader's in
+ * every worker, and each worker rebuilds before it routes anything after that time.
  * struct sp_proxy's `world` is NULL for the only worker: it decides alone, as it always did.
  */
 #ifndef SP_WORLD_H
@@ -19,7 +21,8 @@ struct sp_proxy;
 enum sp_world_news {
     SP_WORLD_FAILURE,      /* a connection to it failed or closed */
     SP_WORLD_ANSWERED,     /* it answered again after a failure was reported */
-    SP_WORLD_REBUILD_DUE,  /* the pool's earliest retry time has passed (server index unused) */
+    SP_WORLD_REBUILD_DUE,  /* a retry time passed: the follower took the server(s) back, as
+                              every worker does at that time (server index unused) */
 };
 
 struct sp_world {

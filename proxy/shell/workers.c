@@ -75,6 +75,7 @@ struct sp_workers {
     unsigned parked;           /* followers parked in it so far */
     unsigned released;         /* the latest round they may leave */
     bool held;                 /* the followers are held already (a reload, a stop) */
+    long *clients;             /* n > 1: per pool, its clients in every worker (atomic) */
 };
 
 int sp_workers_check_conf(const struct sp_conf *conf, unsigned n, char *err, size_t errlen)
@@ -98,6 +99,23 @@ int sp_workers_check_conf(const struct sp_conf *conf, unsigned n, char *err, siz
             return -1;
         }
     }
+    return 0;
+}
+
+/*
+ * New per-pool client counters for `conf`, every worker counting in them (every worker parked
+ * or not started).  Returns 0, or -1 when out of memory (the old ones stay).
+ */
+static int count_clients(struct sp_workers *ws, const struct sp_conf *conf)
+{
+    long *counters = calloc(conf->npools + 1, sizeof(*counters));
+
+    if (counters == NULL)
+        return -1;
+    for (unsigned i = 0; i < ws->n; i++)
+        sp_proxy_count_clients(ws->w[i].proxy, counters);
+    free(ws->clients);
+    ws->clients = counters;
     return 0;
 }
 
@@ -321,6 +339,10 @@ struct sp_workers *sp_workers_new(struct event_base *base, unsigned n, const str
         if (n > 1)
             sp_proxy_set_world(w->proxy, &w->world);
     }
+    if (n > 1 && count_clients(ws, conf) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     free(stats);
     return ws;
 fail:
@@ -415,6 +437,7 @@ void sp_workers_free(struct sp_workers *ws)
         if (ws->w[i].set != NULL)
             worker_fini(&ws->w[i]);
     sp_stats_free(ws->total);
+    free(ws->clients);
     pthread_cond_destroy(&ws->changed);
     pthread_mutex_destroy(&ws->sync);
     free(ws->w);
@@ -544,6 +567,9 @@ int sp_workers_reload(struct sp_workers *ws, const struct sp_conf *conf,
     /* Each built its placements at its own moment: a retry time may have passed in between. */
     for (unsigned i = 1; rd->commit && i < ws->n; i++)
         sp_world_adopt_all(ws->w[0].proxy, ws->w[i].proxy);
+    if (rd->commit && nf > 0 && count_clients(ws, conf) < 0)
+        sp_log_error("reload: out of memory counting clients: client_connections is counted "
+                     "against the pools of the previous configuration");
     pthread_mutex_lock(&ws->sync);
     ws->held = false;
     rd->resumed = true;
