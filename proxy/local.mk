@@ -2,7 +2,7 @@
 # The shardproxy daemon, by folder: core/ (the protocol-neutral data path), redis/ (RESP behind
 # core/proto.h), memcache/ (memcached's text and meta protocols, behind it too), report/ (log and
 # statistics, used by the data path and the shell), sentinel/ (the Sentinel client), shell/ (the
-# process: command line, signals, daemon mode; main.c is the program).  Everything but main.c goes
+# process: command line, signals, daemon mode, worker threads; main.c is the program).  Everything but main.c goes
 # into a convenience library that the unit tests link.  Includes across folders name the folder:
 # "core/core.h", "report/log.h".
 bin_PROGRAMS += proxy/shardproxy
@@ -33,7 +33,7 @@ proxy_libspproxy_la_SOURCES = \
 	proxy/core/accept.c proxy/core/accept.h \
 	proxy/core/addr.c proxy/core/addr.h \
 	proxy/core/pool.c proxy/core/pool.h \
-	proxy/core/eject.c \
+	proxy/core/eject.c proxy/core/world.h \
 	proxy/core/clock.c \
 	proxy/core/trim.c \
 	proxy/core/assert.c \
@@ -99,4 +99,5 @@ proxy_libspproxy_la_SOURCES += \
 	proxy/shell/version.h \
 	proxy/shell/options.c proxy/shell/options.h \
 	proxy/shell/signals.c proxy/shell/signals.h \
-	proxy/shell/daemon.c proxy/shell/daemon.h
+	proxy/shell/daemon.c proxy/shell/daemon.h \
+	proxy/shell/workers.c proxy/shell/workers.h

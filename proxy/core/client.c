@@ -433,6 +433,8 @@ static void client_free(struct sp_client *cl)
     sp_conn_fini(&cl->conn);
     TAILQ_REMOVE(&pool->clients, cl, link);
     pool->nclients--;
+    if (pool->all_clients != NULL)
+        __atomic_sub_fetch(pool->all_clients, 1, __ATOMIC_RELAXED);
     proxy->nclients--;
     pool->st->client_connections--;
     proxy->gst->curr_connections--;
@@ -578,6 +580,28 @@ static void client_on_end(void *arg, enum sp_conn_end how, int err)
 }
 
 /*
+ * Room for one more client under client_connections?  With several workers the count is the
+ * process's (one atomic counter: taken here, given back by client_unadmit or client_free).
+ */
+static bool client_admit(struct sp_pool *pool)
+{
+    long limit = pool->conf->client_connections;
+
+    if (pool->all_clients == NULL)
+        return limit <= 0 || pool->nclients < (size_t)limit;
+    if (__atomic_add_fetch(pool->all_clients, 1, __ATOMIC_RELAXED) <= limit || limit <= 0)
+        return true;
+    __atomic_sub_fetch(pool->all_clients, 1, __ATOMIC_RELAXED);
+    return false;
+}
+
+static void client_unadmit(struct sp_pool *pool)
+{
+    if (pool->all_clients != NULL)
+        __atomic_sub_fetch(pool->all_clients, 1, __ATOMIC_RELAXED);
+}
+
+/*
  * Over client_connections: the new connection gets the protocol's error (as Redis: "max number
  * of clients reached") and is closed; the log gets at most one line a second about it.
  */
@@ -618,20 +642,16 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 
     (void)lev;
     (void)socklen;
-    if (pool->conf->client_connections > 0 &&
-        pool->nclients >= (size_t)pool->conf->client_connections) {
+    if (!client_admit(pool)) {
         client_refuse(pool, fd);
         return;
     }
     cl = calloc(1, sizeof(*cl));
-    if (cl == NULL) {
-        evutil_closesocket(fd);
-        return;
-    }
-    if (sp_conn_init(&cl->conn, proxy->base, &proxy->flusher, fd, proxy->read_size, &client_ops,
-                     cl) < 0) {
+    if (cl == NULL || sp_conn_init(&cl->conn, proxy->base, &proxy->flusher, fd, proxy->read_size,
+                                   &client_ops, cl) < 0) {
         evutil_closesocket(fd);
         free(cl);
+        client_unadmit(pool);
         return;
     }
     if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)

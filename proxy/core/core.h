@@ -55,6 +55,7 @@ struct sp_sconn;
 struct sp_sentinel;
 struct sp_server;
 struct sp_stats;
+struct sp_world;
 
 TAILQ_HEAD(sp_req_q, sp_req);
 TAILQ_HEAD(sp_client_q, sp_client);
@@ -115,6 +116,10 @@ struct sp_proxy {
     struct sp_flusher flusher;    /* end-of-iteration write batch (conn.h) */
     size_t read_size;             /* max bytes per read call */
     size_t hwm;                   /* back-pressure high watermark, bytes */
+    bool shared_port;             /* sp_proxy_options: listeners in an SO_REUSEPORT group */
+    bool follower;                /* ... and this is not the first worker */
+    struct sp_world *world;       /* several workers: the others (world.h); NULL: alone */
+    unsigned generation;          /* reloads put in service (every worker counts the same) */
     struct sp_pool **pools;       /* the running config's, in its order */
     size_t npools;
     struct sp_pool_q retired_pools;     /* gone by a reload, still delivering (retire.c) */

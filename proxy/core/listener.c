@@ -2,7 +2,9 @@
 /*
  * A pool's listening socket: TCP or a unix socket with permissions, accepting into client.c,
  * backing off when the process runs out of descriptors.  A reload may hand it to another pool on
- * the same address without closing it.
+ * the same address without closing it.  With several workers every worker listens on a pool's
+ * TCP address in one SO_REUSEPORT group (the kernel spreads the clients); a unix socket is the
+ * first worker's alone.
  */
 #include "config.h"
 
@@ -96,6 +98,30 @@ static struct evconnlistener *listen_bind(struct sp_pool *pool, const struct soc
     return lev;
 }
 
+/*
+ * Is a TCP address free to listen on?  Sockets in an SO_REUSEPORT group let any later socket
+ * with the option (of the same user) join, which would share the clients with, say, a second
+ * shardproxy started by mistake.  So the first worker binds a plain socket first: that fails
+ * as a plain listen would when anybody listens there, group or not.  Returns 0 or -1 with err.
+ */
+static int port_is_free(const struct sp_conf_addr *addr, const struct sockaddr_storage *ss,
+                        socklen_t len, char *err, size_t errlen)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc = 0;
+
+    if (fd < 0) {
+        snprintf(err, errlen, "listen on %s failed: %s", addr->text, strerror(errno));
+        return -1;
+    }
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* as a listener does */
+    if (bind(fd, (const struct sockaddr *)ss, len) < 0) {
+        snprintf(err, errlen, "listen on %s failed: %s", addr->text, strerror(errno));
+        rc = -1;
+    }
+    close(fd);
+    return rc;
+}
+
 int sp_listener_open(struct sp_pool *pool, char *err, size_t errlen)
 {
     const struct sp_conf_addr *addr = &pool->conf->listen;
@@ -106,6 +132,8 @@ int sp_listener_open(struct sp_pool *pool, char *err, size_t errlen)
     char what[128];
     struct stat sb;
 
+    if (addr->is_unix && pool->proxy->follower)
+        return 0; /* the first worker serves the pools on unix sockets */
     if (sp_addr_resolve(addr, &ss, &sslen, err, errlen) < 0)
         return -1;
     if (addr->is_unix) {
@@ -113,6 +141,11 @@ int sp_listener_open(struct sp_pool *pool, char *err, size_t errlen)
             return -1;
     } else {
         flags |= LEV_OPT_REUSEABLE;
+        if (pool->proxy->shared_port) {
+            if (!pool->proxy->follower && port_is_free(addr, &ss, sslen, err, errlen) < 0)
+                return -1;
+            flags |= LEV_OPT_REUSEABLE_PORT;
+        }
     }
     if ((l = calloc(1, sizeof(*l))) == NULL) {
         snprintf(err, errlen, "out of memory");

@@ -35,6 +35,8 @@ struct sp_pool {
     char conn_name[SP_CONN_NAME_MAX]; /* what its server connections are called when steady */
     struct sp_client_q clients;
     size_t nclients;
+    long *all_clients;            /* several workers: the pool's clients in all of them (one
+                                     counter, atomic; client_connections is per process) */
     bool retired;                 /* gone from the config: replies in flight, then closed */
     TAILQ_ENTRY(sp_pool) rlink;   /* proxy->retired_pools */
     struct sp_pool_stats *st;     /* the shared stats, or own_st when there are none */

@@ -101,6 +101,8 @@ struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *con
                                                          : SP_PROXY_DEFAULT_MBUF_SIZE;
     proxy->hwm = opt != NULL && opt->high_watermark > 0 ? opt->high_watermark
                                                         : SP_PROXY_DEFAULT_HIGH_WATERMARK;
+    proxy->shared_port = opt != NULL && opt->shared_port;
+    proxy->follower = opt != NULL && opt->follower;
     TAILQ_INIT(&proxy->free_reqs);
     TAILQ_INIT(&proxy->free_busy);
     TAILQ_INIT(&proxy->retired_pools);
@@ -160,4 +162,21 @@ void sp_proxy_free(struct sp_proxy *proxy)
     free(proxy->key_srv);
     free(proxy->key_from);
     free(proxy);
+}
+
+void sp_proxy_set_world(struct sp_proxy *proxy, struct sp_world *world)
+{
+    proxy->world = world;
+}
+
+void sp_proxy_count_clients(struct sp_proxy *proxy, long *counters)
+{
+    struct sp_pool *pool;
+
+    for (size_t i = 0; i < proxy->npools; i++) {
+        proxy->pools[i]->all_clients = &counters[i];
+        counters[i] += (long)proxy->pools[i]->nclients;
+    }
+    TAILQ_FOREACH(pool, &proxy->retired_pools, rlink)
+        pool->all_clients = NULL; /* its clients no longer count: the new pool's do */
 }

@@ -26,6 +26,12 @@ struct sp_proxy_options {
     size_t mbuf_size;        /* -m: bytes read from a socket per read call (default 16384) */
     size_t high_watermark;   /* back-pressure: bytes pending per client / per server connection
                                 before reads from the feeding clients pause (default 4 MiB) */
+    /* Several workers (shell/workers.c) serve the same pools, each with its own sp_proxy: */
+    bool shared_port;        /* TCP listeners join an SO_REUSEPORT group; the kernel spreads
+                                new clients over the workers (the first worker's listener
+                                checks beforehand that nobody else listens on the port) */
+    bool follower;           /* not the first worker: pools listening on a unix socket are
+                                served by the first worker only (no listener here) */
 };
 
 #define SP_PROXY_DEFAULT_MBUF_SIZE 16384
@@ -65,6 +71,33 @@ int sp_proxy_check(const struct sp_conf *conf, const struct sp_registry *reg, ch
 int sp_proxy_reload(struct sp_proxy *proxy, const struct sp_conf *conf,
                     const struct sp_registry *reg, struct sp_stats *stats, char *err,
                     size_t errlen);
+
+/*
+ * One worker of several (world.h): from now on placement changes go through `world` (the
+ * leader decides; followers report).  Set once, before the proxy's loop runs.
+ */
+struct sp_world;
+void sp_proxy_set_world(struct sp_proxy *proxy, struct sp_world *world);
+
+/*
+ * Several workers: pool i of `proxy` counts its clients in counters[i] (atomic, shared by the
+ * workers, for a client_connections of the process), adding those it has now.  Retired pools
+ * stop counting.  Called with every worker parked (at start, after a reload).
+ */
+void sp_proxy_count_clients(struct sp_proxy *proxy, long *counters);
+
+/*
+ * sp_proxy_reload in two steps, for several workers that must switch together: the prepare
+ * does everything that can fail (NULL with err set, nothing changed); the commit switches and
+ * cannot fail (as sp_proxy_reload on success); the abort undoes the prepare.  Nothing else may
+ * run on the proxy between a prepare and its commit or abort.
+ */
+struct sp_reload;
+struct sp_reload *sp_proxy_reload_prepare(struct sp_proxy *proxy, const struct sp_conf *conf,
+                                          const struct sp_registry *reg, char *err,
+                                          size_t errlen);
+void sp_proxy_reload_commit(struct sp_reload *r, struct sp_stats *stats);
+void sp_proxy_reload_abort(struct sp_reload *r);
 
 /*
  * Closes every listener, client and server connection and frees the proxy; a unix listen socket

@@ -49,7 +49,7 @@ struct plan {
 };
 
 /* Everything a reload prepares, undone on failure. */
-struct reload {
+struct sp_reload {
     struct sp_proxy *proxy;
     const struct sp_conf *conf;
     const struct sp_registry *reg;
@@ -101,14 +101,14 @@ static struct sp_server *running_server(const struct sp_pool *pool, const struct
     return NULL;
 }
 
-static int fail(struct reload *r, const char *pool, const char *why)
+static int fail(struct sp_reload *r, const char *pool, const char *why)
 {
     snprintf(r->err, r->errlen, "pool '%s': %s", pool, why);
     return -1;
 }
 
 /* Prepares a pool that continues: its servers in the new order, its next placement. */
-static int prepare_kept(struct reload *r, struct plan *pl)
+static int prepare_kept(struct sp_reload *r, struct plan *pl)
 {
     const struct sp_conf_pool *cp = pl->cp;
     struct sp_pool *pool = pl->kept;
@@ -142,7 +142,7 @@ static int prepare_kept(struct reload *r, struct plan *pl)
 }
 
 /* Prepares a new pool, listening at once unless it takes a going pool's socket. */
-static int prepare_fresh(struct reload *r, struct plan *pl, size_t idx)
+static int prepare_fresh(struct sp_reload *r, struct plan *pl, size_t idx)
 {
     struct sp_proxy *proxy = r->proxy;
     char why[512];
@@ -163,7 +163,7 @@ static int prepare_fresh(struct reload *r, struct plan *pl, size_t idx)
 }
 
 /* Undoes everything prepared (the running config was not touched). */
-static void undo(struct reload *r)
+static void undo(struct sp_reload *r)
 {
     for (size_t i = 0; r->plans != NULL && i < r->conf->npools; i++) {
         struct plan *pl = &r->plans[i];
@@ -183,7 +183,7 @@ static void undo(struct reload *r)
         sp_conf_pool_free(r->own[i]);
 }
 
-static int prepare(struct reload *r)
+static int prepare(struct sp_reload *r)
 {
     struct sp_proxy *proxy = r->proxy;
     const struct sp_conf *conf = r->conf;
@@ -288,7 +288,7 @@ static void switch_kept(struct plan *pl, size_t idx)
  * Counters go on where objects go on: the new stats get the running pools' and servers' values
  * (retired ones keep their own copies), then everything points at the new stats.
  */
-static void switch_stats(struct reload *r, struct sp_stats *stats)
+static void switch_stats(struct sp_reload *r, struct sp_stats *stats)
 {
     struct sp_proxy *proxy = r->proxy;
 
@@ -310,7 +310,7 @@ static void switch_stats(struct reload *r, struct sp_stats *stats)
     proxy->gst = stats != NULL ? sp_stats_global(stats) : &proxy->own_gst;
 }
 
-static void commit(struct reload *r, struct sp_stats *stats)
+static void commit(struct sp_reload *r, struct sp_stats *stats)
 {
     struct sp_proxy *proxy = r->proxy;
 
@@ -339,6 +339,7 @@ static void commit(struct reload *r, struct sp_stats *stats)
     r->pools = NULL;
     proxy->conf = r->conf;
     proxy->reg = r->reg;
+    proxy->generation++;
     for (size_t i = 0; i < r->conf->npools; i++) {
         if (r->plans[i].fresh != NULL)
             r->plans[i].fresh = NULL; /* in service now: not undone */
@@ -346,26 +347,66 @@ static void commit(struct reload *r, struct sp_stats *stats)
     }
 }
 
+static void reload_free(struct sp_reload *r)
+{
+    free(r->plans);
+    free(r->pools);
+    free(r->kept_old);
+    free(r->own);
+    free(r);
+}
+
+struct sp_reload *sp_proxy_reload_prepare(struct sp_proxy *proxy, const struct sp_conf *conf,
+                                          const struct sp_registry *reg, char *err,
+                                          size_t errlen)
+{
+    struct sp_reload *r = calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->proxy = proxy;
+    r->conf = conf;
+    r->reg = reg;
+    r->err = err;
+    r->errlen = errlen;
+    if (prepare(r) < 0) {
+        undo(r);
+        reload_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void sp_proxy_reload_commit(struct sp_reload *r, struct sp_stats *stats)
+{
+    const struct sp_conf *was = r->proxy->conf;
+    const struct sp_registry *was_reg = r->proxy->reg;
+
+    commit(r, stats);
+    undo(r); /* frees what the switch did not take over */
+    if (!r->proxy->follower) /* one report for all the workers */
+        sp_reload_log(was, was_reg, r->conf, r->reg);
+    reload_free(r);
+}
+
+void sp_proxy_reload_abort(struct sp_reload *r)
+{
+    if (r == NULL)
+        return;
+    undo(r);
+    reload_free(r);
+}
+
 int sp_proxy_reload(struct sp_proxy *proxy, const struct sp_conf *conf,
                     const struct sp_registry *reg, struct sp_stats *stats, char *err,
                     size_t errlen)
 {
-    struct reload r = { proxy, conf, reg, NULL, NULL, NULL, NULL, err, errlen, 0 };
-    const struct sp_conf *was = proxy->conf;
-    const struct sp_registry *was_reg = proxy->reg;
-    int rc = 0;
+    struct sp_reload *r = sp_proxy_reload_prepare(proxy, conf, reg, err, errlen);
 
-    if (prepare(&r) < 0) {
-        undo(&r);
-        rc = -1;
-    } else {
-        commit(&r, stats);
-        undo(&r); /* frees what the switch did not take over */
-        sp_reload_log(was, was_reg, conf, reg);
-    }
-    free(r.plans);
-    free(r.pools);
-    free(r.kept_old);
-    free(r.own);
-    return rc;
+    if (r == NULL)
+        return -1;
+    sp_proxy_reload_commit(r, stats);
+    return 0;
 }

@@ -29,6 +29,7 @@ struct sp_server {
                                      demand: nothing per possible connection up front) */
     unsigned nconns;              /* slots in `conns`; NULL entries are closed */
     uint32_t failure_count;       /* consecutive failures (auto_eject_hosts) */
+    bool failure_reported;        /* a follower told the leader of a failure (world.h) */
     int64_t next_retry;           /* usec (wall clock): ejected until then; 0 = not ejected */
     bool retired;                 /* dropped by a reload: finishing what is in flight */
     uint64_t retired_at;          /* usec (loop clock) */

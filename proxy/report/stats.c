@@ -356,3 +356,74 @@ void sp_stats_global_copy(struct sp_stats *to, const struct sp_stats *from)
 {
     to->global = from->global;
 }
+
+/*
+ * Another thread may be incrementing the field: a relaxed atomic load reads a whole value (64-bit
+ * loads are single-copy atomic on the targets), never a torn one.
+ */
+static int64_t load64(const int64_t *field)
+{
+    return __atomic_load_n(field, __ATOMIC_RELAXED);
+}
+
+static uint64_t loadu64(const uint64_t *field)
+{
+    return __atomic_load_n(field, __ATOMIC_RELAXED);
+}
+
+/* Adds the listed fields of `from` to `into` (timestamps: the latest wins). */
+static void add_fields(void *into, const void *from, const struct sp_stats_field *fields,
+                       size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t *to = (int64_t *)((char *)into + fields[i].offset);
+        int64_t v = load64((const int64_t *)((const char *)from + fields[i].offset));
+
+        if (fields[i].type == SP_STATS_TIMESTAMP)
+            *to = v > *to ? v : *to;
+        else
+            *to += v;
+    }
+}
+
+static void add_server(struct sp_server_stats *into, const struct sp_server_stats *from)
+{
+    add_fields(into, from, server_fields, NELEMS(server_fields));
+    for (size_t b = 0; b <= SP_LATENCY_NBOUNDS; b++)
+        into->latency.bucket[b] += loadu64(&from->latency.bucket[b]);
+    into->latency.sum_usec += loadu64(&from->latency.sum_usec);
+    into->failovers += load64(&from->failovers);
+    into->held += load64(&from->held);
+    into->hold_expired += load64(&from->hold_expired);
+    into->replica_reads += load64(&from->replica_reads);
+}
+
+int sp_stats_sum(struct sp_stats *into, struct sp_stats *const *parts, size_t n)
+{
+    const struct sp_conf *conf = into->conf;
+
+    for (size_t w = 0; w < n; w++)
+        if (parts[w]->conf != conf)
+            return -1;
+    memset(&into->global, 0, sizeof(into->global));
+    for (size_t i = 0; i < conf->npools; i++) {
+        memset(&into->pools[i], 0, sizeof(into->pools[i]));
+        memset(into->servers[i], 0, conf->pools[i].nservers * sizeof(*into->servers[i]));
+    }
+    for (size_t w = 0; w < n; w++) {
+        const struct sp_stats *part = parts[w];
+
+        add_fields(&into->global, &part->global, global_fields, NELEMS(global_fields));
+        for (size_t i = 0; i < conf->npools; i++) {
+            add_fields(&into->pools[i], &part->pools[i], pool_fields, NELEMS(pool_fields));
+            for (size_t j = 0; j < conf->pools[i].nservers; j++)
+                add_server(&into->servers[i][j], &part->servers[i][j]);
+        }
+    }
+    /* Addresses are the first part's: every worker moves its servers on the same decisions. */
+    for (size_t i = 0; n > 0 && i < conf->npools; i++)
+        for (size_t j = 0; j < conf->pools[i].nservers; j++)
+            memcpy(into->servers[i][j].address, parts[0]->servers[i][j].address,
+                   sizeof(into->servers[i][j].address));
+    return 0;
+}

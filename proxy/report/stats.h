@@ -5,7 +5,8 @@
  * Every field is defined once, in the lists below (name, type, description); the structs, the
  * JSON and the -D text are generated from them.  The data path owns no locks and calls no
  * function per event: it gets a pointer to a pool's or server's struct once and increments the
- * plain fields (everything runs in the one event-loop thread), e.g.
+ * plain fields (one thread writes them: with --workers N each worker has its own copy, summed
+ * for the stats server by sp_stats_sum), e.g.
  *
  *     struct sp_server_stats *ss = sp_stats_server(stats, pool_index, server_index);
  *     ss->requests++;
@@ -174,6 +175,15 @@ void sp_stats_server_address(struct sp_server_stats *st, const char *address);
 
 /* Copies the process-wide counters (a reload's new stats go on from the old ones). */
 void sp_stats_global_copy(struct sp_stats *to, const struct sp_stats *from);
+
+/*
+ * Several workers (each with its own stats for the same config, written by its own thread):
+ * sets `into` (made for that config too) to the sum of `parts[0..n-1]`, read with relaxed
+ * atomic loads while the workers run.  Counters and gauges add up; a timestamp is the latest;
+ * a server's address is the first part's.  Returns -1 (nothing changed) when a part was made
+ * for another config.
+ */
+int sp_stats_sum(struct sp_stats *into, struct sp_stats *const *parts, size_t n);
 
 /* What the stats were made with: the config, the identity strings and the start time (the
  * metrics exposition reports them too). */

@@ -50,7 +50,17 @@ struct sp_stats_listener {
     char *snapshot;  /* latest JSON document */
     size_t snapshot_len;
     struct sp_stats_reply *replies; /* connections still being written */
+    void (*before_render)(void *ctx); /* sp_stats_listener_before_render */
+    void *before_render_ctx;
 };
+
+/* The stats to render, brought up to date first when the owner asked to be told. */
+static struct sp_stats *current_stats(struct sp_stats_listener *srv)
+{
+    if (srv->before_render != NULL)
+        srv->before_render(srv->before_render_ctx);
+    return srv->stats;
+}
 
 /* One accepted connection being answered. */
 struct sp_stats_reply {
@@ -221,7 +231,7 @@ static void serve_http(struct sp_stats_reply *r, const struct sp_http_request *r
         if (rc == 0)
             reply_http(r, "405 Method Not Allowed", "text/plain; charset=utf-8", body, false);
     } else {
-        rc = sp_metrics_render(r->srv->stats, time(NULL), body);
+        rc = sp_metrics_render(current_stats(r->srv), time(NULL), body);
         if (rc == 0)
             reply_http(r, "200 OK", SP_METRICS_CONTENT_TYPE, body, head_only);
     }
@@ -277,7 +287,7 @@ static void on_request_event(struct bufferevent *bev, short what, void *arg)
 int sp_stats_listener_refresh(struct sp_stats_listener *srv)
 {
     size_t len;
-    char *json = sp_stats_render(srv->stats, time(NULL), &len);
+    char *json = sp_stats_render(current_stats(srv), time(NULL), &len);
 
     if (json == NULL) {
         sp_log_error("stats server: out of memory rendering stats, keeping the old snapshot");
@@ -378,4 +388,11 @@ void sp_stats_listener_set_stats(struct sp_stats_listener *srv, struct sp_stats 
 {
     srv->stats = stats;
     (void)sp_stats_listener_refresh(srv); /* the old snapshot is kept when out of memory */
+}
+
+void sp_stats_listener_before_render(struct sp_stats_listener *srv, void (*fn)(void *ctx),
+                                     void *ctx)
+{
+    srv->before_render = fn;
+    srv->before_render_ctx = ctx;
 }

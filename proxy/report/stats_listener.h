@@ -37,4 +37,12 @@ int sp_stats_listener_refresh(struct sp_stats_listener *srv);
 /* Serves `stats` from now on (a reload made new ones; the old may be freed after this). */
 void sp_stats_listener_set_stats(struct sp_stats_listener *srv, struct sp_stats *stats);
 
+/*
+ * Calls fn(ctx) before each rendering (the JSON snapshot, a /metrics answer) so that the owner
+ * can bring the stats up to date first: with several workers they are the sum of the workers'
+ * own (sp_stats_sum).  NULL: no call (the default).
+ */
+void sp_stats_listener_before_render(struct sp_stats_listener *srv, void (*fn)(void *ctx),
+                                     void *ctx);
+
 #endif /* SP_STATS_LISTENER_H */

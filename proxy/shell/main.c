@@ -2,7 +2,7 @@
 /*
  * shardproxy: the process shell.  Parses the command line, loads plugins and the config, then
  * (optionally daemonized, with a pid file) runs the event loop that serves the pools and the
- * stats until SIGINT or SIGTERM.
+ * stats until SIGINT or SIGTERM; with --workers N, N-1 more loops in threads (workers.c).
  */
 #include "config.h"
 
@@ -30,6 +30,7 @@
 #include "report/stats.h"
 #include "report/stats_listener.h"
 #include "version.h"
+#include "workers.h"
 
 /* The "service" field of the stats JSON: nutcracker's, so monitoring that matches on it keeps
  * working (see docs/operations.md); "version" is ours. */
@@ -42,9 +43,9 @@ struct sp_app {
     struct sp_conf *conf;
     struct event_base *base;
     struct sp_signals *signals;
-    struct sp_stats *stats;
     struct sp_stats_listener *stats_listener;
-    struct sp_proxy *proxy;
+    struct sp_workers *workers; /* the data path: the proxies and their counters */
+    unsigned nworkers;          /* --workers, auto resolved */
     char *pid_file;  /* absolute; set once written */
     char *conf_path; /* -c, absolute: a reload after the daemon's chdir("/") reads it again */
     char *plugin_dir; /* --plugin-dir, absolute (or NULL) */
@@ -80,10 +81,11 @@ static int plugin_in_use(const struct sp_plugin *p, void *ctx)
 
 /*
  * Loads the plugins (--plugin-dir, $SHARDPROXY_PLUGIN_PATH, the installed directory), then the
- * config, checking hash and distribution names against the loaded plugins.  Returns 0, or -1
+ * config, checking hash and distribution names against the loaded plugins and the pools against
+ * the number of workers.  Returns 0, or -1
  * with err set and nothing left allocated.
  */
-static int load_setup(const char *conf_file, const char *plugin_dir,
+static int load_setup(const char *conf_file, const char *plugin_dir, unsigned nworkers,
                       struct sp_registry **reg_out, struct sp_conf **conf_out, char *err,
                       size_t errlen)
 {
@@ -106,7 +108,8 @@ static int load_setup(const char *conf_file, const char *plugin_dir,
     if (sp_conf_load(conf_file, hashes, dists, conf_out, err, errlen) < 0)
         goto err;
     /* What starting would find wrong in the config itself (-t says it too). */
-    if (sp_proxy_check(*conf_out, reg, err, errlen) < 0) {
+    if (sp_proxy_check(*conf_out, reg, err, errlen) < 0 ||
+        sp_workers_check_conf(*conf_out, nworkers, err, errlen) < 0) {
         sp_conf_free(*conf_out);
         *conf_out = NULL;
         goto err;
@@ -172,6 +175,17 @@ static int print_migration_notes(const struct sp_conf *conf, const struct sp_reg
     return 0;
 }
 
+/* --workers: auto is one per online CPU (at most SP_WORKERS_MAX). */
+static unsigned resolve_workers(unsigned asked)
+{
+    long cpus;
+
+    if (asked != 0)
+        return asked;
+    cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus < 1 ? 1 : cpus > SP_WORKERS_MAX ? SP_WORKERS_MAX : (unsigned)cpus;
+}
+
 /* -t: exit status 0 when the config (and every plugin it names) loads, 1 otherwise. */
 static int test_conf(const struct sp_options *opts)
 {
@@ -179,7 +193,8 @@ static int test_conf(const struct sp_options *opts)
     struct sp_conf *conf;
     char err[1024];
 
-    if (load_setup(opts->conf_file, opts->plugin_dir, &reg, &conf, err, sizeof(err)) < 0) {
+    if (load_setup(opts->conf_file, opts->plugin_dir, resolve_workers(opts->workers), &reg,
+                   &conf, err, sizeof(err)) < 0) {
         fprintf(stderr, SP_PROGRAM_NAME ": %s\n", err);
         fprintf(stderr, SP_PROGRAM_NAME ": configuration file '%s' syntax is invalid\n",
                 opts->conf_file);
@@ -213,47 +228,52 @@ static char *absolute_path(const char *path)
     return abs;
 }
 
-/* The data path: the one place it is started and stopped. */
+/* The stats' identity: nutcracker's service name, this host, our version. */
+static void stats_identity(struct sp_stats_identity *id, char *host, size_t hostlen)
+{
+    if (gethostname(host, hostlen) < 0)
+        snprintf(host, hostlen, "unknown");
+    host[hostlen - 1] = '\0';
+    id->service = SP_STATS_SERVICE;
+    id->source = host;
+    id->version = SP_VERSION_STRING;
+}
+
+/* The data path, with its counters: the one place it is started and stopped. */
 static int start_proxy(struct sp_app *app, char *err, size_t errlen)
 {
     struct sp_proxy_options popts = {
         .mbuf_size = app->opts->mbuf_size,
         .high_watermark = 0, /* the data path's default */
     };
+    struct sp_stats_identity id;
+    char host[256];
 
-    app->proxy = sp_proxy_new(app->base, app->conf, app->reg, app->stats, &popts, err, errlen);
-    return app->proxy != NULL ? 0 : -1;
+    stats_identity(&id, host, sizeof(host));
+    app->started = time(NULL);
+    app->workers = sp_workers_new(app->base, app->nworkers, app->conf, app->reg, &popts, &id,
+                                  app->started, err, errlen);
+    return app->workers != NULL ? 0 : -1;
 }
 
 static void stop_proxy(struct sp_app *app)
 {
-    sp_proxy_free(app->proxy);
-    app->proxy = NULL;
-}
-
-/* New counters for `conf`, with the process's identity and start time. */
-static struct sp_stats *new_stats(const struct sp_app *app, const struct sp_conf *conf, char *err,
-                                  size_t errlen)
-{
-    char host[256];
-    struct sp_stats_identity id = {SP_STATS_SERVICE, host, SP_VERSION_STRING};
-
-    if (gethostname(host, sizeof(host)) < 0)
-        snprintf(host, sizeof(host), "unknown");
-    host[sizeof(host) - 1] = '\0';
-    return sp_stats_new(conf, &id, app->started, err, errlen);
+    sp_workers_free(app->workers);
+    app->workers = NULL;
 }
 
 static int start_stats(struct sp_app *app, char *err, size_t errlen)
 {
-    app->started = time(NULL);
-    app->stats = new_stats(app, app->conf, err, errlen);
-    if (app->stats == NULL)
-        return -1;
-    app->stats_listener = sp_stats_listener_new(app->base, app->stats, app->opts->stats_addr,
-                                                app->opts->stats_port,
+    app->stats_listener = sp_stats_listener_new(app->base, sp_workers_stats(app->workers),
+                                                app->opts->stats_addr, app->opts->stats_port,
                                                 app->opts->stats_interval, err, errlen);
-    return app->stats_listener != NULL ? 0 : -1;
+    if (app->stats_listener == NULL)
+        return -1;
+    if (app->nworkers > 1) {
+        sp_stats_listener_before_render(app->stats_listener, sp_workers_sum_stats, app->workers);
+        (void)sp_stats_listener_refresh(app->stats_listener);
+    }
+    return 0;
 }
 
 /*
@@ -266,26 +286,23 @@ static void app_reload(void *ctx)
     struct sp_app *app = ctx;
     struct sp_registry *reg;
     struct sp_conf *conf;
-    struct sp_stats *stats;
     char err[1024];
 
-    if (load_setup(app->conf_path, app->plugin_dir, &reg, &conf, err, sizeof(err)) < 0) {
+    if (load_setup(app->conf_path, app->plugin_dir, app->nworkers, &reg, &conf, err,
+                   sizeof(err)) < 0) {
         sp_log_error("reload: %s; the running configuration stays", err);
         return;
     }
-    stats = new_stats(app, conf, err, sizeof(err));
-    if (stats == NULL || sp_proxy_reload(app->proxy, conf, reg, stats, err, sizeof(err)) < 0) {
+    if (sp_workers_reload(app->workers, conf, reg, err, sizeof(err)) < 0) {
         sp_log_error("reload: %s: %s; the running configuration stays", app->conf_path, err);
-        sp_stats_free(stats);
         sp_conf_free(conf);
         sp_registry_free(reg);
         return;
     }
-    sp_stats_listener_set_stats(app->stats_listener, stats);
-    sp_stats_free(app->stats);
+    /* The old counters are gone: the stats server shows the new ones before anything else. */
+    sp_stats_listener_set_stats(app->stats_listener, sp_workers_stats(app->workers));
     sp_conf_free(app->conf);
     sp_registry_free(app->reg);
-    app->stats = stats;
     app->conf = conf;
     app->reg = reg;
     sp_log_always("reload: configuration '%s' in service: %zu pool(s)", app->conf_path,
@@ -306,6 +323,8 @@ static int become_daemon(struct sp_app *app, char *err, size_t errlen)
             snprintf(err, errlen, "re-initialising the event base after fork failed");
             return -1;
         }
+        if (sp_workers_after_fork(app->workers, err, errlen) < 0)
+            return -1;
         if (app->opts->log_file != NULL && sp_log_capture_stderr(err, errlen) < 0)
             return -1;
     }
@@ -332,8 +351,9 @@ static int write_pid_file(struct sp_app *app, const char *path, char *err, size_
 }
 
 /*
- * Brings the daemon up: log, plugins, config, signals, stats and the data path (while errors
- * still reach the terminal), then daemonize, and last the pid file.  Returns 0, or -1 with err
+ * Brings the daemon up: log, plugins, config, signals, the data path and stats (while errors
+ * still reach the terminal), then daemonize, the pid file, and last the workers' threads (a
+ * fork keeps only the thread that calls it).  Returns 0, or -1 with err
  * set (what was started is left for app_stop).
  */
 static int app_start(struct sp_app *app, char *err, size_t errlen)
@@ -356,7 +376,8 @@ static int app_start(struct sp_app *app, char *err, size_t errlen)
         goto out;
     }
     if (sp_log_init(opts->log_level, log_path, err, errlen) < 0 ||
-        load_setup(opts->conf_file, opts->plugin_dir, &app->reg, &app->conf, err, errlen) < 0)
+        load_setup(opts->conf_file, opts->plugin_dir, app->nworkers, &app->reg, &app->conf, err,
+                   errlen) < 0)
         goto out;
     app->base = event_base_new();
     if (app->base == NULL) {
@@ -364,9 +385,10 @@ static int app_start(struct sp_app *app, char *err, size_t errlen)
         goto out;
     }
     app->signals = sp_signals_new(app->base, app_reload, app, err, errlen);
-    if (app->signals == NULL || start_stats(app, err, errlen) < 0 ||
-        start_proxy(app, err, errlen) < 0 || become_daemon(app, err, errlen) < 0 ||
-        write_pid_file(app, pid_path, err, errlen) < 0)
+    if (app->signals == NULL || start_proxy(app, err, errlen) < 0 ||
+        start_stats(app, err, errlen) < 0 || become_daemon(app, err, errlen) < 0 ||
+        write_pid_file(app, pid_path, err, errlen) < 0 ||
+        sp_workers_start(app->workers, err, errlen) < 0)
         goto out;
     rc = 0;
 out:
@@ -379,9 +401,8 @@ static void app_stop(struct sp_app *app)
 {
     char err[512];
 
+    sp_stats_listener_free(app->stats_listener); /* shows the workers' counters */
     stop_proxy(app);
-    sp_stats_listener_free(app->stats_listener);
-    sp_stats_free(app->stats);
     sp_signals_free(app->signals);
     if (app->base != NULL)
         event_base_free(app->base);
@@ -405,6 +426,9 @@ static void log_banner(const struct sp_app *app)
     sp_log_always("configuration '%s': %zu pool(s); stats on %s:%d every %d msec; log level %d",
                   app->conf->path, app->conf->npools, app->opts->stats_addr,
                   app->opts->stats_port, app->opts->stats_interval, sp_log_level());
+    if (app->nworkers > 1)
+        sp_log_always("%u workers: each with its own event loop and server connections",
+                      app->nworkers);
 }
 
 /* Runs the daemon until SIGINT/SIGTERM.  Returns the exit status. */
@@ -416,6 +440,7 @@ static int run(const struct sp_options *opts)
 
     memset(&app, 0, sizeof(app));
     app.opts = opts;
+    app.nworkers = resolve_workers(opts->workers);
     if (app_start(&app, err, sizeof(err)) < 0) {
         /* Reported once per destination: the log file (if any), and stderr unless it is
          * already the detached daemon's /dev/null or log file. */

@@ -13,7 +13,7 @@
 #include "registry.h"
 
 /* Long options without a short letter get codes above any char. */
-enum { OPT_PLUGIN_DIR = 256 };
+enum { OPT_PLUGIN_DIR = 256, OPT_WORKERS };
 
 static const struct option long_options[] = {
     {"help", no_argument, NULL, 'h'},
@@ -30,6 +30,7 @@ static const struct option long_options[] = {
     {"pid-file", required_argument, NULL, 'p'},
     {"mbuf-size", required_argument, NULL, 'm'},
     {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {NULL, 0, NULL, 0},
 };
 
@@ -45,6 +46,7 @@ void sp_options_defaults(struct sp_options *opts)
     opts->stats_addr = SP_DEFAULT_STATS_ADDR;
     opts->stats_interval = SP_DEFAULT_STATS_INTERVAL;
     opts->mbuf_size = SP_DEFAULT_MBUF_SIZE;
+    opts->workers = 1;
 }
 
 void sp_options_usage(FILE *out)
@@ -53,7 +55,7 @@ void sp_options_usage(FILE *out)
             "Usage: " SP_PROGRAM_NAME " [-?hVdDt] [-v verbosity level] [-o output file]\n"
             "                  [-c conf file] [-s stats port] [-a stats addr]\n"
             "                  [-i stats interval] [-p pid file] [-m mbuf size]\n"
-            "                  [--plugin-dir dir]\n"
+            "                  [--plugin-dir dir] [--workers N|auto]\n"
             "\n"
             "Options:\n"
             "  -h, --help             : this help\n"
@@ -72,9 +74,12 @@ void sp_options_usage(FILE *out)
             "      --plugin-dir=S     : search plugins here first, then in $"
             SP_PLUGIN_PATH_ENV "\n"
             "                           and %s\n"
+            "      --workers=N|auto   : event-loop threads serving the pools (default: 1;\n"
+            "                           auto: one per online CPU, at most %d)\n"
             "\n",
             SP_LOG_DEFAULT, SP_LOG_MIN, SP_LOG_MAX, SP_DEFAULT_CONF_FILE, SP_DEFAULT_STATS_PORT,
-            SP_DEFAULT_STATS_ADDR, SP_DEFAULT_STATS_INTERVAL, SP_DEFAULT_MBUF_SIZE, SP_PLUGIN_DIR);
+            SP_DEFAULT_STATS_ADDR, SP_DEFAULT_STATS_INTERVAL, SP_DEFAULT_MBUF_SIZE, SP_PLUGIN_DIR,
+            SP_WORKERS_MAX);
 }
 
 /*
@@ -120,6 +125,9 @@ static void missing_argument(int opt, const char *longname, char *err, size_t er
         break;
     case OPT_PLUGIN_DIR:
         kind = "a directory name";
+        break;
+    case OPT_WORKERS:
+        kind = "a number of workers, or auto";
         break;
     default:
         kind = "a string";
@@ -180,6 +188,17 @@ static int apply_value(struct sp_options *opts, int c, const char *arg, char *er
     case OPT_PLUGIN_DIR:
         opts->plugin_dir = arg;
         return 0;
+    case OPT_WORKERS:
+        if (strcmp(arg, "auto") == 0) {
+            opts->workers = 0;
+            return 0;
+        }
+        if (parse_number(arg, "--workers", 1, SP_WORKERS_MAX,
+                         "is out of range: between 1 and " SP_STR(SP_WORKERS_MAX) ", or auto",
+                         &value, err, errlen) < 0)
+            return -1;
+        opts->workers = (unsigned)value;
+        return 0;
     default:
         snprintf(err, errlen, "internal error: unhandled option %d", c);
         return -1;
@@ -221,7 +240,11 @@ int sp_options_parse(struct sp_options *opts, int argc, char **argv, char *err, 
             opts->show_version = true;
             break;
         case ':':
-            missing_argument(optopt, optopt == OPT_PLUGIN_DIR ? "plugin-dir" : "", err, errlen);
+            missing_argument(optopt,
+                             optopt == OPT_PLUGIN_DIR ? "plugin-dir"
+                             : optopt == OPT_WORKERS  ? "workers"
+                                                      : "",
+                             err, errlen);
             return -1;
         case '?':
             if (optopt != 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The command line: nutcracker 0.5.0's flags, defaults and messages, plus --plugin-dir.
+ * The command line: nutcracker 0.5.0's flags, defaults and messages, plus --plugin-dir and
+ * --workers.
  */
 #ifndef SP_OPTIONS_H
 #define SP_OPTIONS_H
@@ -19,6 +20,11 @@
 #define SP_DEFAULT_MBUF_SIZE 16384
 #define SP_MBUF_MIN_SIZE 512
 #define SP_MBUF_MAX_SIZE 16777216
+/* --workers: at most this many event-loop threads (auto takes the online CPUs, up to it). */
+#define SP_WORKERS_MAX 64
+
+#define SP_STR_(x) #x
+#define SP_STR(x) SP_STR_(x)
 
 struct sp_options {
     bool show_help;      /* -h */
@@ -35,6 +41,7 @@ struct sp_options {
     const char *pid_file;   /* -p, NULL: none */
     size_t mbuf_size;       /* -m */
     const char *plugin_dir; /* --plugin-dir, NULL: only the environment and the default */
+    unsigned workers;       /* --workers, 1..SP_WORKERS_MAX; 0: auto (online CPUs) */
 };
 
 /* Fills `opts` with the defaults above. */

@@ -66,6 +66,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -876,9 +877,37 @@ class ProxyBase(Process):
         return last["doc"]
 
 
+# The integration suite runs with `--workers 1` (the default) and again with SP_TEST_WORKERS=2
+# (scripts/test): every shardproxy a test starts gets `--workers N` unless the test chose its own,
+# or a pool needs one worker (Sentinel, migrate_from: said on stderr, once per proxy).
+WORKERS = int(os.environ.get("SP_TEST_WORKERS") or 1)
+
+
+def needs_one_worker(pools):
+    return [name for name, conf in pools.items()
+            if isinstance(conf, dict) and ("sentinels" in conf or "migrate_from" in conf)]
+
+
 class Shardproxy(ProxyBase):
     program = property(lambda self: shardproxy_binary())
     label = "shardproxy"
+
+    def __init__(self, workdir, pools, args=(), **kw):
+        args = [str(a) for a in args]
+        if WORKERS > 1 and not any(a.startswith("--workers") for a in args):
+            single = needs_one_worker(pools)
+            if single:
+                sys.stderr.write("harness: pool(s) %s need --workers 1: this proxy runs one\n"
+                                 % ", ".join(single))
+            else:
+                args += ["--workers", str(WORKERS)]
+        # How many event loops it runs: each has its own listeners and server connections.
+        self.workers = 1
+        for i, a in enumerate(args):
+            if a.startswith("--workers"):
+                n = a.split("=", 1)[1] if "=" in a else args[i + 1]
+                self.workers = os.cpu_count() if n == "auto" else int(n)
+        super().__init__(workdir, pools, args=args, **kw)
 
 
 class Nutcracker(ProxyBase):

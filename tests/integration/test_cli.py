@@ -256,6 +256,10 @@ class BadOptions(Base):
             (["-s"], "option -s requires a number"),
             (["-a"], "option -a requires a string"),
             (["--plugin-dir"], "option --plugin-dir requires a directory name"),
+            (["--workers"], "option --workers requires a number of workers, or auto"),
+            (["--workers", "0"], "option --workers value 0 is out of range: between 1 and 64"),
+            (["--workers=65"], "option --workers value 65 is out of range: between 1 and 64"),
+            (["--workers", "two"], "option --workers requires a number, got 'two'"),
             (["-t", "extra"], "unexpected argument 'extra'"),
         ]
         for args, message in cases:
@@ -272,7 +276,8 @@ class BadOptions(Base):
     def test_range_limits_accepted(self):
         conf = self.config()
         for args in (["-v", "0"], ["-v", "11"], ["-m", "512"], ["-m", "16777216"],
-                     ["-s", "65535"], ["-i", "1"]):
+                     ["-s", "65535"], ["-i", "1"], ["--workers", "1"], ["--workers", "64"],
+                     ["--workers", "auto"]):
             with self.subTest(args=args):
                 r = harness.run_shardproxy(["-t", "-c", conf] + args)
                 self.assertEqual(r.returncode, 0, r.stderr)

@@ -615,7 +615,8 @@ class Workload:
             pool = doc["alpha"]
             servers = [pool[b.address] for b in backends]
             return (pool["client_connections"] == 0 and
-                    doc["curr_connections"] == 1 + sum(s["server_connections"] for s in servers)
+                    doc["curr_connections"] == p.workers + sum(s["server_connections"]
+                                                                for s in servers)
                     and all(s["in_queue"] == 0 and s["out_queue"] == 0 for s in servers))
         harness.wait_until(lambda: settled(p.stats()), 10, "stats to settle (seed %d)" % SEED)
         # Once quiet, the memory the faulty load took is given back (nearly all of it).

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One worker among several (--workers N; shell/workers.c provides this): how the data path
+ * reaches the one placement decision of the process.  A pool that ejects failing servers must
+ * route a key to the same server in every worker at every moment, so only the leader decides
+ * (eject.c): followers report what their connections saw, and the leader changes a placement
+ * with every follower parked at an event boundary, making theirs the same before they go on.
+ * Taking a server back at its retry time needs no stop: the retry times are the leader's in
+ * every worker, and each worker rebuilds before it routes anything after that time.
+ * struct sp_proxy's `world` is NULL for the only worker: it decides alone, as it always did.
+ */
+#ifndef SP_WORLD_H
+#define SP_WORLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sp_proxy;
+
+/* What a follower tells the leader about a server of a running pool (by index). */
+enum sp_world_news {
+    SP_WORLD_FAILURE,      /* a connection to it failed or closed */
+    SP_WORLD_ANSWERED,     /* it answered again after a failure was reported */
+    SP_WORLD_REBUILD_DUE,  /* a retry time passed: the follower took the server(s) back, as
+                              every worker does at that time (server index unused) */
+};
+
+struct sp_world {
+    bool follower;
+    /*
+     * Followers: queues news for the leader (from the follower's own thread; never blocks on
+     * the leader).  `generation` is the proxy's (sp_proxy.generation): news from before a
+     * reload is dropped.
+     */
+    void (*report)(struct sp_world *w, unsigned generation, unsigned pool, unsigned server,
+                   enum sp_world_news news);
+    /*
+     * Leader: parks every follower at an event boundary, calls fn(followers, n, arg) with
+     * their proxies (the caller may change them: nobody else runs on them), then lets them go.
+     */
+    void (*stop)(struct sp_world *w,
+                 void (*fn)(struct sp_proxy *const *followers, size_t n, void *arg), void *arg);
+};
+
+/* Leader: news from a follower, applied as if the leader's own connection had seen it. */
+void sp_world_news(struct sp_proxy *leader, unsigned generation, unsigned pool, unsigned server,
+                   enum sp_world_news news);
+
+/* Leader, followers parked: every pool of `follower` takes the leader's placement (after a
+   reload, where each worker built its own at its own moment). */
+void sp_world_adopt_all(struct sp_proxy *leader, struct sp_proxy *follower);
+
+#endif /* SP_WORLD_H */

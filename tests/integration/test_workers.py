@@ -1,0 +1,289 @@
+# SPDX-License-Identifier: Apache-2.0
+"""--workers N: N event loops in one process, each with its own listening socket per TCP pool (one
+SO_REUSEPORT group), its own server connections and its own counters, summed in one stats JSON;
+ejection decided once for the process, so every worker routes a key to the same server.
+
+Real redis-servers on 127.0.0.1.  Many client connections spread over the workers (the kernel
+picks a worker per connection); each test checks that both workers served (every worker opens
+its own connection to a server it forwards to, so the summed server_connections tells) and that
+placement is nutcracker's (golden data, tests/data/placement).  What needs one decision for the
+whole process is decided by the first worker (ejection) or, for now, refused with more than one
+worker (Sentinel, migration).
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import unittest
+
+import yaml
+
+import harness
+import test_routing
+
+PLACEMENT = os.path.join(test_routing.DATA, "placement")
+CONNECTIONS = 32  # all on one worker of two: 2 ** -31
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
+def threads(pid):
+    return len(os.listdir("/proc/%d/task" % pid))
+
+
+class Workers(harness.TestCase):
+    def golden_pool(self, case):
+        """The placement case's pool on fresh redis-servers (under the case's server names),
+        with its expected owner of each key."""
+        with open(os.path.join(PLACEMENT, case + ".yml")) as f:
+            conf = yaml.safe_load(f)["alpha"]
+        backends = {}
+        for entry in conf["servers"]:
+            addr = test_routing.parse_server(entry)[0]
+            backends[addr] = self.start_redis()
+        expected = test_routing.read_tsv(os.path.join(PLACEMENT, case + ".tsv"))
+        return (test_routing.remap_pool(conf, backends, harness.free_port()), backends,
+                dict(expected))
+
+    def set_through(self, proxy, pool, keys):
+        clients = [proxy.redis_client(pool) for _ in range(CONNECTIONS)]
+        for i, key in enumerate(keys):
+            self.assertTrue(clients[i % CONNECTIONS].set(key, b"v:" + key), key)
+        for i, key in enumerate(keys):
+            self.assertEqual(clients[(i + 7) % CONNECTIONS].get(key), b"v:" + key, key)
+        return clients
+
+    def assert_placed(self, backends, expected, keys):
+        where = {}
+        for addr, server in backends.items():
+            for key in server.client().scan_iter(count=1000):
+                self.assertNotIn(key, where, "key %r on two servers" % key)
+                where[key] = addr
+        wrong = [(k, expected[k], where.get(k)) for k in keys if where.get(k) != expected[k]]
+        self.assertEqual(wrong[:5], [], "%d of %d keys misplaced (key, want, got)"
+                         % (len(wrong), len(keys)))
+
+    def assert_both_workers_served(self, proxy, pool, servers):
+        """Each worker has its own connection to every server it forwarded to."""
+        doc = proxy.wait_stats(lambda d: all(d[pool][s]["server_connections"] == 2
+                                             for s in servers))
+        return doc
+
+    def test_keys_land_where_nutcracker_puts_them(self):
+        keys = test_routing.read_keys(os.path.join(test_routing.DATA, "placement_keys.hex"))
+        pools, expected, backends = {}, {}, {}
+        for case in ("c_md5_ketama", "e_murmur_modula"):
+            pools[case], backends[case], expected[case] = self.golden_pool(case)
+        proxy = self.start_proxy(pools, args=["--workers", "2"])
+        self.assertEqual(threads(proxy.proc.pid), 2)
+        for case in pools:
+            with self.subTest(case=case):
+                clients = self.set_through(proxy, case, keys)
+                self.assert_placed(backends[case], expected[case], keys)
+                names = [test_routing.parse_server(s)[2] for s in pools[case]["servers"]]
+                self.assert_both_workers_served(proxy, case, names)
+                # One JSON for the process: every request counted once, by the worker that
+                # served it (a SET and a GET per key).
+                doc = proxy.wait_stats(lambda d: sum(d[case][n]["responses"] for n in names)
+                                       == 2 * len(keys))
+                self.assertEqual(sum(doc[case][n]["requests"] for n in names), 2 * len(keys))
+                self.assertEqual(doc[case]["client_connections"], CONNECTIONS)
+        self.assert_stops_cleanly(proxy)
+
+    def test_stats_have_the_single_worker_fields(self):
+        r = [self.start_redis() for _ in range(2)]
+        pools = {"alpha": harness.pool(r, hash="fnv1a_64", distribution="ketama")}
+        one = self.start_proxy(pools)
+        two = self.start_proxy({"alpha": dict(pools["alpha"], listen="%s:%d" % (
+            harness.HOST, harness.free_port()))}, args=["--workers", "2"])
+        keys = [b"k%d" % i for i in range(400)]
+        clients = [self.set_through(p, "alpha", keys) for p in (one, two)]
+        docs = [p.wait_stats(lambda d: sum(d["alpha"][s.address]["responses"] for s in r) == 800)
+                for p in (one, two)]
+        self.assertEqual(sorted(docs[0]), sorted(docs[1]))
+        for s in r:
+            self.assertEqual(sorted(docs[0]["alpha"][s.address]), sorted(docs[1]["alpha"][s.address]))
+            for field in ("requests", "responses", "request_bytes", "response_bytes"):
+                self.assertEqual(docs[0]["alpha"][s.address][field],
+                                 docs[1]["alpha"][s.address][field], field)
+        # Gauges add up too: 32 clients, and one connection per worker per server.
+        self.assertEqual(docs[1]["alpha"]["client_connections"], CONNECTIONS)
+        self.assertEqual([docs[1]["alpha"][s.address]["server_connections"] for s in r], [2, 2])
+        metrics = harness.read_stats(two.stats_port,
+                                     request=b"GET /metrics HTTP/1.0\r\n\r\n").decode()
+        self.assertIn('shardproxy_pool_client_connections{pool="alpha"} %d' % CONNECTIONS, metrics)
+
+    def test_reload_reaches_every_worker(self):
+        r = [self.start_redis() for _ in range(3)]
+        alpha = harness.pool(r[:2], hash="fnv1a_64", distribution="ketama")
+        proxy = self.start_proxy({"alpha": alpha}, args=["--workers", "2"])
+        keys = [b"r%d" % i for i in range(200)]
+        self.set_through(proxy, "alpha", keys)
+        # A new pool on a new port: both workers listen on it, both forward to its server.
+        beta = harness.pool(r[2:], hash="fnv1a_64", distribution="ketama")
+        offset = proxy.reload({"alpha": alpha, "beta": beta})
+        proxy.wait_log_line(offset, ["reload", "in service"])
+        self.set_through(proxy, "beta", keys)
+        self.assert_both_workers_served(proxy, "beta", [r[2].address])
+        self.assertEqual(r[2].client().dbsize(), len(keys))
+        # The old pool kept its clients' connections and its counters across the reload.
+        doc = proxy.stats()
+        self.assertEqual(sum(doc["alpha"][s.address]["requests"] for s in r[:2]), 2 * len(keys))
+        # A config a single decision must serve is refused; the running one stays.
+        offset = proxy.reload({"alpha": dict(alpha, migrate_from={"servers": alpha["servers"][:1]})})
+        line = proxy.wait_log_line(offset, ["reload:", "stays"])
+        self.assertIn("pool 'alpha': a migrating pool (migrate_from) needs --workers 1", line)
+        self.assertIn("the running configuration stays", line)
+        import redis
+        still = redis.Redis(host=harness.HOST, port=harness.listen_port_of(beta), socket_timeout=10)
+        self.assertEqual(still.get(keys[0]), b"v:" + keys[0])
+        still.close()
+        # The pool removed: no worker listens on its port any more.
+        offset = proxy.reload({"alpha": alpha})
+        proxy.wait_log_line(offset, ["reload", "in service"])
+        harness.wait_until(lambda: not harness.port_listening(harness.listen_port_of(beta)), 10,
+                           "beta's port to close in both workers")
+        self.assertEqual(proxy.redis_client("alpha").get(keys[1]), b"v:" + keys[1])
+        self.assert_stops_cleanly(proxy)
+
+    def test_an_ejection_reaches_every_worker_at_once(self):
+        # Only one worker ever talks to the server that fails, so only it sees the failure; the
+        # other must route that server's keys elsewhere from the same moment on, without one
+        # failed request of its own (each worker deciding alone, its first request would fail).
+        r = [self.start_redis() for _ in range(3)]
+        ports = [int(s.port) for s in r]
+        pools = {"alpha": harness.pool(r, hash="fnv1a_64", distribution="ketama",
+                                       auto_eject_hosts=True, server_failure_limit=1,
+                                       server_retry_timeout=1500)}
+        proxy = self.start_proxy(pools, args=["--workers", "2"])
+        # A key of each server: ask the proxy which one a key reached.
+        owner = {}
+        first = proxy.redis_client("alpha")
+        for i in range(5000):
+            if len(owner) == 3:
+                break
+            key = b"e%d" % i
+            first.set(key, b"1")
+            home = [s for s in r if s.client().get(key) is not None]
+            owner.setdefault(home[0].port, key)
+        victim = r[1]
+        self.assertEqual(len(owner), 3, owner)
+        key = owner[victim.port]
+        clients = [proxy.redis_client("alpha") for _ in range(CONNECTIONS)]
+        for c in clients:  # every connection open (on both workers) before the failure
+            c.ping()
+        victim.stop(signal.SIGKILL)
+        # The worker of `first`, the only one connected to the victim, sees the connection close.
+        proxy.wait_stats(lambda d: d["alpha"]["server_ejects"] == 1)
+        for i, c in enumerate(clients):
+            self.assertTrue(c.set(key, b"after %d" % i), i)
+        survivors = [s for s in r if s is not victim]
+        values = [s.client().get(key) for s in survivors]
+        self.assertEqual(sum(v is not None for v in values), 1, values)
+        self.assertIn(b"after %d" % (CONNECTIONS - 1), values)
+        doc = proxy.stats()
+        self.assertEqual(doc["alpha"]["server_ejects"], 1)
+        self.assertEqual(doc["alpha"]["forward_error"], 0)
+        # Back on its port after the retry time: every worker routes its keys to it again.
+        back = self.start_redis(port=ports[1])
+        offset = len(proxy.log())
+        harness.wait_until(lambda: (clients[0].get(b"poke"), "3 of 3 servers live" in
+                                    proxy.log()[offset:])[1], 10, "the server back in")
+        for i, c in enumerate(clients):
+            self.assertTrue(c.set(key, b"back %d" % i), i)
+        self.assertEqual(back.client().get(key), b"back %d" % (CONNECTIONS - 1))
+        self.assertEqual([s.client().get(key) for s in survivors], values)
+        self.assert_stops_cleanly(proxy)
+
+    def test_refuses_what_needs_one_decision(self):
+        r = self.start_redis()
+        sentinels = ["127.0.0.1:%d" % harness.free_port()]
+        cases = {
+            "follows Sentinel": harness.pool(["127.0.0.1:%d:1 g1" % harness.free_port()],
+                                             redis=True, sentinels=sentinels),
+            "migrating pool (migrate_from)": harness.pool(
+                [r], migrate_from={"servers": ["127.0.0.1:%d:1" % harness.free_port()]}),
+        }
+        for what, conf in cases.items():
+            with self.subTest(what=what):
+                path = harness.write_config(self.path("refused.yml"), {"p": conf})
+                one = harness.run_shardproxy(["-t", "-c", path])
+                self.assertEqual(one.returncode, 0, one.stderr)
+                for args in (["-t", "-c", path, "--workers", "2"], ["-c", path, "--workers=3"]):
+                    got = harness.run_shardproxy(args + ["-s", harness.free_port()])
+                    self.assertEqual(got.returncode, 1, got.stderr)
+                    self.assertIn("pool 'p': a ", got.stderr)
+                    self.assertIn(what + " needs --workers 1 for now", got.stderr)
+
+    def test_unix_socket_pool_is_served_too(self):
+        r = self.start_redis()
+        sock = self.path("alpha.sock")
+        pools = {"alpha": harness.pool([r], listen=sock + " 0600"),
+                 "beta": harness.pool([r])}
+        proxy = self.start_proxy(pools, args=["--workers", "2"])
+        harness.wait_until(lambda: os.path.exists(sock), 10, "the unix socket")
+        import redis
+        c = redis.Redis(unix_socket_path=sock, socket_timeout=10)
+        self.assertTrue(c.set("u", "1"))
+        self.assertEqual(proxy.redis_client("beta").get("u"), b"1")
+        self.assert_stops_cleanly(proxy)
+        self.assertFalse(os.path.exists(sock))
+
+    def test_a_port_someone_else_listens_on_is_refused(self):
+        # Even a listener in an SO_REUSEPORT group of its own: the workers must not join it.
+        r = self.start_redis()
+        for reuseport in (False, True):
+            with self.subTest(reuseport=reuseport):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if reuseport:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                s.bind((harness.HOST, 0))
+                s.listen(5)
+                port = s.getsockname()[1]
+                path = harness.write_config(self.path("busy.yml"),
+                                            {"p": harness.pool([r], listen_port=port)})
+                got = harness.run_shardproxy(["-c", path, "--workers", "2",
+                                              "-s", harness.free_port(), "-a", harness.HOST])
+                s.close()
+                self.assertEqual(got.returncode, 1, got.stderr)
+                self.assertIn("listen on 127.0.0.1:%d failed: Address already in use" % port,
+                              got.stderr)
+
+    def test_daemon_auto_workers_and_signals(self):
+        r = self.start_redis()
+        port = harness.free_port()
+        conf = harness.write_config(self.path("d.yml"), {"alpha": harness.pool([r], listen_port=port)})
+        pid_file, log_file = self.path("d.pid"), self.path("d.log")
+        self.stop_matching_on_cleanup(conf)
+        got = harness.run_shardproxy(["-d", "-c", conf, "-p", pid_file, "-o", log_file,
+                                      "--workers", "auto", "-s", harness.free_port(),
+                                      "-a", harness.HOST])
+        self.assertEqual(got.returncode, 0, got.stderr)
+        pid = harness.read_pid_file(pid_file)
+        cpus = min(os.cpu_count(), 64)
+        # The threads start after the fork: the daemon has them all.
+        harness.wait_until(lambda: threads(pid) == cpus, 10, "%d threads" % cpus)
+        harness.wait_until(lambda: harness.port_listening(port), 10, "the pool's port")
+        import redis
+        c = redis.Redis(host=harness.HOST, port=port, socket_timeout=10)
+        self.assertTrue(c.set("d", "1"))
+        # SIGUSR1 (a reload) and SIGTTIN (log level) go to the main thread and work.
+        os.kill(pid, signal.SIGTTIN)
+        harness.wait_until(lambda: "log level" in read_text(log_file), 10,
+                           "SIGTTIN's line")
+        self.assertTrue(harness.kill_pid(pid, signal.SIGTERM))
+        self.assertFalse(os.path.exists(pid_file))
+        with open(log_file) as f:
+            text = f.read()
+        self.assertIn("%d workers: each with its own event loop" % cpus if cpus > 1 else
+                      "started on pid", text)
+        self.assertIn("exiting on SIGTERM with status 0", text)
+
+
+if __name__ == "__main__":
+    unittest.main()
