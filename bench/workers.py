@@ -37,8 +37,9 @@ from proxy import harness  # noqa: E402
 TARGETS = ("direct", "nutcracker", "workers 1", "workers 2")
 
 
-class Setup:
-    """Two backends; nutcracker, shardproxy --workers 1 and --workers 2 on the same pool."""
+class Setup(pb.Setup):
+    """Two backends; nutcracker, shardproxy --workers 1 and --workers 2 on the same pool (the
+    processes kept, checked and stopped as bench/proxy.py's)."""
 
     def __init__(self, workdir):
         self.procs = []
@@ -58,19 +59,6 @@ class Setup:
                       "workers 1": w1.port("alpha"), "workers 2": w2.port("alpha")}
         self.pids = {"direct": None, "nutcracker": nc.pid, "workers 1": w1.pid,
                      "workers 2": w2.pid}
-
-    def _add(self, proc):
-        self.procs.append(proc)
-        return proc
-
-    def check(self):
-        for p in self.procs:
-            if p.returncode is None:
-                p.check_running()
-
-    def stop(self):
-        for p in reversed(self.procs):
-            p.stop()
 
 
 def measure(setup, rounds, requests, log):
