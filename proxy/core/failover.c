@@ -23,6 +23,22 @@
 #include "report/stats.h"
 #include "sentinel/sentinel.h"
 #include "server.h"
+#include "world.h"
+
+/* Several workers: the followers put their own server object where the leader put its own. */
+static void tell_followers(struct sp_pool *pool, size_t server, bool replica, const char *host,
+                           int port, const char *reason)
+{
+    struct sp_world *w = pool->proxy->world;
+    struct sp_world_move m = { pool->proxy->generation, pool->idx, (unsigned)server, replica,
+                               "", port, "" };
+
+    if (w == NULL || pool->retired)
+        return;
+    snprintf(m.host, sizeof(m.host), "%s", host);
+    snprintf(m.reason, sizeof(m.reason), "%s", reason);
+    w->tell(w, &m);
+}
 
 static void on_master(void *ctx, const struct sp_sentinel_master *m)
 {
@@ -36,6 +52,8 @@ static void on_master(void *ctx, const struct sp_sentinel_master *m)
     snprintf(was, sizeof(was), "%s", s->addr_text);
     snprintf(reason, sizeof(reason), "master '%s' failed over to %s:%d; the request may or may "
              "not have been executed", m->master, m->host, m->port);
+    /* Every answer, moved or not: a follower's pool made by a reload is at its file address. */
+    tell_followers(pool, m->server, false, m->host, m->port, reason);
     if (sp_server_move(s, m->host, m->port, reason) < 0)
         return;
     if (strcmp(was, s->addr_text) == 0)
@@ -51,7 +69,34 @@ static void on_master(void *ctx, const struct sp_sentinel_master *m)
 /* Sentinel chose another replica for a server: its reads (failover_replica_reads) follow. */
 static void on_replicas(void *ctx, size_t server)
 {
-    sp_replica_changed(ctx, server);
+    struct sp_pool *pool = ctx;
+    const char *host = "";
+    int port = 0;
+
+    if (pool->sentinel != NULL && sp_sentinel_replica(pool->sentinel, server, &host, &port) < 0)
+        host = "";
+    tell_followers(pool, server, true, host, port, "");
+    sp_replica_changed(pool, server);
+}
+
+void sp_world_move(struct sp_proxy *follower, const struct sp_world_move *m)
+{
+    struct sp_server *s;
+
+    if (m->generation != follower->generation || m->pool >= follower->npools ||
+        m->server >= follower->pools[m->pool]->nservers)
+        return; /* about a config that is gone: the new one's Sentinel client tells again */
+    s = follower->pools[m->pool]->servers[m->server];
+    if (m->replica) {
+        if (m->host[0] == '\0')
+            s->told_replica[0] = '\0';
+        else
+            snprintf(s->told_replica, sizeof(s->told_replica), "%s %d", m->host, m->port);
+        sp_replica_changed(s->pool, m->server);
+        return;
+    }
+    if (sp_server_move(s, m->host, m->port, m->reason) == 0)
+        sp_stats_server_address(s->st, s->addr_text);
 }
 
 struct sp_sentinel *sp_failover_client(struct sp_pool *pool, const struct sp_conf_pool *cp,
@@ -68,7 +113,8 @@ struct sp_sentinel *sp_failover_client(struct sp_pool *pool, const struct sp_con
 
 int sp_failover_start(struct sp_pool *pool, char *err, size_t errlen)
 {
-    if (!sp_conf_pool_is_sentinel(pool->conf))
+    /* A follower follows the leader's client (world.h), not Sentinel itself. */
+    if (!sp_conf_pool_is_sentinel(pool->conf) || pool->proxy->follower)
         return 0;
     pool->sentinel = sp_failover_client(pool, pool->conf, err, errlen);
     return pool->sentinel != NULL ? 0 : -1;

@@ -132,7 +132,7 @@ static int prepare_kept(struct sp_reload *r, struct plan *pl)
     }
     if (sp_placement_build(r->reg, cp, pl->servers, &pl->place, why, sizeof(why)) < 0)
         return fail(r, cp->name, why);
-    if (sp_conf_pool_is_sentinel(cp) &&
+    if (sp_conf_pool_is_sentinel(cp) && !r->proxy->follower &&
         (pl->sentinel = sp_failover_client(pool, cp, why, sizeof(why))) == NULL)
         return fail(r, cp->name, why);
     if (cp->migrate_from != NULL &&

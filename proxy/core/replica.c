@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
@@ -38,9 +39,23 @@ static struct sp_server *replica_of(struct sp_server *s)
     int port;
     char err[SP_REASON_MAX];
 
-    if (pool->sentinel == NULL || s->conf == NULL ||
-        sp_sentinel_replica(pool->sentinel, s->idx, &host, &port) < 0)
+    char told[sizeof(s->told_replica)];
+
+    if (s->conf == NULL)
         return NULL;
+    if (pool->proxy->follower) {
+        /* No Sentinel client of its own: the leader's choice, as it was told (world.h). */
+        char *sp = strrchr(strcpy(told, s->told_replica), ' ');
+
+        if (sp == NULL)
+            return NULL;
+        *sp = '\0';
+        host = told;
+        port = atoi(sp + 1);
+    } else if (pool->sentinel == NULL ||
+               sp_sentinel_replica(pool->sentinel, s->idx, &host, &port) < 0) {
+        return NULL;
+    }
     if (s->replica == NULL) {
         s->replica = sp_server_new(pool, s->conf, s->idx, err, sizeof(err));
         if (s->replica == NULL) {

@@ -6,7 +6,10 @@
  * (eject.c): followers report what their connections saw, and the leader changes a placement
  * with every follower parked at an event boundary, making theirs the same before they go on.
  * Taking a server back at its retry time needs no stop: the retry times are the leader's in
- * every worker, and each worker rebuilds before it routes anything after that time.
+ * every worker, and each worker rebuilds before it routes anything after that time.  Nor does
+ * a Sentinel move: a key keeps its server, only the server's address changes; the leader's
+ * Sentinel client tells every follower, which moves its own server object (and releases the
+ * requests it held) as the leader did.
  * struct sp_proxy's `world` is NULL for the only worker: it decides alone, as it always did.
  */
 #ifndef SP_WORLD_H
@@ -16,6 +19,16 @@
 #include <stddef.h>
 
 struct sp_proxy;
+
+/* Where the leader's Sentinel client puts a server of a Sentinel pool (by index), for the
+   followers, which follow no Sentinel themselves. */
+struct sp_world_move {
+    unsigned generation, pool, server;
+    bool replica;              /* the replica to read from (host "" : none), else the master */
+    char host[256];
+    int port;
+    char reason[256];          /* for the requests a master's move fails */
+};
 
 /* What a follower tells the leader about a server of a running pool (by index). */
 enum sp_world_news {
@@ -40,7 +53,12 @@ struct sp_world {
      */
     void (*stop)(struct sp_world *w,
                  void (*fn)(struct sp_proxy *const *followers, size_t n, void *arg), void *arg);
+    /* Leader: tells every follower (queued; each applies it between two events). */
+    void (*tell)(struct sp_world *w, const struct sp_world_move *m);
 };
+
+/* Follower: the leader's news of a Sentinel pool's server applied to its own (failover.c). */
+void sp_world_move(struct sp_proxy *follower, const struct sp_world_move *m);
 
 /* Leader: news from a follower, applied as if the leader's own connection had seen it. */
 void sp_world_news(struct sp_proxy *leader, unsigned generation, unsigned pool, unsigned server,

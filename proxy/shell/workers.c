@@ -86,10 +86,9 @@ int sp_workers_check_conf(const struct sp_conf *conf, unsigned n, char *err, siz
         const struct sp_conf_pool *p = &conf->pools[i];
         const char *why = NULL;
 
-        /* Each needs one decision for every worker (docs/design/workers.md, step 3). */
-        if (sp_conf_pool_is_sentinel(p))
-            why = "a pool that follows Sentinel";
-        else if (p->migrate_from != NULL)
+        /* The migration's phases are not one decision for every worker yet
+           (docs/design/workers.md, step 3). */
+        if (p->migrate_from != NULL)
             why = "a migrating pool (migrate_from)";
         if (why != NULL) {
             snprintf(err, errlen,
@@ -244,6 +243,30 @@ static void world_report(struct sp_world *sw, unsigned generation, unsigned pool
         free(n);
 }
 
+static void follower_move(struct worker *w, void *arg)
+{
+    sp_world_move(w->proxy, arg);
+    free(arg);
+}
+
+static void world_tell(struct sp_world *sw, const struct sp_world_move *m)
+{
+    struct sp_workers *ws = WORKER_OF(sw)->set;
+
+    for (unsigned i = 1; i < ws->n; i++) {
+        struct sp_world_move *copy = malloc(sizeof(*copy));
+
+        if (copy != NULL)
+            *copy = *m;
+        if (copy == NULL || try_post(&ws->w[i], follower_move, copy) < 0) {
+            free(copy);
+            sp_log_error("workers: out of memory telling worker %u that server %u of pool %u "
+                         "moved to %s:%d; it stays where it was", i, m->server, m->pool,
+                         m->host, m->port);
+        }
+    }
+}
+
 /* A follower parks until the leader releases round `arg`. */
 static void park(struct worker *w, void *arg)
 {
@@ -328,6 +351,7 @@ struct sp_workers *sp_workers_new(struct event_base *base, unsigned n, const str
         w->world.follower = i > 0;
         w->world.report = world_report;
         w->world.stop = world_stop;
+        w->world.tell = world_tell;
         if (n > 1 && inbox_init(w, err, errlen) < 0)
             goto fail;
         /* The leader opens each TCP address first (and checks nobody else has it). */
@@ -414,7 +438,7 @@ static void worker_fini(struct worker *w)
         struct message *m = w->inbox;
 
         w->inbox = m->next;
-        if (m->fn == leader_news)
+        if (m->fn == leader_news || m->fn == follower_move)
             free(m->arg);
         free(m);
     }

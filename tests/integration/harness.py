@@ -879,13 +879,13 @@ class ProxyBase(Process):
 
 # The integration suite runs with `--workers 1` (the default) and again with SP_TEST_WORKERS=2
 # (scripts/test): every shardproxy a test starts gets `--workers N` unless the test chose its own,
-# or a pool needs one worker (Sentinel, migrate_from: said on stderr, once per proxy).
+# or a pool needs one worker (migrate_from: said on stderr, once per proxy).
 WORKERS = int(os.environ.get("SP_TEST_WORKERS") or 1)
 
 
 def needs_one_worker(pools):
     return [name for name, conf in pools.items()
-            if isinstance(conf, dict) and ("sentinels" in conf or "migrate_from" in conf)]
+            if isinstance(conf, dict) and "migrate_from" in conf]
 
 
 class Shardproxy(ProxyBase):

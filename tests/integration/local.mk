@@ -69,11 +69,12 @@ TESTS += $(HA_INTEGRATION_TESTS)
 EXTRA_DIST += $(HA_INTEGRATION_TESTS) tests/integration/typedload.py
 
 # The integration and abuse suites again with every shardproxy they start running 2 workers
-# (harness.py: SP_TEST_WORKERS), scripts/test's second pass.  Not the Sentinel and migration
-# tests: those pools need one worker for now, so they would only run the same again.
+# (harness.py: SP_TEST_WORKERS), scripts/test's second pass.  Not the migration tests: those
+# pools need one worker for now, so they would only run the same again.
 WORKER_TESTS = $(INTEGRATION_TESTS) $(CORE_INTEGRATION_TESTS) $(MEMCACHE_INTEGRATION_TESTS) \
-	tests/integration/test_vs_nutcracker.py tests/integration/test_reload.py \
-	tests/integration/test_typed_load.py $(ABUSE_TESTS)
+	tests/integration/test_vs_nutcracker.py $(SENTINEL_INTEGRATION_TESTS) \
+	tests/integration/test_failover.py tests/integration/test_reload.py \
+	tests/integration/test_failover_hold.py tests/integration/test_typed_load.py $(ABUSE_TESTS)
 check-workers: all
 	SP_TEST_WORKERS=2 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(WORKER_TESTS)" \
 	    TEST_SUITE_LOG=test-suite-workers.log

@@ -7,8 +7,8 @@ Real redis-servers on 127.0.0.1.  Many client connections spread over the worker
 picks a worker per connection); each test checks that both workers served (every worker opens
 its own connection to a server it forwards to, so the summed server_connections tells) and that
 placement is nutcracker's (golden data, tests/data/placement).  What needs one decision for the
-whole process is decided by the first worker (ejection) or, for now, refused with more than one
-worker (Sentinel, migration).
+whole process is decided by the first worker (ejection, Sentinel) or, for now, refused with more
+than one worker (migration).
 """
 
 import os
@@ -96,7 +96,9 @@ class Workers(harness.TestCase):
 
     def test_stats_have_the_single_worker_fields(self):
         r = [self.start_redis() for _ in range(2)]
-        pools = {"alpha": harness.pool(r, hash="fnv1a_64", distribution="ketama")}
+        # md5: short keys like these spread evenly (fnv1a_64 + ketama put all 400 on one of two
+        # servers on some pairs of ports, and that server then has no connection to count).
+        pools = {"alpha": harness.pool(r, hash="md5", distribution="ketama")}
         one = self.start_proxy(pools)
         two = self.start_proxy({"alpha": dict(pools["alpha"], listen="%s:%d" % (
             harness.HOST, harness.free_port()))}, args=["--workers", "2"])
@@ -104,6 +106,7 @@ class Workers(harness.TestCase):
         clients = [self.set_through(p, "alpha", keys) for p in (one, two)]
         docs = [p.wait_stats(lambda d: sum(d["alpha"][s.address]["responses"] for s in r) == 800)
                 for p in (one, two)]
+        self.assertTrue(all(docs[0]["alpha"][s.address]["requests"] > 0 for s in r), docs[0])
         self.assertEqual(sorted(docs[0]), sorted(docs[1]))
         for s in r:
             self.assertEqual(sorted(docs[0]["alpha"][s.address]), sorted(docs[1]["alpha"][s.address]))
@@ -199,12 +202,40 @@ class Workers(harness.TestCase):
         self.assertEqual([s.client().get(key) for s in survivors], values)
         self.assert_stops_cleanly(proxy)
 
+    def test_a_sentinel_switch_reaches_every_worker(self):
+        # The leader alone follows Sentinel; every worker's connections must follow the switch.
+        # A follower left at the dead address would hold its requests until failover_hold ran
+        # out (the master never comes back there) and then fail them.
+        topo = self.start_sentinels()
+        pool = harness.pool(["%s:1 %s" % (topo.master_address(n), n) for n in topo.names],
+                            redis=True, hash="fnv1a_64", distribution="ketama", timeout=3000,
+                            sentinels=topo.sentinel_addresses(), failover_hold=8000)
+        proxy = self.start_proxy({"ha": pool}, args=["--workers", "2"])
+        keys = harness.spread_keys("sw", 200)
+        home = {k: name for k, (_, name) in
+                harness.oracle_place(proxy.conf_path, keys, self.tmpdir, pool="ha").items()}
+        key = next(k for k in keys if home[k] == "shard2")
+        clients = [proxy.redis_client("ha") for _ in range(CONNECTIONS)]
+        for i, c in enumerate(clients):
+            self.assertTrue(c.set(key, b"before %d" % i))
+        offset = len(proxy.log())
+        old = topo.kill_master_in_sync("shard2")
+        new = topo.wait_switched("shard2", old)
+        for i, c in enumerate(clients):
+            self.assertTrue(c.set(key, b"after %d" % i), i)
+        self.assertEqual(topo.server(new).client().get(key), b"after %d" % (CONNECTIONS - 1))
+        doc = proxy.wait_stats(lambda d: d["ha"]["shard2"]["responses"] >= 2 * CONNECTIONS)
+        self.assertEqual(doc["ha"]["shard2"]["failovers"], 1, "counted once for the process")
+        self.assertEqual(doc["ha"]["shard2"]["hold_expired"], 0)
+        self.assertEqual(doc["ha"]["shard2"]["server_connections"], 2, "one per worker")
+        moved = [line for line in proxy.log()[offset:].splitlines()
+                 if "server 'shard2' (master 'shard2') is at %s now" % new in line]
+        self.assertEqual(len(moved), 1, "one log line for the process: %s" % moved)
+        self.assert_stops_cleanly(proxy)
+
     def test_refuses_what_needs_one_decision(self):
         r = self.start_redis()
-        sentinels = ["127.0.0.1:%d" % harness.free_port()]
         cases = {
-            "follows Sentinel": harness.pool(["127.0.0.1:%d:1 g1" % harness.free_port()],
-                                             redis=True, sentinels=sentinels),
             "migrating pool (migrate_from)": harness.pool(
                 [r], migrate_from={"servers": ["127.0.0.1:%d:1" % harness.free_port()]}),
         }
