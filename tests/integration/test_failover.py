@@ -28,6 +28,8 @@ import re
 import signal
 import time
 
+import redis
+
 import harness
 
 os.environ.setdefault("SHARDPROXY_PLUGIN_PATH", harness.build_plugin_path())
@@ -167,8 +169,12 @@ class Failover(harness.TestCase):
         stale = topo.master_address("shard1")
         topo.failover("shard1")
         current = topo.wait_switched("shard1", stale)
-        harness.wait_until(lambda: topo.server(stale).client().execute_command("ROLE")[0] ==
-                           b"slave", 30, "the old master %s to become a replica" % stale)
+        def demoted():
+            try:
+                return topo.server(stale).client().execute_command("ROLE")[0] == b"slave"
+            except redis.exceptions.ConnectionError:
+                return False  # Redis drops its clients as it turns into a replica: ask again
+        harness.wait_until(demoted, 30, "the old master %s to become a replica" % stale)
         addresses = {"shard1": stale, "shard2": topo.master_address("shard2")}
         proxy = self.start_proxy({POOL: ha_pool(topo, addresses)})
         keys = harness.spread_keys("st", 200)
