@@ -103,6 +103,7 @@ struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *con
                                                         : SP_PROXY_DEFAULT_HIGH_WATERMARK;
     proxy->shared_port = opt != NULL && opt->shared_port;
     proxy->follower = opt != NULL && opt->follower;
+    proxy->world = opt != NULL ? opt->world : NULL;
     TAILQ_INIT(&proxy->free_reqs);
     TAILQ_INIT(&proxy->free_busy);
     TAILQ_INIT(&proxy->retired_pools);
@@ -162,11 +163,6 @@ void sp_proxy_free(struct sp_proxy *proxy)
     free(proxy->key_srv);
     free(proxy->key_from);
     free(proxy);
-}
-
-void sp_proxy_set_world(struct sp_proxy *proxy, struct sp_world *world)
-{
-    proxy->world = world;
 }
 
 void sp_proxy_count_clients(struct sp_proxy *proxy, long *counters)

@@ -22,6 +22,8 @@ struct sp_stats;
 struct sp_proxy;
 
 /* Tuning from the command line; zero fields take the defaults below. */
+struct sp_world;
+
 struct sp_proxy_options {
     size_t mbuf_size;        /* -m: bytes read from a socket per read call (default 16384) */
     size_t high_watermark;   /* back-pressure: bytes pending per client / per server connection
@@ -32,6 +34,8 @@ struct sp_proxy_options {
                                 checks beforehand that nobody else listens on the port) */
     bool follower;           /* not the first worker: pools listening on a unix socket are
                                 served by the first worker only (no listener here) */
+    struct sp_world *world;  /* several workers: how placement decisions are shared (world.h),
+                                from the first connection on; NULL: the only worker */
 };
 
 #define SP_PROXY_DEFAULT_MBUF_SIZE 16384
@@ -71,13 +75,6 @@ int sp_proxy_check(const struct sp_conf *conf, const struct sp_registry *reg, ch
 int sp_proxy_reload(struct sp_proxy *proxy, const struct sp_conf *conf,
                     const struct sp_registry *reg, struct sp_stats *stats, char *err,
                     size_t errlen);
-
-/*
- * One worker of several (world.h): from now on placement changes go through `world` (the
- * leader decides; followers report).  Set once, before the proxy's loop runs.
- */
-struct sp_world;
-void sp_proxy_set_world(struct sp_proxy *proxy, struct sp_world *world);
 
 /*
  * Several workers: pool i of `proxy` counts its clients in counters[i] (atomic, shared by the

@@ -75,6 +75,7 @@ struct sp_workers {
     unsigned parked;           /* followers parked in it so far */
     unsigned released;         /* the latest round they may leave */
     bool held;                 /* the followers are held already (a reload, a stop) */
+    bool started;              /* the followers' threads run */
     long *clients;             /* n > 1: per pool, its clients in every worker (atomic) */
 };
 
@@ -289,9 +290,10 @@ static void world_stop(struct sp_world *sw,
     struct sp_proxy *followers[ws->n];
     unsigned nf = ws->n - 1, round;
 
-    if (ws->held) {
-        /* A reload holds them, mid-switch: the leader changes alone, and the reload makes
-           every follower take the leader's placements before it lets them go. */
+    if (ws->held || !ws->started) {
+        /* A reload holds them, mid-switch, or they do not run yet: the leader changes alone,
+           and the reload (or the start) makes every follower take the leader's placements
+           before it lets them go. */
         fn(NULL, 0, arg);
         return;
     }
@@ -357,11 +359,10 @@ struct sp_workers *sp_workers_new(struct event_base *base, unsigned n, const str
         /* The leader opens each TCP address first (and checks nobody else has it). */
         o.shared_port = n > 1;
         o.follower = i > 0;
+        o.world = n > 1 ? &w->world : NULL;
         w->proxy = sp_proxy_new(w->base, conf, reg, w->stats, &o, err, errlen);
         if (w->proxy == NULL)
             goto fail;
-        if (n > 1)
-            sp_proxy_set_world(w->proxy, &w->world);
     }
     if (n > 1 && count_clients(ws, conf) < 0) {
         snprintf(err, errlen, "out of memory");
@@ -404,6 +405,10 @@ static void *follower_main(void *arg)
 
 int sp_workers_start(struct sp_workers *ws, char *err, size_t errlen)
 {
+    /* A server may have failed already (a preconnect): nobody runs yet, all take the same. */
+    for (unsigned i = 1; i < ws->n; i++)
+        sp_world_adopt_all(ws->w[0].proxy, ws->w[i].proxy);
+    ws->started = true;
     for (unsigned i = 1; i < ws->n; i++) {
         struct worker *w = &ws->w[i];
         int rc = pthread_create(&w->thread, NULL, follower_main, w);
