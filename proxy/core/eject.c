@@ -153,33 +153,46 @@ static void adopt(struct sp_pool *pool, const struct sp_pool *from)
     pool->place = next;
 }
 
-/* Leader, followers parked: pool `idx` changed here; the followers take it. */
+/* A change of a pool's placement: apply(pool, server) makes it (server: the one it is about). */
 struct change {
     struct sp_pool *pool;
-    void (*apply)(struct sp_pool *pool);
+    struct sp_server *server;
+    void (*apply)(struct sp_pool *pool, struct sp_server *server);
 };
 
+/* Leader, followers parked: the change is made here; the followers take the result. */
 static void change_everywhere(struct sp_proxy *const *followers, size_t n, void *arg)
 {
     struct change *c = arg;
 
-    c->apply(c->pool);
+    c->apply(c->pool, c->server);
     for (size_t i = 0; i < n; i++)
         if (c->pool->idx < followers[i]->npools)
             adopt(followers[i]->pools[c->pool->idx], c->pool);
 }
 
-/* Changes a running pool's placement with apply(pool): at once when alone; with several
-   workers, in the leader, every follower parked meanwhile and taking the result. */
-static void change_placement(struct sp_pool *pool, void (*apply)(struct sp_pool *pool))
+/* Makes a change to a running pool's placement: at once when alone; with several workers, in
+   the leader, every follower parked meanwhile and taking the result. */
+static void change_placement(struct change c)
 {
-    struct sp_world *w = pool->proxy->world;
-    struct change c = { pool, apply };
+    struct sp_world *w = c.pool->proxy->world;
 
-    if (w == NULL || pool->retired)
-        apply(pool);
+    if (w == NULL || c.pool->retired)
+        c.apply(c.pool, c.server);
     else
         w->stop(w, change_everywhere, &c);
+}
+
+/* An ejected server's retry time has passed: the placement is built again. */
+static bool rebuild_due(const struct sp_pool *pool)
+{
+    return pool->place.next_rebuild != 0 && sp_usec_now() > pool->place.next_rebuild;
+}
+
+static void rebuild(struct sp_pool *pool, struct sp_server *unused)
+{
+    (void)unused;
+    pool_rebuild(pool);
 }
 
 void sp_world_adopt_all(struct sp_proxy *leader, struct sp_proxy *follower)
@@ -194,7 +207,7 @@ void sp_world_adopt_all(struct sp_proxy *leader, struct sp_proxy *follower)
  * and never reset by an answer while several workers run), so at any moment every worker that
  * routes finds the same servers live.  The leader is told, to rebuild (and say so) too.
  */
-static void rebuild_due(struct sp_pool *pool)
+static void follower_rebuild(struct sp_pool *pool)
 {
     struct sp_world *w = pool->proxy->world;
 
@@ -208,11 +221,11 @@ struct sp_server *sp_pool_locate(struct sp_pool *pool, const void *key, size_t l
 {
     int idx;
 
-    if (pool->place.next_rebuild != 0 && sp_usec_now() > pool->place.next_rebuild) {
+    if (rebuild_due(pool)) {
         if (pool->proxy->follower)
-            rebuild_due(pool);
+            follower_rebuild(pool);
         else
-            change_placement(pool, pool_rebuild);
+            change_placement((struct change){ pool, NULL, rebuild });
     }
     if (pool->place.nlive == 0) {
         *reason = strerror(ECONNREFUSED);
@@ -227,16 +240,10 @@ struct sp_server *sp_pool_locate(struct sp_pool *pool, const void *key, size_t l
 }
 
 /* The limit is reached: the server is out until its retry time. */
-static void eject(struct sp_pool *pool)
+static void eject(struct sp_pool *pool, struct sp_server *server)
 {
-    struct sp_server *server = NULL;
     int64_t now = sp_usec_now();
 
-    for (size_t i = 0; i < pool->nservers && server == NULL; i++)
-        if (pool->servers[i]->failure_count >= (uint32_t)pool->conf->server_failure_limit)
-            server = pool->servers[i];
-    if (server == NULL)
-        return;
     server->failure_count = 0;
     server->next_retry = now + (int64_t)pool->conf->server_retry_timeout * 1000;
     server->st->server_ejected_at = now;
@@ -261,7 +268,7 @@ void sp_pool_server_failure(struct sp_server *server)
     server->failure_count++;
     if (server->failure_count < (uint32_t)pool->conf->server_failure_limit)
         return;
-    change_placement(pool, eject);
+    change_placement((struct change){ pool, server, eject });
 }
 
 void sp_pool_server_ok(struct sp_server *server)
@@ -291,8 +298,8 @@ void sp_world_news(struct sp_proxy *leader, unsigned generation, unsigned pool, 
         return; /* about a config that is gone */
     p = leader->pools[pool];
     if (news == SP_WORLD_REBUILD_DUE) {
-        if (p->place.next_rebuild != 0 && sp_usec_now() > p->place.next_rebuild)
-            change_placement(p, pool_rebuild);
+        if (rebuild_due(p))
+            change_placement((struct change){ p, NULL, rebuild });
         return;
     }
     if (server >= p->nservers)

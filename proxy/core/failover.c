@@ -88,10 +88,8 @@ void sp_world_move(struct sp_proxy *follower, const struct sp_world_move *m)
         return; /* about a config that is gone: the new one's Sentinel client tells again */
     s = follower->pools[m->pool]->servers[m->server];
     if (m->replica) {
-        if (m->host[0] == '\0')
-            s->told_replica[0] = '\0';
-        else
-            snprintf(s->told_replica, sizeof(s->told_replica), "%s %d", m->host, m->port);
+        snprintf(s->told_replica_host, sizeof(s->told_replica_host), "%s", m->host);
+        s->told_replica_port = m->host[0] != '\0' ? m->port : 0;
         sp_replica_changed(s->pool, m->server);
         return;
     }

@@ -63,20 +63,6 @@ int sp_proxy_check(const struct sp_conf *conf, const struct sp_registry *reg, ch
                    size_t errlen);
 
 /*
- * Puts `conf` (with plugins from `reg`, counters in `stats`, which may be NULL) in service in
- * place of the running config, without dropping what stays (core/reload.c): pools with the same
- * name and listen address keep their listener, clients and the connections of their remaining
- * servers; the placement switches at once; gone pools and servers finish their replies in flight
- * first.  Logs what changed per pool.  On failure (a new address that does not resolve or bind,
- * out of memory) nothing changed: returns -1 with err naming the pool and the problem.  On
- * success the running config, registry and stats are no longer used and may be freed; the new
- * ones must outlive the proxy (or the next reload).
- */
-int sp_proxy_reload(struct sp_proxy *proxy, const struct sp_conf *conf,
-                    const struct sp_registry *reg, struct sp_stats *stats, char *err,
-                    size_t errlen);
-
-/*
  * Several workers: pool i of `proxy` counts its clients in counters[i] (atomic, shared by the
  * workers, for a client_connections of the process), adding those it has now.  Retired pools
  * stop counting.  Called with every worker parked (at start, after a reload).
@@ -84,10 +70,18 @@ int sp_proxy_reload(struct sp_proxy *proxy, const struct sp_conf *conf,
 void sp_proxy_count_clients(struct sp_proxy *proxy, long *counters);
 
 /*
- * sp_proxy_reload in two steps, for several workers that must switch together: the prepare
- * does everything that can fail (NULL with err set, nothing changed); the commit switches and
- * cannot fail (as sp_proxy_reload on success); the abort undoes the prepare.  Nothing else may
- * run on the proxy between a prepare and its commit or abort.
+ * Puts `conf` (with plugins from `reg`) in service in place of the running config, without
+ * dropping what stays (core/reload.c): pools with the same name and listen address keep their
+ * listener, clients and the connections of their remaining servers; the placement switches at
+ * once; gone pools and servers finish their replies in flight first.  Logs what changed per pool
+ * (the first worker only).  In two steps, so that several workers switch together:
+ *   - the prepare does everything that can fail (a new address that does not resolve or bind,
+ *     out of memory): NULL with err naming the pool and the problem, nothing changed;
+ *   - the commit switches, counters in `stats` (may be NULL), and cannot fail; the running
+ *     config, registry and stats are then no longer used and may be freed; the new ones must
+ *     outlive the proxy (or the next reload);
+ *   - the abort undoes the prepare.
+ * Nothing else may run on the proxy between a prepare and its commit or abort.
  */
 struct sp_reload;
 struct sp_reload *sp_proxy_reload_prepare(struct sp_proxy *proxy, const struct sp_conf *conf,

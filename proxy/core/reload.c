@@ -398,15 +398,3 @@ void sp_proxy_reload_abort(struct sp_reload *r)
     undo(r);
     reload_free(r);
 }
-
-int sp_proxy_reload(struct sp_proxy *proxy, const struct sp_conf *conf,
-                    const struct sp_registry *reg, struct sp_stats *stats, char *err,
-                    size_t errlen)
-{
-    struct sp_reload *r = sp_proxy_reload_prepare(proxy, conf, reg, err, errlen);
-
-    if (r == NULL)
-        return -1;
-    sp_proxy_reload_commit(r, stats);
-    return 0;
-}

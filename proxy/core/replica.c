@@ -16,7 +16,6 @@
 #include "config.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
@@ -39,19 +38,14 @@ static struct sp_server *replica_of(struct sp_server *s)
     int port;
     char err[SP_REASON_MAX];
 
-    char told[sizeof(s->told_replica)];
-
     if (s->conf == NULL)
         return NULL;
     if (pool->proxy->follower) {
         /* No Sentinel client of its own: the leader's choice, as it was told (world.h). */
-        char *sp = strrchr(strcpy(told, s->told_replica), ' ');
-
-        if (sp == NULL)
+        if (s->told_replica_port == 0)
             return NULL;
-        *sp = '\0';
-        host = told;
-        port = atoi(sp + 1);
+        host = s->told_replica_host;
+        port = s->told_replica_port;
     } else if (pool->sentinel == NULL ||
                sp_sentinel_replica(pool->sentinel, s->idx, &host, &port) < 0) {
         return NULL;

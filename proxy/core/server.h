@@ -46,7 +46,8 @@ struct sp_server {
     bool source_only;             /* migrate.c: in a migration's source layout only */
     /* replica.c: where reads go while the master is down (failover_replica_reads) */
     struct sp_server *replica;    /* made on first use, NULL until then */
-    char told_replica[272];       /* a follower: the leader's choice, "host port" or "" */
+    char told_replica_host[256];  /* a follower: the leader's choice of replica (world.h) */
+    int told_replica_port;        /* ... 0: none */
     bool is_replica;              /* this is such a replica: outside placement, never held */
 };
 

@@ -268,6 +268,13 @@ static void world_tell(struct sp_world *sw, const struct sp_world_move *m)
     }
 }
 
+/* Waits (the sync lock held) until `count` reaches `n`. */
+static void wait_for(struct sp_workers *ws, const unsigned *count, unsigned n)
+{
+    while (*count < n)
+        pthread_cond_wait(&ws->changed, &ws->sync);
+}
+
 /* A follower parks until the leader releases round `arg`. */
 static void park(struct worker *w, void *arg)
 {
@@ -306,8 +313,7 @@ static void world_stop(struct sp_world *sw,
     for (unsigned i = 1; i < ws->n; i++)
         post(&ws->w[i], park, (void *)(uintptr_t)round);
     pthread_mutex_lock(&ws->sync);
-    while (ws->parked < nf)
-        pthread_cond_wait(&ws->changed, &ws->sync);
+    wait_for(ws, &ws->parked, nf);
     ws->held = true;
     pthread_mutex_unlock(&ws->sync);
     fn(followers, nf, arg);
@@ -501,12 +507,6 @@ void sp_workers_sum_stats(void *arg)
         sp_log_error("workers: counters of different configs cannot be summed");
 }
 
-/* Waits (the sync lock held) until `count` reaches `n`. */
-static void wait_for(struct sp_workers *ws, const unsigned *count, unsigned n)
-{
-    while (*count < n)
-        pthread_cond_wait(&ws->changed, &ws->sync);
-}
 
 /*
  * A follower's part of a reload: prepares, says so, waits for the decision (nothing else may

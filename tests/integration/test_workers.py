@@ -233,6 +233,36 @@ class Workers(harness.TestCase):
         self.assertEqual(len(moved), 1, "one log line for the process: %s" % moved)
         self.assert_stops_cleanly(proxy)
 
+    def test_replica_reads_in_every_worker(self):
+        # The replica to read from is the leader's Sentinel client's choice, told to every
+        # worker: reads through connections on both workers are answered while the master is
+        # down (a follower without it would hold them for failover_hold, then fail them).
+        topo = self.start_sentinels(down_after_ms=20000)  # no failover during the test
+        pool = harness.pool(["%s:1 %s" % (topo.master_address(n), n) for n in topo.names],
+                            redis=True, hash="fnv1a_64", distribution="ketama", timeout=3000,
+                            sentinels=topo.sentinel_addresses(), failover_hold=1000,
+                            failover_replica_reads=True)
+        proxy = self.start_proxy({"ha": pool}, args=["--workers", "2"], log_level=6)
+        keys = harness.spread_keys("rr", 200)
+        home = {k: name for k, (_, name) in
+                harness.oracle_place(proxy.conf_path, keys, self.tmpdir, pool="ha").items()}
+        key = next(k for k in keys if home[k] == "shard2")
+        self.assertTrue(proxy.redis_client("ha").set(key, b"two"))
+        master = topo.server(topo.master_address("shard2"))
+        replica = topo.replicas["shard2"][0].client()
+        harness.wait_until(lambda: replica.get(key) == b"two", 10, "the replica to have the key")
+        proxy.wait_for_log("server 'shard2' (Sentinel master 'shard2' at %s): replica for reads"
+                           % master.address)
+        clients = [proxy.redis_client("ha") for _ in range(CONNECTIONS)]
+        for c in clients:
+            c.ping()
+        master.stop(signal.SIGKILL)
+        for i, c in enumerate(clients):
+            self.assertEqual(c.get(key), b"two", i)
+        doc = proxy.wait_stats(lambda d: d["ha"]["shard2"]["replica_reads"] >= CONNECTIONS)
+        self.assertEqual(doc["ha"]["shard2"]["hold_expired"], 0)
+        self.assert_stops_cleanly(proxy)
+
     def test_refuses_what_needs_one_decision(self):
         r = self.start_redis()
         cases = {
