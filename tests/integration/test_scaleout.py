@@ -57,7 +57,8 @@ class ScaleOut(harness.TestCase):
         path = self.path("haproxy.cfg")
         with open(path, "w") as f:
             f.write(cfg)
-        self._started(harness.Server("haproxy", [HAPROXY, "-f", path, "-db"], self.tmpdir, front))
+        self.haproxy = self._started(harness.Server("haproxy", [HAPROXY, "-f", path, "-db"],
+                                                    self.tmpdir, front))
         return front
 
     def client(self, port):
@@ -110,11 +111,13 @@ class ScaleOut(harness.TestCase):
         try:
             harness.wait_until(lambda: stats["ok"] > 300, 30, "load through haproxy")
             # The instance with clients on it: haproxy may have sent them all to one (its health
-            # check marks an instance down for a while on a loaded machine).
+            # check marks an instance down for a while on a loaded machine).  Counted as
+            # haproxy's established connections to each (/proc: live, where a stats snapshot
+            # is up to an interval old and also counts health checks that come and go).
             def clients(p):
-                return p.stats()["alpha"]["client_connections"]
+                return len(harness.tcp_connections(self.haproxy.pid, p.port("alpha")))
             harness.wait_until(lambda: sum(clients(p) for p in instances) >= len(threads), 10,
-                               "the stats to count the load's clients")
+                               "haproxy to hold the load's connections")
             victim = max(instances, key=clients)
             survivor = instances[1] if victim is instances[0] else instances[0]
             victim.stop(signal.SIGKILL)
