@@ -145,7 +145,8 @@ struct sp_proxy {
     size_t nfree_busy;
     struct sp_parser_block *free_parsers; /* protocol parser blocks for reuse (client.c) */
     size_t nfree_parsers;
-    char move_id[24];             /* this process in the lock tokens of key moves (migrate.c) */
+    char move_id[48];             /* this worker of this process in the lock tokens of key
+                                     moves (migrate.c) */
     uint64_t moves;               /* key moves started: the rest of a token */
     uint64_t activity;            /* requests parsed so far (trim.c looks for quiet spells) */
     uint64_t trim_seen;           /* `activity` at the trim timer's last look */

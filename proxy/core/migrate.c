@@ -245,7 +245,7 @@ struct sp_move {
     struct evbuffer *dump;
     long long pttl;
     unsigned retries;
-    char token[48];
+    char token[72];
 };
 
 /* Pauses before a locked key is asked for again: 1, 2, 4 ... ms, 64 at most, about 10 s in all

@@ -36,8 +36,11 @@ struct sp_migration {
     uintptr_t *blocked;           /* sp_mig_release's scratch: clients with an earlier request
                                      still parked */
     size_t nblocked, blocked_cap;
-    struct event *timer;          /* survey rounds */
+    struct event *timer;          /* survey rounds (a follower: its wait for what it sent
+                                     in the previous state to be answered) */
     unsigned round, pending, answers, seen;
+    uint64_t reached;             /* the leader: followers (bit i-1: worker i) that said they
+                                     reached the state (world.h) */
     uint64_t round_started;
     bool warned, dead;
     unsigned refs;                /* the pool's, survey requests', parked requests' */

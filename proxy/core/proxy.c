@@ -22,6 +22,7 @@
 #include "report/stats.h"
 #include "req.h"
 #include "retire.h"
+#include "world.h"
 
 int sp_proxy_check(const struct sp_conf *conf, const struct sp_registry *reg, char *err,
                    size_t errlen)
@@ -89,9 +90,10 @@ struct sp_proxy *sp_proxy_new(struct event_base *base, const struct sp_conf *con
     }
     proxy->base = base;
     /* Lock tokens of key moves (migrate.c) must differ between processes, also across
-       restarts: the pid and the clock. */
-    snprintf(proxy->move_id, sizeof(proxy->move_id), "sp%x.%llx", (unsigned)getpid(),
-             (unsigned long long)sp_usec_now());
+       restarts, and between the workers of one: the pid, the clock and the worker. */
+    snprintf(proxy->move_id, sizeof(proxy->move_id), "sp%x.%llx.%u", (unsigned)getpid(),
+             (unsigned long long)sp_usec_now(),
+             opt != NULL && opt->world != NULL ? opt->world->index : 0u);
     proxy->conf = conf;
     proxy->reg = reg;
     proxy->stats = stats;

@@ -19,6 +19,12 @@
  * there while it waited has run.  A round that some servers do not answer within a second is
  * judged on the answers it got; one with none changes nothing (unknown becomes wait: nobody
  * can be moving keys on servers nobody can reach).
+ *
+ * With several workers (world.h) the leader alone surveys, and its followers' connections count
+ * as other proxies' (they are named by their own state).  Each change is told to every follower,
+ * which takes it and, once nothing it sent before is in flight, says so; the leader goes from
+ * ready to armed only when every follower has said it is ready.  Names alone would not do: a
+ * follower with no connection open is not seen, and it may still be waiting.
  */
 #include "config.h"
 
@@ -41,9 +47,11 @@
 #include "req.h"
 #include "sconn.h"
 #include "server.h"
+#include "world.h"
 
 #define SP_SURVEY_MS 100
 #define SP_SURVEY_ROUND_MAX_MS 1000
+#define SP_DRAIN_POLL_MS 2 /* a follower waiting for its requests of the previous phase */
 
 /* What a round saw of the other proxies (bits of sp_migration.seen). */
 #define SEEN_OLD 0x1u    /* steady on the source layout: a proxy on the old file */
@@ -121,8 +129,9 @@ void sp_pool_rename(struct sp_pool *pool)
         name_connections(pool->servers[i]);
 }
 
-/* The proxy's state changes: new name everywhere, paused clients resume when it allows. */
-static void set_state(struct sp_migration *m, enum sp_mig_state to, const char *why)
+/* The worker enters state `to`: new name everywhere, paused clients resume when it allows,
+   parked requests go once armed. */
+static void enter_state(struct sp_migration *m, enum sp_mig_state to)
 {
     enum sp_mig_state from = m->state;
 
@@ -130,12 +139,46 @@ static void set_state(struct sp_migration *m, enum sp_mig_state to, const char *
     (void)sp_conf_conn_name(m->pool->conf, state_names[to], m->name, sizeof(m->name));
     if (strcmp(state_names[from], state_names[to]) != 0)
         each_server(m, name_server);
-    sp_log_notice("pool '%s': migration %016llx: %s -> %s (%s)", m->pool->conf->name,
-                  (unsigned long long)m->plan, state_words[from], state_words[to], why);
     if (!sp_mig_pauses(m))
         sp_client_resume_paused(m->pool);
     if (to == SP_MIG_ARMED)
         sp_mig_release(m);
+}
+
+static struct sp_world_phase phase_of(const struct sp_migration *m)
+{
+    return (struct sp_world_phase){ m->pool->proxy->generation, m->pool->idx, m->plan,
+                                    (int)m->state };
+}
+
+/* The survey decided: the proxy's state changes, in every worker. */
+static void set_state(struct sp_migration *m, enum sp_mig_state to, const char *why)
+{
+    struct sp_world *w = m->pool->proxy->world;
+    enum sp_mig_state from = m->state;
+
+    enter_state(m, to);
+    m->reached = 0;
+    sp_log_notice("pool '%s': migration %016llx: %s -> %s (%s)", m->pool->conf->name,
+                  (unsigned long long)m->plan, state_words[from], state_words[to], why);
+    if (w != NULL) {
+        struct sp_world_phase p = phase_of(m);
+
+        w->tell_phase(w, &p);
+    }
+}
+
+/* Has every follower reached this state (nothing of an earlier one in flight)? */
+static bool workers_reached(const struct sp_migration *m)
+{
+    const struct sp_world *w = m->pool->proxy->world;
+    unsigned n = 0;
+
+    if (w == NULL)
+        return true;
+    for (uint64_t r = m->reached; r != 0; r &= r - 1)
+        n++;
+    return n >= w->nfollowers;
 }
 
 /* Is "ip:port" the local address of one of our connections to `s`? */
@@ -227,7 +270,7 @@ static void judge(struct sp_migration *m)
             set_state(m, SP_MIG_READY, "no proxy on the old file left");
         break;
     case SP_MIG_READY:
-        if (!old && !(seen & (SEEN_WAIT | SEEN_DONE)))
+        if (!old && !(seen & (SEEN_WAIT | SEEN_DONE)) && workers_reached(m))
             set_state(m, SP_MIG_ARMED, "every proxy ready");
         break;
     case SP_MIG_ARMED:
@@ -322,12 +365,114 @@ static void survey_tick(evutil_socket_t fd, short what, void *arg)
     evtimer_add(m->timer, &tv);
 }
 
+/* ---- a follower: the leader's phases ---- */
+
+/* Is a request this worker sent to a server of either layout still unanswered (or held)? */
+static bool server_busy(const struct sp_server *s)
+{
+    if (s->nheld > 0)
+        return true;
+    for (unsigned i = 0; i < s->nconns; i++) {
+        if (s->conns[i] != NULL && s->conns[i]->nsent > 0)
+            return true;
+    }
+    return false;
+}
+
+static bool in_flight(const struct sp_migration *m)
+{
+    for (size_t i = 0; i < m->pool->nservers; i++) {
+        if (server_busy(m->pool->servers[i]))
+            return true;
+    }
+    for (size_t i = 0; i < m->nsrc; i++) {
+        if (m->src_own[i] && server_busy(m->src[i]))
+            return true;
+    }
+    return false;
+}
+
+/* Tells the leader this worker is in its state once everything sent before is answered (its
+   clients pause or follow the new state meanwhile: what is in flight is the older state's). */
+static void follower_drain(evutil_socket_t fd, short what, void *arg)
+{
+    struct sp_migration *m = arg;
+    struct sp_world *w = m->pool->proxy->world;
+    struct timeval tv = { 0, SP_DRAIN_POLL_MS * 1000 };
+    struct sp_world_phase p;
+
+    (void)fd;
+    (void)what;
+    if (in_flight(m)) {
+        evtimer_add(m->timer, &tv);
+        return;
+    }
+    p = phase_of(m);
+    w->phase_reached(w, &p);
+}
+
+void sp_world_phase(struct sp_proxy *follower, const struct sp_world_phase *p)
+{
+    struct sp_migration *m;
+
+    if (p->generation != follower->generation || p->pool >= follower->npools)
+        return; /* about a config that is gone: the leader tells again after a reload */
+    m = follower->pools[p->pool]->mig;
+    if (m == NULL || m->plan != p->plan || m->timer == NULL)
+        return;
+    evtimer_del(m->timer);
+    if (m->state != (enum sp_mig_state)p->state)
+        enter_state(m, (enum sp_mig_state)p->state);
+    follower_drain(-1, 0, m);
+}
+
+void sp_world_phase_reached(struct sp_proxy *leader, unsigned follower,
+                            const struct sp_world_phase *p)
+{
+    struct sp_migration *m;
+
+    if (p->generation != leader->generation || p->pool >= leader->npools || follower == 0 ||
+        follower > 64)
+        return;
+    m = leader->pools[p->pool]->mig;
+    if (m != NULL && m->plan == p->plan && (int)m->state == p->state)
+        m->reached |= UINT64_C(1) << (follower - 1);
+}
+
+void sp_world_tell_phases(struct sp_proxy *leader)
+{
+    struct sp_world *w = leader->world;
+
+    for (size_t i = 0; w != NULL && i < leader->npools; i++) {
+        const struct sp_migration *m = leader->pools[i]->mig;
+
+        if (m != NULL) {
+            struct sp_world_phase p = phase_of(m);
+
+            w->tell_phase(w, &p);
+        }
+    }
+}
+
+/* ---- starting and stopping ---- */
+
 int sp_survey_start(struct sp_migration *m)
 {
     struct timeval now = { 0, 0 };
+    struct sp_proxy *proxy = m->pool->proxy;
 
     (void)sp_conf_conn_name(m->pool->conf, state_names[m->state], m->name, sizeof(m->name));
-    m->timer = evtimer_new(m->pool->proxy->base, survey_tick, m);
+    if (proxy->follower) {
+        /* It surveys nothing: it waits for the leader's phases (unknown: its clients wait). */
+        m->timer = evtimer_new(proxy->base, follower_drain, m);
+        if (m->timer == NULL) {
+            sp_log_error("pool '%s': migration %016llx: out of memory in a worker: no key "
+                         "moves until a reload", m->pool->conf->name, (unsigned long long)m->plan);
+            return -1;
+        }
+        return 0;
+    }
+    m->timer = evtimer_new(proxy->base, survey_tick, m);
     if (m->timer == NULL) {
         /* No survey: this proxy stays where it is (unknown: its clients wait), never moving a
            key it has not seen every proxy ready for. */

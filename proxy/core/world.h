@@ -9,7 +9,9 @@
  * every worker, and each worker rebuilds before it routes anything after that time.  Nor does
  * a Sentinel move: a key keeps its server, only the server's address changes; the leader's
  * Sentinel client tells every follower, which moves its own server object (and releases the
- * requests it held) as the leader did.
+ * requests it held) as the leader did.  A migrating pool's phase is the leader's survey's
+ * (survey.c): each follower takes the phase it is told, and the leader arms (moves keys) only
+ * once every follower has said it is ready with nothing sent before still in flight.
  * struct sp_proxy's `world` is NULL for the only worker: it decides alone, as it always did.
  */
 #ifndef SP_WORLD_H
@@ -17,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct sp_proxy;
 
@@ -30,6 +33,13 @@ struct sp_world_move {
     char reason[256];          /* for the requests a master's move fails */
 };
 
+/* A migrating pool's phase (by index; `state` an enum sp_mig_state), in a plan (migration.h). */
+struct sp_world_phase {
+    unsigned generation, pool;
+    uint64_t plan;
+    int state;
+};
+
 /* What a follower tells the leader about a server of a running pool (by index). */
 enum sp_world_news {
     SP_WORLD_FAILURE,      /* a connection to it failed or closed */
@@ -40,6 +50,8 @@ enum sp_world_news {
 
 struct sp_world {
     bool follower;
+    unsigned index;            /* this worker's number (0: the leader) */
+    unsigned nfollowers;
     /*
      * Followers: queues news for the leader (from the follower's own thread; never blocks on
      * the leader).  `generation` is the proxy's (sp_proxy.generation): news from before a
@@ -55,10 +67,25 @@ struct sp_world {
                  void (*fn)(struct sp_proxy *const *followers, size_t n, void *arg), void *arg);
     /* Leader: tells every follower (queued; each applies it between two events). */
     void (*tell)(struct sp_world *w, const struct sp_world_move *m);
+    void (*tell_phase)(struct sp_world *w, const struct sp_world_phase *p);
+    /* Follower: its pool is in phase p, and nothing it sent before p is still in flight. */
+    void (*phase_reached)(struct sp_world *w, const struct sp_world_phase *p);
 };
 
 /* Follower: the leader's news of a Sentinel pool's server applied to its own (failover.c). */
 void sp_world_move(struct sp_proxy *follower, const struct sp_world_move *m);
+
+/* Follower: the leader's phase of a migrating pool taken (survey.c); phase_reached follows
+   once nothing sent before it is in flight. */
+void sp_world_phase(struct sp_proxy *follower, const struct sp_world_phase *p);
+
+/* Leader: follower number `follower` reached phase p (survey.c). */
+void sp_world_phase_reached(struct sp_proxy *leader, unsigned follower,
+                            const struct sp_world_phase *p);
+
+/* Leader: tells every follower the phase of each migrating pool (after a reload, where every
+   worker made its migrations anew: each must say again that it reached its phase). */
+void sp_world_tell_phases(struct sp_proxy *leader);
 
 /* Leader: news from a follower, applied as if the leader's own connection had seen it. */
 void sp_world_news(struct sp_proxy *leader, unsigned generation, unsigned pool, unsigned server,

@@ -81,11 +81,10 @@ static int plugin_in_use(const struct sp_plugin *p, void *ctx)
 
 /*
  * Loads the plugins (--plugin-dir, $SHARDPROXY_PLUGIN_PATH, the installed directory), then the
- * config, checking hash and distribution names against the loaded plugins and the pools against
- * the number of workers.  Returns 0, or -1
+ * config, checking hash and distribution names against the loaded plugins.  Returns 0, or -1
  * with err set and nothing left allocated.
  */
-static int load_setup(const char *conf_file, const char *plugin_dir, unsigned nworkers,
+static int load_setup(const char *conf_file, const char *plugin_dir,
                       struct sp_registry **reg_out, struct sp_conf **conf_out, char *err,
                       size_t errlen)
 {
@@ -108,8 +107,7 @@ static int load_setup(const char *conf_file, const char *plugin_dir, unsigned nw
     if (sp_conf_load(conf_file, hashes, dists, conf_out, err, errlen) < 0)
         goto err;
     /* What starting would find wrong in the config itself (-t says it too). */
-    if (sp_proxy_check(*conf_out, reg, err, errlen) < 0 ||
-        sp_workers_check_conf(*conf_out, nworkers, err, errlen) < 0) {
+    if (sp_proxy_check(*conf_out, reg, err, errlen) < 0) {
         sp_conf_free(*conf_out);
         *conf_out = NULL;
         goto err;
@@ -193,8 +191,7 @@ static int test_conf(const struct sp_options *opts)
     struct sp_conf *conf;
     char err[1024];
 
-    if (load_setup(opts->conf_file, opts->plugin_dir, resolve_workers(opts->workers), &reg,
-                   &conf, err, sizeof(err)) < 0) {
+    if (load_setup(opts->conf_file, opts->plugin_dir, &reg, &conf, err, sizeof(err)) < 0) {
         fprintf(stderr, SP_PROGRAM_NAME ": %s\n", err);
         fprintf(stderr, SP_PROGRAM_NAME ": configuration file '%s' syntax is invalid\n",
                 opts->conf_file);
@@ -288,8 +285,7 @@ static void app_reload(void *ctx)
     struct sp_conf *conf;
     char err[1024];
 
-    if (load_setup(app->conf_path, app->plugin_dir, app->nworkers, &reg, &conf, err,
-                   sizeof(err)) < 0) {
+    if (load_setup(app->conf_path, app->plugin_dir, &reg, &conf, err, sizeof(err)) < 0) {
         sp_log_error("reload: %s; the running configuration stays", err);
         return;
     }
@@ -376,8 +372,7 @@ static int app_start(struct sp_app *app, char *err, size_t errlen)
         goto out;
     }
     if (sp_log_init(opts->log_level, log_path, err, errlen) < 0 ||
-        load_setup(opts->conf_file, opts->plugin_dir, app->nworkers, &app->reg, &app->conf, err,
-                   errlen) < 0)
+        load_setup(opts->conf_file, opts->plugin_dir, &app->reg, &app->conf, err, errlen) < 0)
         goto out;
     app->base = event_base_new();
     if (app->base == NULL) {

@@ -79,29 +79,6 @@ struct sp_workers {
     long *clients;             /* n > 1: per pool, its clients in every worker (atomic) */
 };
 
-int sp_workers_check_conf(const struct sp_conf *conf, unsigned n, char *err, size_t errlen)
-{
-    if (n <= 1)
-        return 0;
-    for (size_t i = 0; i < conf->npools; i++) {
-        const struct sp_conf_pool *p = &conf->pools[i];
-        const char *why = NULL;
-
-        /* The migration's phases are not one decision for every worker yet
-           (docs/design/workers.md, step 3). */
-        if (p->migrate_from != NULL)
-            why = "a migrating pool (migrate_from)";
-        if (why != NULL) {
-            snprintf(err, errlen,
-                     "pool '%s': %s needs --workers 1 for now (the workers would each decide "
-                     "where its keys go), not %u",
-                     p->name, why, n);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /*
  * New per-pool client counters for `conf`, every worker counting in them (every worker parked
  * or not started).  Returns 0, or -1 when out of memory (the old ones stay).
@@ -250,6 +227,60 @@ static void follower_move(struct worker *w, void *arg)
     free(arg);
 }
 
+static void follower_phase(struct worker *w, void *arg)
+{
+    sp_world_phase(w->proxy, arg);
+    free(arg);
+}
+
+static void world_tell_phase(struct sp_world *sw, const struct sp_world_phase *p)
+{
+    struct sp_workers *ws = WORKER_OF(sw)->set;
+
+    for (unsigned i = 1; i < ws->n; i++) {
+        struct sp_world_phase *copy = malloc(sizeof(*copy));
+
+        if (copy != NULL)
+            *copy = *p;
+        /* A follower left untold stays where it is; the leader waits for it to say it is
+           ready before any key moves, so the migration stops there (safe), logged. */
+        if (copy == NULL || try_post(&ws->w[i], follower_phase, copy) < 0) {
+            free(copy);
+            sp_log_error("workers: out of memory telling worker %u the migration phase of "
+                         "pool %u; it stays in the one it was in", i, p->pool);
+        }
+    }
+}
+
+/* A follower's phase_reached, for the leader. */
+struct phase_news {
+    unsigned follower;
+    struct sp_world_phase phase;
+};
+
+static void leader_phase_reached(struct worker *w, void *arg)
+{
+    struct phase_news *n = arg;
+
+    sp_world_phase_reached(w->proxy, n->follower, &n->phase);
+    free(n);
+}
+
+static void world_phase_reached(struct sp_world *sw, const struct sp_world_phase *p)
+{
+    struct worker *w = WORKER_OF(sw);
+    struct phase_news *n = malloc(sizeof(*n));
+
+    if (n != NULL)
+        *n = (struct phase_news){ w->index, *p };
+    if (n == NULL || try_post(&w->set->w[0], leader_phase_reached, n) < 0) {
+        free(n);
+        sp_log_error("workers: out of memory telling the leader that worker %u reached the "
+                     "migration phase of pool %u: no key of it moves until a reload", w->index,
+                     p->pool);
+    }
+}
+
 static void world_tell(struct sp_world *sw, const struct sp_world_move *m)
 {
     struct sp_workers *ws = WORKER_OF(sw)->set;
@@ -360,6 +391,10 @@ struct sp_workers *sp_workers_new(struct event_base *base, unsigned n, const str
         w->world.report = world_report;
         w->world.stop = world_stop;
         w->world.tell = world_tell;
+        w->world.tell_phase = world_tell_phase;
+        w->world.phase_reached = world_phase_reached;
+        w->world.index = i;
+        w->world.nfollowers = n - 1;
         if (n > 1 && inbox_init(w, err, errlen) < 0)
             goto fail;
         /* The leader opens each TCP address first (and checks nobody else has it). */
@@ -606,6 +641,8 @@ int sp_workers_reload(struct sp_workers *ws, const struct sp_conf *conf,
     pthread_mutex_unlock(&ws->sync);
     if (!rd->commit)
         goto fail;
+    if (nf > 0)
+        sp_world_tell_phases(ws->w[0].proxy);
     sp_stats_free(ws->total);
     ws->total = total;
     free(stats); /* each worker took its own */

@@ -9,9 +9,8 @@
  * through its inbox (a queue and a pipe that wakes its loop), between events.
  *
  * With one worker nothing here starts a thread: it is the single-loop daemon exactly.
- * docs/design/workers.md has the plan this follows and what is still to come (a placement
- * decision shared by the workers: until then pools that eject servers, follow Sentinel or
- * migrate need --workers 1, see sp_workers_check_conf).
+ * docs/design/workers.md has the plan this follows; core/world.h, how the workers share one
+ * placement decision.
  */
 #ifndef SP_WORKERS_H
 #define SP_WORKERS_H
@@ -27,12 +26,6 @@ struct sp_registry;
 struct sp_stats;
 struct sp_stats_identity;
 struct sp_workers;
-
-/*
- * Can `n` workers serve `conf`?  Returns 0, or -1 with err naming the first pool that needs a
- * single worker and why.
- */
-int sp_workers_check_conf(const struct sp_conf *conf, unsigned n, char *err, size_t errlen);
 
 /*
  * Makes `n` (>= 1) workers for `conf`: the leader's proxy on `base`, the followers' on bases of

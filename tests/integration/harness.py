@@ -878,14 +878,8 @@ class ProxyBase(Process):
 
 
 # The integration suite runs with `--workers 1` (the default) and again with SP_TEST_WORKERS=2
-# (scripts/test): every shardproxy a test starts gets `--workers N` unless the test chose its own,
-# or a pool needs one worker (migrate_from: said on stderr, once per proxy).
+# (scripts/test): every shardproxy a test starts gets `--workers N` unless the test chose its own.
 WORKERS = int(os.environ.get("SP_TEST_WORKERS") or 1)
-
-
-def needs_one_worker(pools):
-    return [name for name, conf in pools.items()
-            if isinstance(conf, dict) and "migrate_from" in conf]
 
 
 class Shardproxy(ProxyBase):
@@ -895,12 +889,7 @@ class Shardproxy(ProxyBase):
     def __init__(self, workdir, pools, args=(), **kw):
         args = [str(a) for a in args]
         if WORKERS > 1 and not any(a.startswith("--workers") for a in args):
-            single = needs_one_worker(pools)
-            if single:
-                sys.stderr.write("harness: pool(s) %s need --workers 1: this proxy runs one\n"
-                                 % ", ".join(single))
-            else:
-                args += ["--workers", str(WORKERS)]
+            args += ["--workers", str(WORKERS)]
         # How many event loops it runs: each has its own listeners and server connections.
         self.workers = 1
         for i, a in enumerate(args):
@@ -1301,15 +1290,17 @@ class TestCase(unittest.TestCase):
         """Starts shardproxy on `pools` ({name: pool(...)}); see ProxyBase for keywords."""
         return self._started(Shardproxy(self.tmpdir, pools, **kw))
 
-    def start_proxies(self, pools, n=2, **kw):
+    def start_proxies(self, pools, n=2, args_each=None, **kw):
         """n shardproxies on the same pools: the first on `pools` as given, each other one on a
         copy listening on free ports of its own (two proxies cannot listen on one port, so each
         has its own file, which differs only in `listen:`).  Reload them on one new layout with
-        p.reload(same_layout(new_pools, p)) for each."""
-        out = [self.start_proxy(pools, **kw)]
-        for _ in range(n - 1):
-            own = {name: dict(conf, listen="%s:%d" % (HOST, free_port()))
-                   for name, conf in pools.items()}
+        p.reload(same_layout(new_pools, p)) for each.  `args_each`: each proxy's own args."""
+        out = []
+        for i in range(n):
+            if args_each is not None:
+                kw["args"] = args_each[i]
+            own = pools if i == 0 else {name: dict(conf, listen="%s:%d" % (HOST, free_port()))
+                                        for name, conf in pools.items()}
             out.append(self.start_proxy(own, **kw))
         return out
 

@@ -4,7 +4,8 @@ load through two proxies, and no client sees anything wrong.
 
 Each scenario: redis-servers named a, b (and c); N keys of every type (typedload: strings,
 counters, hashes, lists, sets, zsets; a quarter with a TTL) preloaded into the first layout; TWO
-shardproxies on that layout (each its own file, differing only in `listen:`), the typed load
+shardproxies on that layout (each its own file, differing only in `listen:`; the first runs two
+workers, the second one), the typed load
 split over both (each client's rounds alternate between them, so a key written through one is
 read through the other).  Then the whole rollout, as an operator does it:
 
@@ -150,8 +151,9 @@ class Resharding(harness.TestCase):
         self.servers = {n: self.start_redis() for n in names}
         clients = {n: s.client() for n, s in self.servers.items()}
         old = self.layout(old_names, old_dist)
-        # The rollout reloads into migrate_from, which needs one worker for now (issue #16).
-        self.proxies = self.start_proxies(old, args=["--workers", "1"])
+        # A proxy of two workers beside one of one: the phases must hold between processes and
+        # between one process's workers alike.
+        self.proxies = self.start_proxies(old, args_each=[["--workers", "2"], ["--workers", "1"]])
         old_conf = harness.write_config(self.path("old.yml"), old)
         ports = [p.port(POOL) for p in self.proxies]
         load = typedload.TypedModelLoad(self, ports, KEYS, duration=MIGRATE_TIMEOUT)

@@ -7,8 +7,7 @@ Real redis-servers on 127.0.0.1.  Many client connections spread over the worker
 picks a worker per connection); each test checks that both workers served (every worker opens
 its own connection to a server it forwards to, so the summed server_connections tells) and that
 placement is nutcracker's (golden data, tests/data/placement).  What needs one decision for the
-whole process is decided by the first worker (ejection, Sentinel) or, for now, refused with more
-than one worker (migration).
+whole process is decided by the first worker: ejection, Sentinel switches, migration phases.
 """
 
 import os
@@ -136,10 +135,9 @@ class Workers(harness.TestCase):
         # The old pool kept its clients' connections and its counters across the reload.
         doc = proxy.stats()
         self.assertEqual(sum(doc["alpha"][s.address]["requests"] for s in r[:2]), 2 * len(keys))
-        # A config a single decision must serve is refused; the running one stays.
-        offset = proxy.reload({"alpha": dict(alpha, migrate_from={"servers": alpha["servers"][:1]})})
+        # A config that cannot be served is refused by every worker; the running one stays.
+        offset = proxy.reload({"alpha": alpha, "gamma": dict(beta, listen=alpha["listen"])})
         line = proxy.wait_log_line(offset, ["reload:", "stays"])
-        self.assertIn("pool 'alpha': a migrating pool (migrate_from) needs --workers 1", line)
         self.assertIn("the running configuration stays", line)
         import redis
         still = redis.Redis(host=harness.HOST, port=harness.listen_port_of(beta), socket_timeout=10)
@@ -263,22 +261,37 @@ class Workers(harness.TestCase):
         self.assertEqual(doc["ha"]["shard2"]["hold_expired"], 0)
         self.assert_stops_cleanly(proxy)
 
-    def test_refuses_what_needs_one_decision(self):
-        r = self.start_redis()
-        cases = {
-            "migrating pool (migrate_from)": harness.pool(
-                [r], migrate_from={"servers": ["127.0.0.1:%d:1" % harness.free_port()]}),
-        }
-        for what, conf in cases.items():
-            with self.subTest(what=what):
-                path = harness.write_config(self.path("refused.yml"), {"p": conf})
-                one = harness.run_shardproxy(["-t", "-c", path])
-                self.assertEqual(one.returncode, 0, one.stderr)
-                for args in (["-t", "-c", path, "--workers", "2"], ["-c", path, "--workers=3"]):
-                    got = harness.run_shardproxy(args + ["-s", harness.free_port()])
-                    self.assertEqual(got.returncode, 1, got.stderr)
-                    self.assertIn("pool 'p': a ", got.stderr)
-                    self.assertIn(what + " needs --workers 1 for now", got.stderr)
+    def test_migration_phases_are_one_decision(self):
+        """A migrating pool: the leader's survey decides each phase once (one log line each) and
+        every worker takes it; clients of both workers then find every key, moved to its new
+        owner by whichever worker met it first."""
+        r = [self.start_redis() for _ in range(3)]
+        old = harness.pool(r[:2], hash="md5", distribution="ketama")  # fnv1a_64 clusters m0..m399
+        proxy = self.start_proxy({"alpha": old}, args=["--workers", "2"])
+        keys = [b"m%d" % i for i in range(400)]
+        clients = self.set_through(proxy, "alpha", keys)
+        final = dict(old, servers=harness.pool(r)["servers"])
+        offset = proxy.reload({"alpha": dict(final, migrate_from={"servers": old["servers"]})})
+        proxy.wait_log_line(offset, ["reload", "in service"])
+        proxy.wait_log_line(offset, ["migration", "-> armed"])
+        for i, key in enumerate(keys):
+            self.assertEqual(clients[(i + 3) % CONNECTIONS].get(key), b"v:" + key, key)
+        # Each change said once (the followers' would repeat it), the last one armed.
+        phases = [line.split("migration ", 1)[1].split(" (")[0]
+                  for line in proxy.log()[offset:].splitlines() if "migration" in line]
+        self.assertEqual(len(phases), len(set(phases)), phases)
+        self.assertTrue(phases[-1].endswith("ready -> armed"), phases)
+        placed = harness.oracle_place(harness.write_config(self.path("final.yml"),
+                                                           {"alpha": final}),
+                                      keys, self.tmpdir, pool="alpha")
+        backends = {s.address: s for s in r}
+        self.assert_placed(backends, {k: placed[k][0] for k in keys}, keys)
+        self.assertGreater(sum(1 for k in keys if placed[k][0] == r[2].address), 50)
+        self.assert_both_workers_served(proxy, "alpha", [r[2].address])
+        # Each worker's connections carry the phase (the leader told it), none still waiting.
+        names = [c["name"] for s in r for c in s.client().client_list() if c["name"]]
+        self.assertEqual(sorted(set(n.rsplit(":", 1)[1] for n in names)), ["armed"], names)
+        self.assert_stops_cleanly(proxy)
 
     def test_unix_socket_pool_is_served_too(self):
         r = self.start_redis()
