@@ -157,7 +157,7 @@ int sp_forward_to(struct sp_client *cl, struct sp_req *req, struct sp_server *se
         return 0;
     if (sc == NULL) {
         evbuffer_drain(in, len);
-        pool->st->forward_error++;
+        SP_STAT_ADD(pool->st->forward_error, 1);
         sp_req_fail(pool, req, reason != NULL ? reason : strerror(ENOMEM));
         return -1;
     }
@@ -193,7 +193,7 @@ static void client_forward_moving(struct sp_client *cl, struct sp_req *req,
         source = sp_mig_source(m, key, klen);
         if (source == NULL) {
             evbuffer_drain(in, msg->len);
-            cl->pool->st->forward_error++;
+            SP_STAT_ADD(cl->pool->st->forward_error, 1);
             sp_req_fail(cl->pool, req, strerror(ECONNREFUSED));
             return;
         }
@@ -204,7 +204,7 @@ static void client_forward_moving(struct sp_client *cl, struct sp_req *req,
     source = from >= 0 ? m->src[from] : NULL;
     if (target == NULL) {
         evbuffer_drain(in, msg->len);
-        cl->pool->st->forward_error++;
+        SP_STAT_ADD(cl->pool->st->forward_error, 1);
         sp_req_fail(cl->pool, req, strerror(ECONNREFUSED));
         return;
     }
@@ -257,7 +257,7 @@ static void client_forward(struct sp_client *cl, struct sp_req *req, const struc
         server = sp_pool_locate(pool, key, klen, &reason);
     if (server == NULL) {
         evbuffer_drain(in, msg->len);
-        pool->st->forward_error++;
+        SP_STAT_ADD(pool->st->forward_error, 1);
         sp_req_fail(pool, req, reason != NULL ? reason : strerror(ENOMEM));
         return;
     }
@@ -353,7 +353,7 @@ static void client_process(struct sp_client *cl)
             /* Framing is lost: answer what came before, then the error, then close. */
             msg.len = evbuffer_get_length(in);
             msg.flags = SP_MSG_CLOSE;
-            pool->st->client_err++;
+            SP_STAT_ADD(pool->st->client_err, 1);
             client_local(cl, &msg, in, local);
             break;
         }
@@ -436,8 +436,8 @@ static void client_free(struct sp_client *cl)
     if (pool->all_clients != NULL)
         __atomic_sub_fetch(pool->all_clients, 1, __ATOMIC_RELAXED);
     proxy->nclients--;
-    pool->st->client_connections--;
-    proxy->gst->curr_connections--;
+    SP_STAT_ADD(pool->st->client_connections, -1);
+    SP_STAT_ADD(proxy->gst->curr_connections, -1);
     free(cl);
     if (proxy->nclients == 0)
         sp_req_trim(proxy, SP_REQ_FREE_IDLE);
@@ -567,7 +567,7 @@ static void client_on_end(void *arg, enum sp_conn_end how, int err)
         return;
     }
     if (how == SP_CONN_EOF) {
-        pool->st->client_eof++;
+        SP_STAT_ADD(pool->st->client_eof, 1);
         /* A half-closed peer still gets the replies to what it sent. */
         cl->closing = true;
         sp_conn_set_reading(&cl->conn, false);
@@ -575,7 +575,7 @@ static void client_on_end(void *arg, enum sp_conn_end how, int err)
             client_free(cl);
         return;
     }
-    pool->st->client_err++;
+    SP_STAT_ADD(pool->st->client_err, 1);
     client_free(cl);
 }
 
@@ -663,7 +663,7 @@ void sp_client_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     TAILQ_INSERT_TAIL(&pool->clients, cl, link);
     pool->nclients++;
     proxy->nclients++;
-    pool->st->client_connections++;
-    proxy->gst->total_connections++;
-    proxy->gst->curr_connections++;
+    SP_STAT_ADD(pool->st->client_connections, 1);
+    SP_STAT_ADD(proxy->gst->total_connections, 1);
+    SP_STAT_ADD(proxy->gst->curr_connections, 1);
 }

@@ -246,8 +246,8 @@ static void eject(struct sp_pool *pool, struct sp_server *server)
 
     server->failure_count = 0;
     server->next_retry = now + (int64_t)pool->conf->server_retry_timeout * 1000;
-    server->st->server_ejected_at = now;
-    pool->st->server_ejects++;
+    SP_STAT_SET(server->st->server_ejected_at, now);
+    SP_STAT_ADD(pool->st->server_ejects, 1);
     sp_log_notice("pool '%s': ejecting server '%s' for %d ms", pool->conf->name,
                   server->name, pool->conf->server_retry_timeout);
     pool_rebuild(pool);

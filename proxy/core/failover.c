@@ -59,7 +59,7 @@ static void on_master(void *ctx, const struct sp_sentinel_master *m)
     if (strcmp(was, s->addr_text) == 0)
         return;
     if (m->why != SP_SENTINEL_FIRST)
-        s->st->failovers++;
+        SP_STAT_ADD(s->st->failovers, 1);
     sp_stats_server_address(s->st, s->addr_text);
     sp_log_notice("pool '%s': server '%s' (master '%s') is at %s now, was %s (%s from Sentinel "
                   "%s, config epoch %lld)", pool->conf->name, s->name, m->master, s->addr_text,

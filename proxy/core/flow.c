@@ -211,7 +211,7 @@ static void drop_staller(struct sp_sconn *sc, uint64_t now)
                 cl->pool->conf->name, sp_client_backlog(cl),
                 (unsigned long long)((now - sc->stalled_at) / 1000), sc->server->name,
                 (unsigned long long)(stall_limit(sc) / 1000));
-    cl->pool->st->client_err++;
+    SP_STAT_ADD(cl->pool->st->client_err, 1);
     sp_client_close(cl); /* unstalls this connection (sp_flow_resume_stalled) */
 }
 

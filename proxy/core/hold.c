@@ -92,7 +92,7 @@ static void hold_stamp(struct sp_server *s, struct sp_req *req)
         req->hold_until = sp_loop_usec(s->pool->proxy->base) +
                           (uint64_t)s->pool->conf->failover_hold * 1000;
     req->held_on = s;
-    s->st->held++;
+    SP_STAT_ADD(s->st->held, 1);
 }
 
 int sp_hold_prepare(struct sp_req *req)
@@ -231,7 +231,7 @@ static void hold_expire(struct sp_server *s, uint64_t now)
         if (req->hold_until > now)
             continue;
         hold_fail(s, req, why);
-        s->st->hold_expired++;
+        SP_STAT_ADD(s->st->hold_expired, 1);
         n++;
     }
     if (n > 0 && TAILQ_EMPTY(&s->held)) {

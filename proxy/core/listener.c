@@ -159,8 +159,8 @@ int sp_listener_open(struct sp_pool *pool, char *err, size_t errlen)
         return -1;
     }
     /* nutcracker counts its listening sockets as connections too (monitoring compares). */
-    pool->proxy->gst->total_connections++;
-    pool->proxy->gst->curr_connections++;
+    SP_STAT_ADD(pool->proxy->gst->total_connections, 1);
+    SP_STAT_ADD(pool->proxy->gst->curr_connections, 1);
     snprintf(what, sizeof(what), "pool '%s' (%s)", pool->conf->name, addr->text);
     if (sp_accept_guard_init(&l->guard, pool->proxy->base, l->lev, what) < 0) {
         snprintf(err, errlen, "out of memory");
@@ -193,7 +193,7 @@ void sp_listener_close(struct sp_pool *pool)
     sp_accept_guard_fini(&l->guard);
     if (l->lev != NULL) {
         evconnlistener_free(l->lev);
-        pool->proxy->gst->curr_connections--;
+        SP_STAT_ADD(pool->proxy->gst->curr_connections, -1);
     }
     if (l->unix_path != NULL) {
         /* Only our own socket file: another process may have one there by now. */

@@ -217,7 +217,7 @@ static int make_frags(struct sp_client *cl, struct sp_req *req, size_t nkeys, bo
             continue;
         }
         if (frag->sconn == NULL) {
-            pool->st->forward_error++;
+            SP_STAT_ADD(pool->st->forward_error, 1);
             if (frag->err == NULL)
                 frag->err = strerror(ECONNREFUSED);
         }
@@ -323,7 +323,7 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
     if (same < 0 || (same == 0 && (req->memo == NULL ||
                                    sp_req_reserve(req, (uint32_t)route_count(pool), nkeys) < 0))) {
         evbuffer_drain(in, msg->len);
-        pool->st->forward_error++;
+        SP_STAT_ADD(pool->st->forward_error, 1);
         sp_req_fail(pool, req, reason != NULL ? reason : strerror(ENOMEM));
         return;
     }
@@ -354,7 +354,7 @@ void sp_multikey_forward(struct sp_client *cl, struct sp_req *req, const struct 
     }
     req->len = msg->len;
     cl->busy->inflight += msg->len + SP_REQ_COST;
-    pool->st->fragments += req->nfrags;
+    SP_STAT_ADD(pool->st->fragments, req->nfrags);
 
     /* Connections are settled: now move the bytes.  Nothing below runs another callback. */
     for (uint32_t f = 0; f < req->nfrags; f++) {

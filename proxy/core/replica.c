@@ -76,9 +76,12 @@ struct sp_sconn *sp_replica_conn(struct sp_server *s, const struct sp_req *req)
         (r = replica_of(s)) == NULL)
         return NULL;
     sc = sp_server_conn(r, top->client != NULL ? sp_client_affinity(top->client) : 0, &reason);
-    if (sc != NULL && s->st->replica_reads++ == 0)
+    if (sc == NULL)
+        return NULL;
+    if (s->st->replica_reads == 0)
         sp_log_notice("pool '%s': server '%s': reads go to replica %s while the master is down",
                       s->pool->conf->name, s->name, r->addr_text);
+    SP_STAT_ADD(s->st->replica_reads, 1);
     return sc;
 }
 

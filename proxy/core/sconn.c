@@ -140,24 +140,24 @@ static void sconn_close(struct sp_sconn *sc, enum sconn_end how, const char *rea
     sp_log_info("close server '%s' connection: %s (%zu requests in flight)", server->name,
                 reason, sc->nsent);
     if (sc->connected) {
-        st->server_connections--;
+        SP_STAT_ADD(st->server_connections, -1);
     }
-    proxy->gst->curr_connections--;
+    SP_STAT_ADD(proxy->gst->curr_connections, -1);
     if (how == SCONN_EOF)
-        st->server_eof++;
+        SP_STAT_ADD(st->server_eof, 1);
     else if (how == SCONN_TIMEOUT)
-        st->server_timedout++;
+        SP_STAT_ADD(st->server_timedout, 1);
     else if (how == SCONN_ERR || how == SCONN_SETUP)
-        st->server_err++;
+        SP_STAT_ADD(st->server_err, 1);
 
     server->conns[sc->slot] = NULL;
     TAILQ_INIT(&failed);
     TAILQ_CONCAT(&failed, &sc->sent, sq);
     if (how != SCONN_SETUP && how != SCONN_CLOSED && sp_hold_enabled(server))
         sconn_hold_unsent(sc, &failed, reason);
-    st->in_queue -= (int64_t)nunsent;
-    st->in_queue_bytes -= (int64_t)sc->unsent_bytes;
-    st->out_queue -= (int64_t)(sc->nsent - nunsent);
+    SP_STAT_ADD(st->in_queue, -(int64_t)nunsent);
+    SP_STAT_ADD(st->in_queue_bytes, -(int64_t)sc->unsent_bytes);
+    SP_STAT_ADD(st->out_queue, -(int64_t)(sc->nsent - nunsent));
     sc->nsent = 0;
     sc->unsent_count = 0;
     sc->unsent_bytes = 0;
@@ -167,7 +167,7 @@ static void sconn_close(struct sp_sconn *sc, enum sconn_end how, const char *rea
     while ((req = TAILQ_FIRST(&failed)) != NULL) {
         TAILQ_REMOVE(&failed, req, sq);
         if (nunsent == 0)
-            st->out_queue_bytes -= (int64_t)req->len;
+            SP_STAT_ADD(st->out_queue_bytes, -(int64_t)req->len);
         else
             nunsent--; /* the newest requests are the unsent ones: counted above */
         req->sconn = NULL;
@@ -223,18 +223,18 @@ static struct sp_sconn *sconn_open(struct sp_server *server, unsigned slot, cons
         *reason = strerror(ENOMEM);
         return NULL;
     }
-    proxy->gst->total_connections++;
+    SP_STAT_ADD(proxy->gst->total_connections, 1);
     if (sp_conn_connect(&sc->conn, (struct sockaddr *)&server->addr, server->addrlen) < 0) {
         err = errno;
         sp_log_warn("connect to server '%s' failed: %s", server->name, strerror(err));
         *reason = strerror(err);
         sconn_destroy(sc);
-        server->st->server_err++;
+        SP_STAT_ADD(server->st->server_err, 1);
         sp_pool_server_failure(server);
         return NULL;
     }
     server->conns[slot] = sc;
-    proxy->gst->curr_connections++;
+    SP_STAT_ADD(proxy->gst->curr_connections, 1);
     sconn_sockopts(sc);
     /* Named before any request: other proxies tell this one's phase by it (survey.c). */
     if (proto->name_request != NULL)
@@ -330,8 +330,8 @@ void sp_sconn_enqueue(struct sp_sconn *sc, struct sp_req *req)
 
     req->sconn = sc;
     if (counted(req)) {
-        st->requests++;
-        st->request_bytes += (int64_t)req->len;
+        SP_STAT_ADD(st->requests, 1);
+        SP_STAT_ADD(st->request_bytes, (int64_t)req->len);
     }
     if (req->noreply) {
         /* Nothing will come back to match: the request is complete once handed over. */
@@ -345,8 +345,8 @@ void sp_sconn_enqueue(struct sp_sconn *sc, struct sp_req *req)
     sc->nsent++;
     sc->unsent_count++;
     sc->unsent_bytes += req->len;
-    st->in_queue++;
-    st->in_queue_bytes += (int64_t)req->len;
+    SP_STAT_ADD(st->in_queue, 1);
+    SP_STAT_ADD(st->in_queue_bytes, (int64_t)req->len);
     if (timeout > 0) {
         req->deadline = sp_loop_usec(sconn_proxy(sc)->base) + (uint64_t)timeout * 1000;
         if (!evtimer_pending(sc->timer, NULL))
@@ -396,16 +396,16 @@ static struct sp_req *sconn_dequeue(struct sp_sconn *sc, size_t reply_len)
         /* A reply to a request the write callback has not confirmed yet: it was sent. */
         sc->unsent_count--;
         sc->unsent_bytes -= req->len;
-        st->in_queue--;
-        st->in_queue_bytes -= (int64_t)req->len;
+        SP_STAT_ADD(st->in_queue, -1);
+        SP_STAT_ADD(st->in_queue_bytes, -(int64_t)req->len);
     } else {
-        st->out_queue--;
-        st->out_queue_bytes -= (int64_t)req->len;
+        SP_STAT_ADD(st->out_queue, -1);
+        SP_STAT_ADD(st->out_queue_bytes, -(int64_t)req->len);
     }
     sc->nsent--;
     if (counted(req)) {
-        st->responses++;
-        st->response_bytes += (int64_t)reply_len;
+        SP_STAT_ADD(st->responses, 1);
+        SP_STAT_ADD(st->response_bytes, (int64_t)reply_len);
         sp_latency_observe(&st->latency, req->sent_at, sp_loop_usec(sconn_proxy(sc)->base));
     }
     req->sconn = NULL;
@@ -514,10 +514,10 @@ static void sconn_on_drained(void *arg)
     if (sc->held_out != NULL)
         return; /* only the hello went: the requests wait for its replies */
     /* Output fully written: everything queued so far is on the wire. */
-    st->in_queue -= (int64_t)sc->unsent_count;
-    st->in_queue_bytes -= (int64_t)sc->unsent_bytes;
-    st->out_queue += (int64_t)sc->unsent_count;
-    st->out_queue_bytes += (int64_t)sc->unsent_bytes;
+    SP_STAT_ADD(st->in_queue, -(int64_t)sc->unsent_count);
+    SP_STAT_ADD(st->in_queue_bytes, -(int64_t)sc->unsent_bytes);
+    SP_STAT_ADD(st->out_queue, (int64_t)sc->unsent_count);
+    SP_STAT_ADD(st->out_queue_bytes, (int64_t)sc->unsent_bytes);
     sc->unsent_count = 0;
     sc->unsent_bytes = 0;
     sp_flow_release_waiters(sc);
@@ -528,7 +528,7 @@ static void sconn_on_connected(void *arg)
     struct sp_sconn *sc = arg;
 
     sc->connected = true;
-    sc->server->st->server_connections++;
+    SP_STAT_ADD(sc->server->st->server_connections, 1);
     sp_log_info("connected to server '%s'", sc->server->name);
     sp_hold_on_connected(sc->server); /* a master back at its address: what waited goes */
 }

@@ -15,7 +15,8 @@
 
 /* The one process-wide logger (see log.h for why it is not a context). */
 struct sp_logger {
-    int level;
+    int level;           /* read by every worker, changed by the main thread (SIGTTIN/SIGTTOU):
+                            relaxed atomic loads and stores */
     int fd;              /* STDERR_FILENO or our file */
     char *path;          /* NULL: stderr */
     bool capture_stderr; /* keep fd 2 pointing at the file across reopens */
@@ -118,19 +119,24 @@ int sp_log_capture_stderr(char *err, size_t errlen)
 
 int sp_log_level(void)
 {
-    return sp_logger.level;
+    return __atomic_load_n(&sp_logger.level, __ATOMIC_RELAXED);
+}
+
+/* Only the main thread changes the level: no other writer to race with. */
+static int set_level(int level)
+{
+    __atomic_store_n(&sp_logger.level, clamp_level(level), __ATOMIC_RELAXED);
+    return sp_log_level();
 }
 
 int sp_log_level_up(void)
 {
-    sp_logger.level = clamp_level(sp_logger.level + 1);
-    return sp_logger.level;
+    return set_level(sp_log_level() + 1);
 }
 
 int sp_log_level_down(void)
 {
-    sp_logger.level = clamp_level(sp_logger.level - 1);
-    return sp_logger.level;
+    return set_level(sp_log_level() - 1);
 }
 
 const char *sp_log_level_name(int level)
@@ -146,7 +152,7 @@ const char *sp_log_level_name(int level)
 
 bool sp_log_enabled(int level)
 {
-    return level <= sp_logger.level;
+    return level <= sp_log_level();
 }
 
 int sp_log_fd(void)

@@ -453,12 +453,16 @@ int sp_workers_start(struct sp_workers *ws, char *err, size_t errlen)
     for (unsigned i = 1; i < ws->n; i++) {
         struct worker *w = &ws->w[i];
         int rc = pthread_create(&w->thread, NULL, follower_main, w);
+        char name[24];
 
         if (rc != 0) {
             snprintf(err, errlen, "cannot start worker %u: %s", i, strerror(rc));
             return -1;
         }
         w->running = true;
+        /* What `top -H` and /proc/PID/task/TID/comm show (15 bytes: i is at most 63). */
+        snprintf(name, sizeof(name), "sp-worker-%u", i);
+        (void)pthread_setname_np(w->thread, name);
     }
     return 0;
 }

@@ -258,13 +258,14 @@ _sanitized = None
 
 
 def sanitizer_build():
-    """True when the daemon under test is built with AddressSanitizer: its allocator keeps freed
-    memory in a quarantine and its shadow memory counts in the RSS, so RSS figures mean nothing
-    there (the behaviour around them is still checked)."""
+    """True when the daemon under test is built with AddressSanitizer or ThreadSanitizer: their
+    allocators keep freed memory in a quarantine and their shadow memory counts in the RSS, so
+    RSS figures mean nothing there (the behaviour around them is still checked)."""
     global _sanitized
     if _sanitized is None:
         with open(shardproxy_binary(), "rb") as f:
-            _sanitized = b"__asan_init" in f.read()
+            binary = f.read()
+        _sanitized = b"__asan_init" in binary or b"__tsan_init" in binary
     return _sanitized
 
 
@@ -272,7 +273,7 @@ def assert_memory(test, value_kib, limit_kib, what):
     """test.assertLessEqual(value, limit) on a memory figure, except in a sanitizer build, where
     the figure is printed instead (with the reason it is not checked)."""
     if sanitizer_build():
-        print("%s: %d KiB (limit %d KiB) not checked: AddressSanitizer build, whose quarantine "
+        print("%s: %d KiB (limit %d KiB) not checked: sanitizer build, whose quarantine "
               "and shadow memory are the RSS" % (what, value_kib, limit_kib))
         return
     test.assertLessEqual(value_kib, limit_kib, "%s: %d KiB, limit %d KiB"
@@ -890,6 +891,7 @@ class Shardproxy(ProxyBase):
         args = [str(a) for a in args]
         if WORKERS > 1 and not any(a.startswith("--workers") for a in args):
             args += ["--workers", str(WORKERS)]
+        self._races_checked = False
         # How many event loops it runs: each has its own listeners and server connections.
         self.workers = 1
         for i, a in enumerate(args):
@@ -897,6 +899,18 @@ class Shardproxy(ProxyBase):
                 n = a.split("=", 1)[1] if "=" in a else args[i + 1]
                 self.workers = os.cpu_count() if n == "auto" else int(n)
         super().__init__(workdir, pools, args=args, **kw)
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """As Process.stop; and a data race ThreadSanitizer reported at any time (a build with
+        --enable-tsan: scripts/test's thread pass) fails the test that stops the proxy, whether
+        or not it asserts on the exit status (a cleanup that raises is an error)."""
+        rc = super().stop(sig, timeout)
+        if not self._races_checked:
+            self._races_checked = True
+            text = self.output()
+            if "WARNING: ThreadSanitizer" in text:
+                raise HarnessError("%s: ThreadSanitizer reported:\n%s" % (self.name, text[-8000:]))
+        return rc
 
 
 class Nutcracker(ProxyBase):

@@ -83,3 +83,17 @@ check-workers: all
 	SP_TEST_WORKERS=2 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(WORKER_TESTS)" \
 	    TEST_SUITE_LOG=test-suite-workers.log
 .PHONY: check-workers
+
+# scripts/test's ThreadSanitizer pass, in a build configured with --enable-tsan: the tests of
+# what the workers hand each other (placement changes, reloads, Sentinel moves, migration
+# phases, the counters summed for the stats), every proxy with 2 workers; a race reported by
+# any proxy fails the test that stops it (harness.py).  Not the tests that time or weigh the
+# proxy: ThreadSanitizer makes it several times slower and bigger.
+THREAD_TESTS = tests/integration/test_workers.py tests/integration/test_stats.py \
+	tests/integration/test_metrics.py tests/integration/test_failures.py \
+	tests/integration/test_reload.py tests/integration/test_failover_hold.py \
+	tests/integration/test_migrate_proxy.py tests/integration/test_stress.py
+check-threads: all
+	SP_TEST_WORKERS=2 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(THREAD_TESTS)" \
+	    TEST_SUITE_LOG=test-suite-threads.log
+.PHONY: check-threads
