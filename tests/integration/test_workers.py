@@ -23,6 +23,7 @@ import test_routing
 
 PLACEMENT = os.path.join(test_routing.DATA, "placement")
 CONNECTIONS = 32  # all on one worker of two: 2 ** -31
+RETRY_MS = 5000   # server_retry_timeout of the ejection under load
 
 
 def read_text(path):
@@ -206,6 +207,75 @@ class Workers(harness.TestCase):
             self.assertTrue(c.set(key, b"back %d" % i), i)
         self.assertEqual(back.client().get(key), b"back %d" % (CONNECTIONS - 1))
         self.assertEqual([s.client().get(key) for s in survivors], values)
+        self.assert_stops_cleanly(proxy)
+
+    def test_ejection_and_return_under_load(self):
+        """The same under load: 16 connections over both workers INCR the failing server's
+        keys without a pause.  Once the ejection is decided no request fails and each key
+        lives on one fallback server only; once the server is back, no worker writes to the
+        fallbacks any more (their values stand still while the load goes on)."""
+        import threading
+        import time
+        r = [self.start_redis() for _ in range(3)]
+        victim, survivors = r[1], [r[0], r[2]]
+        pools = {"alpha": harness.pool(r, hash="md5", distribution="ketama",
+                                       auto_eject_hosts=True, server_failure_limit=1,
+                                       server_retry_timeout=RETRY_MS)}
+        proxy = self.start_proxy(pools, args=["--workers", "2"])
+        keys = harness.spread_keys("load", 300)
+        placed = harness.oracle_place(proxy.conf_path, keys, self.tmpdir, pool="alpha")
+        keys = [k for k in keys if placed[k][0] == victim.address]
+        self.assertGreater(len(keys), 30)
+        stop, errors, done = threading.Event(), [], [0]
+
+        def load(seed):
+            import random
+            import redis
+            rnd = random.Random(seed)
+            c = proxy.redis_client("alpha")
+            while not stop.is_set():
+                try:
+                    c.incr(rnd.choice(keys))
+                    done[0] += 1
+                except redis.RedisError:
+                    errors.append(time.monotonic())
+                    c = proxy.redis_client("alpha")
+                    time.sleep(0.01)
+
+        threads = [threading.Thread(target=load, args=(i,)) for i in range(CONNECTIONS // 2)]
+        for t in threads:
+            t.start()
+        try:
+            harness.wait_until(lambda: done[0] > 500, 20, "the load")
+            self.assert_both_workers_served(proxy, "alpha", [victim.address])
+            victim.stop(signal.SIGKILL)
+            proxy.wait_stats(lambda d: d["alpha"]["server_ejects"] >= 1)
+            ejected = time.monotonic()
+            at = done[0]
+            harness.wait_until(lambda: done[0] > at + 500, 20, "the load on the fallbacks")
+            where = {k: [s for s in survivors if s.client().exists(k)] for k in keys}
+            self.assertEqual([k for k in keys if len(where[k]) != 1], [],
+                             "keys on both fallbacks, or none")
+            # Until the retry time, when the dead server is tried again (and its requests fail,
+            # as nutcracker's do), from half a second after the ejection was seen.
+            late = [round(t - ejected, 3) for t in errors
+                    if ejected + 0.5 < t < ejected + RETRY_MS / 1000.0 - 0.5]
+            self.assertEqual(late, [], "requests failed after the ejection (s after it)")
+            offset = len(proxy.log())
+            back = self.start_redis(port=int(victim.port))
+            proxy.wait_log_line(offset, ["3 of 3 servers live"])
+            time.sleep(0.5)  # what was routed to the fallbacks before has run
+
+            def fallbacks():
+                return {k: where[k][0].client().get(k) for k in keys}
+            before, at = fallbacks(), done[0]
+            harness.wait_until(lambda: done[0] > at + 1000, 20, "the load on the server back")
+            self.assertEqual(fallbacks(), before, "a worker still writes to the fallbacks")
+            self.assertGreater(sum(int(back.client().get(k) or 0) for k in keys), 500)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
         self.assert_stops_cleanly(proxy)
 
     def test_a_sentinel_switch_reaches_every_worker(self):
