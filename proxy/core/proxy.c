@@ -178,3 +178,11 @@ void sp_proxy_count_clients(struct sp_proxy *proxy, long *counters)
     TAILQ_FOREACH(pool, &proxy->retired_pools, rlink)
         pool->all_clients = NULL; /* its clients no longer count: the new pool's do */
 }
+
+const char *sp_proxy_worker_label(const struct sp_proxy *proxy, char *buf, size_t len)
+{
+    if (proxy->world == NULL || len == 0)
+        return "";
+    snprintf(buf, len, " (worker %u)", proxy->world->index);
+    return buf;
+}

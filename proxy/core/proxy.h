@@ -69,6 +69,9 @@ int sp_proxy_check(const struct sp_conf *conf, const struct sp_registry *reg, ch
  */
 void sp_proxy_count_clients(struct sp_proxy *proxy, long *counters);
 
+/* " (worker N)" for a log line about this worker's own objects when several run, else "". */
+const char *sp_proxy_worker_label(const struct sp_proxy *proxy, char *buf, size_t len);
+
 /*
  * Puts `conf` (with plugins from `reg`) in service in place of the running config, without
  * dropping what stays (core/reload.c): pools with the same name and listen address keep their

@@ -23,6 +23,7 @@
 #include "failover.h"
 #include "hold.h"
 #include "pool.h"
+#include "proxy.h"
 #include "replica.h"
 #include "report/log.h"
 #include "report/stats.h"
@@ -70,6 +71,7 @@ static void retire_reap(struct sp_proxy *proxy)
     uint64_t now = sp_loop_usec(proxy->base);
     struct sp_server *s, *snext;
     struct sp_pool *p, *pnext;
+    char label[32];
 
     for (s = TAILQ_FIRST(&proxy->retired_servers); s != NULL; s = snext) {
         snext = TAILQ_NEXT(s, rlink);
@@ -77,8 +79,9 @@ static void retire_reap(struct sp_proxy *proxy)
             if (now - s->retired_at < retire_limit(s))
                 continue;
             sp_log_warn("pool '%s': server '%s' was removed by a reload %llu ms ago and still "
-                        "has requests in flight: failing them", s->pool->conf->name, s->name,
-                        (unsigned long long)((now - s->retired_at) / 1000));
+                        "has requests in flight: failing them%s", s->pool->conf->name, s->name,
+                        (unsigned long long)((now - s->retired_at) / 1000),
+                        sp_proxy_worker_label(proxy, label, sizeof(label)));
         }
         TAILQ_REMOVE(&proxy->retired_servers, s, rlink);
         sp_server_free(s); /* fails what is left, if anything */
@@ -89,7 +92,9 @@ static void retire_reap(struct sp_proxy *proxy)
         if (p->nclients > 0 || pool_retired_servers(proxy, p) > 0)
             continue;
         TAILQ_REMOVE(&proxy->retired_pools, p, rlink);
-        sp_log_notice("pool '%s': every client of the removed pool is gone", p->conf->name);
+        /* Each worker says it of its own clients. */
+        sp_log_notice("pool '%s': every client of the removed pool is gone%s", p->conf->name,
+                      sp_proxy_worker_label(proxy, label, sizeof(label)));
         sp_pool_free(p);
     }
 }

@@ -157,6 +157,8 @@ class Workers(harness.TestCase):
         proxy.wait_log_line(offset, ["reload", "in service"])
         harness.wait_until(lambda: not harness.port_listening(harness.listen_port_of(beta)), 10,
                            "beta's port to close in both workers")
+        for worker in ("(worker 0)", "(worker 1)"):  # each says it of its own clients
+            proxy.wait_log_line(offset, ["'beta'", "every client of the removed pool", worker])
         self.assertEqual(proxy.redis_client("alpha").get(keys[1]), b"v:" + keys[1])
         self.assert_stops_cleanly(proxy)
 
