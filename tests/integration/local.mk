@@ -70,15 +70,13 @@ EXTRA_DIST += $(HA_INTEGRATION_TESTS) tests/integration/typedload.py
 
 # The integration and abuse suites again with every shardproxy they start running 2 workers
 # (harness.py: SP_TEST_WORKERS), scripts/test's second pass.  Not test_resharding: it runs a
-# proxy of two workers beside one of one in the first pass already.  Not test_scaleout
-# (instances behind HAProxy: about the processes, not the loops inside them; with 2 workers it
-# failed 1 run in 40 on a loaded machine, cause not found yet: see issue #16's note).
+# proxy of two workers beside one of one in the first pass already.
 WORKER_TESTS = tests/integration/test_cli.py tests/integration/test_stats.py \
 	tests/integration/test_metrics.py $(CORE_INTEGRATION_TESTS) $(MEMCACHE_INTEGRATION_TESTS) \
 	tests/integration/test_vs_nutcracker.py $(SENTINEL_INTEGRATION_TESTS) \
 	tests/integration/test_failover.py tests/integration/test_reload.py \
 	tests/integration/test_failover_hold.py tests/integration/test_typed_load.py \
-	tests/integration/test_migrate_proxy.py $(ABUSE_TESTS)
+	tests/integration/test_migrate_proxy.py tests/integration/test_scaleout.py $(ABUSE_TESTS)
 check-workers: all
 	SP_TEST_WORKERS=2 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(WORKER_TESTS)" \
 	    TEST_SUITE_LOG=test-suite-workers.log
