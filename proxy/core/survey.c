@@ -22,8 +22,8 @@
  *
  * With several workers (world.h) the leader alone surveys, and its followers' connections count
  * as other proxies' (they are named by their own state).  Each change is told to every follower,
- * which takes it and, once nothing it sent before is in flight, says so; the leader goes from
- * ready to armed only when every follower has said it is ready.  Names alone would not do: a
+ * which takes it and, in ready, says so once nothing it sent before is in flight; the leader
+ * goes from ready to armed only when every follower has said it.  Names alone would not do: a
  * follower with no connection open is not seen, and it may still be waiting.
  */
 #include "config.h"
@@ -87,17 +87,22 @@ struct survey_ask {
     unsigned round;
 };
 
-/* Calls fn for each distinct server of both layouts. */
-static void each_server(struct sp_migration *m, void (*fn)(struct sp_migration *, struct sp_server *))
+/* Calls fn for each distinct server of both layouts, until one returns true: returns whether
+   one did. */
+static bool each_server(struct sp_migration *m,
+                        bool (*fn)(struct sp_migration *, struct sp_server *))
 {
     struct sp_pool *pool = m->pool;
 
-    for (size_t i = 0; i < pool->nservers; i++)
-        fn(m, pool->servers[i]);
-    for (size_t i = 0; i < m->nsrc; i++) {
-        if (m->src_own[i])
-            fn(m, m->src[i]);
+    for (size_t i = 0; i < pool->nservers; i++) {
+        if (fn(m, pool->servers[i]))
+            return true;
     }
+    for (size_t i = 0; i < m->nsrc; i++) {
+        if (m->src_own[i] && fn(m, m->src[i]))
+            return true;
+    }
+    return false;
 }
 
 /* Sends a name request with the pool's connection name on every open connection of `s`. */
@@ -113,16 +118,17 @@ static void name_connections(struct sp_server *s)
     }
 }
 
-static void name_server(struct sp_migration *m, struct sp_server *s)
+static bool name_server(struct sp_migration *m, struct sp_server *s)
 {
     (void)m;
     name_connections(s);
+    return false;
 }
 
 void sp_pool_rename(struct sp_pool *pool)
 {
     if (pool->mig != NULL) {
-        each_server(pool->mig, name_server);
+        (void)each_server(pool->mig, name_server);
         return;
     }
     for (size_t i = 0; i < pool->nservers; i++)
@@ -138,7 +144,7 @@ static void enter_state(struct sp_migration *m, enum sp_mig_state to)
     m->state = to;
     (void)sp_conf_conn_name(m->pool->conf, state_names[to], m->name, sizeof(m->name));
     if (strcmp(state_names[from], state_names[to]) != 0)
-        each_server(m, name_server);
+        (void)each_server(m, name_server);
     if (!sp_mig_pauses(m))
         sp_client_resume_paused(m->pool);
     if (to == SP_MIG_ARMED)
@@ -304,8 +310,9 @@ static void ask_done(struct sp_proxy *proxy, struct sp_req *req)
     sp_mig_unref(m);
 }
 
-/* Asks `s` for its client list (on its first connection, which the survey keeps open). */
-static void ask_server(struct sp_migration *m, struct sp_server *s)
+/* Asks `s` for its client list (on its first connection, which the survey keeps open);
+   each_server goes on (false). */
+static bool ask_server(struct sp_migration *m, struct sp_server *s)
 {
     struct sp_proxy *proxy = m->pool->proxy;
     struct survey_ask *ask = malloc(sizeof(*ask));
@@ -317,12 +324,12 @@ static void ask_server(struct sp_migration *m, struct sp_server *s)
 
     if (req == NULL) {
         free(ask);
-        return;
+        return false;
     }
     if (s->nheld > 0 || (sc = sp_server_conn(s, 0, &reason)) == NULL) {
         sp_req_put(proxy, req); /* down: this round goes without it */
         free(ask);
-        return;
+        return false;
     }
     *ask = (struct survey_ask){ m, s, m->round };
     req->on_reply = ask_done;
@@ -336,6 +343,7 @@ static void ask_server(struct sp_migration *m, struct sp_server *s)
     m->refs++;
     sp_conn_flush_later(&sc->conn);
     sp_sconn_enqueue(sc, req);
+    return false;
 }
 
 static void survey_tick(evutil_socket_t fd, short what, void *arg)
@@ -359,7 +367,7 @@ static void survey_tick(evutil_socket_t fd, short what, void *arg)
     m->seen = 0;
     m->answers = 0;
     m->pending = 1; /* until every ask is out: a synchronous failure must not judge early */
-    each_server(m, ask_server);
+    (void)each_server(m, ask_server);
     if (--m->pending == 0)
         judge(m);
     evtimer_add(m->timer, &tv);
@@ -367,26 +375,14 @@ static void survey_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- a follower: the leader's phases ---- */
 
-/* Is a request this worker sent to a server of either layout still unanswered (or held)? */
-static bool server_busy(const struct sp_server *s)
+/* Is a request this worker sent to `s` still unanswered (or held)? */
+static bool server_busy(struct sp_migration *m, struct sp_server *s)
 {
+    (void)m;
     if (s->nheld > 0)
         return true;
     for (unsigned i = 0; i < s->nconns; i++) {
         if (s->conns[i] != NULL && s->conns[i]->nsent > 0)
-            return true;
-    }
-    return false;
-}
-
-static bool in_flight(const struct sp_migration *m)
-{
-    for (size_t i = 0; i < m->pool->nservers; i++) {
-        if (server_busy(m->pool->servers[i]))
-            return true;
-    }
-    for (size_t i = 0; i < m->nsrc; i++) {
-        if (m->src_own[i] && server_busy(m->src[i]))
             return true;
     }
     return false;
@@ -403,7 +399,7 @@ static void follower_drain(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (in_flight(m)) {
+    if (each_server(m, server_busy)) {
         evtimer_add(m->timer, &tv);
         return;
     }
@@ -423,7 +419,11 @@ void sp_world_phase(struct sp_proxy *follower, const struct sp_world_phase *p)
     evtimer_del(m->timer);
     if (m->state != (enum sp_mig_state)p->state)
         enter_state(m, (enum sp_mig_state)p->state);
-    follower_drain(-1, 0, m);
+    /* Ready is what the leader waits for (to arm); there the clients pause, so what is in
+       flight drains at once.  In the other states nothing waits, and under load nothing
+       would drain. */
+    if (m->state == SP_MIG_READY)
+        follower_drain(-1, 0, m);
 }
 
 void sp_world_phase_reached(struct sp_proxy *leader, unsigned follower,

@@ -68,15 +68,16 @@ struct sp_world {
     /* Leader: tells every follower (queued; each applies it between two events). */
     void (*tell)(struct sp_world *w, const struct sp_world_move *m);
     void (*tell_phase)(struct sp_world *w, const struct sp_world_phase *p);
-    /* Follower: its pool is in phase p, and nothing it sent before p is still in flight. */
+    /* Follower: its pool is in phase p (ready: what the leader waits for before it arms), and
+       nothing it sent before p is still in flight. */
     void (*phase_reached)(struct sp_world *w, const struct sp_world_phase *p);
 };
 
 /* Follower: the leader's news of a Sentinel pool's server applied to its own (failover.c). */
 void sp_world_move(struct sp_proxy *follower, const struct sp_world_move *m);
 
-/* Follower: the leader's phase of a migrating pool taken (survey.c); phase_reached follows
-   once nothing sent before it is in flight. */
+/* Follower: the leader's phase of a migrating pool taken (survey.c); in ready, phase_reached
+   follows once nothing sent before it is in flight. */
 void sp_world_phase(struct sp_proxy *follower, const struct sp_world_phase *p);
 
 /* Leader: follower number `follower` reached phase p (survey.c). */

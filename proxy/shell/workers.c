@@ -147,6 +147,23 @@ static void post(struct worker *w, void (*fn)(struct worker *, void *), void *ar
     }
 }
 
+/* Queues fn(w, copy) with a malloc'd copy of the `size` bytes at msg (fn frees it).  -1 when
+   out of memory (nothing queued). */
+static int post_copy(struct worker *w, void (*fn)(struct worker *, void *), const void *msg,
+                     size_t size)
+{
+    void *copy = malloc(size);
+
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, msg, size);
+    if (try_post(w, fn, copy) < 0) {
+        free(copy);
+        return -1;
+    }
+    return 0;
+}
+
 /* The worker's loop was woken: runs everything in the inbox, in order. */
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
@@ -210,15 +227,10 @@ static void leader_news(struct worker *w, void *arg)
 static void world_report(struct sp_world *sw, unsigned generation, unsigned pool,
                          unsigned server, enum sp_world_news what)
 {
-    struct worker *w = WORKER_OF(sw);
-    struct news *n = malloc(sizeof(*n));
+    struct news n = { generation, pool, server, what };
 
     /* Out of memory: the news is lost, as a failure nobody counted (the next one counts). */
-    if (n == NULL)
-        return;
-    *n = (struct news){ generation, pool, server, what };
-    if (try_post(&w->set->w[0], leader_news, n) < 0)
-        free(n);
+    (void)post_copy(&WORKER_OF(sw)->set->w[0], leader_news, &n, sizeof(n));
 }
 
 static void follower_move(struct worker *w, void *arg)
@@ -238,14 +250,9 @@ static void world_tell_phase(struct sp_world *sw, const struct sp_world_phase *p
     struct sp_workers *ws = WORKER_OF(sw)->set;
 
     for (unsigned i = 1; i < ws->n; i++) {
-        struct sp_world_phase *copy = malloc(sizeof(*copy));
-
-        if (copy != NULL)
-            *copy = *p;
         /* A follower left untold stays where it is; the leader waits for it to say it is
            ready before any key moves, so the migration stops there (safe), logged. */
-        if (copy == NULL || try_post(&ws->w[i], follower_phase, copy) < 0) {
-            free(copy);
+        if (post_copy(&ws->w[i], follower_phase, p, sizeof(*p)) < 0) {
             sp_log_error("workers: out of memory telling worker %u the migration phase of "
                          "pool %u; it stays in the one it was in", i, p->pool);
         }
@@ -269,12 +276,9 @@ static void leader_phase_reached(struct worker *w, void *arg)
 static void world_phase_reached(struct sp_world *sw, const struct sp_world_phase *p)
 {
     struct worker *w = WORKER_OF(sw);
-    struct phase_news *n = malloc(sizeof(*n));
+    struct phase_news n = { w->index, *p };
 
-    if (n != NULL)
-        *n = (struct phase_news){ w->index, *p };
-    if (n == NULL || try_post(&w->set->w[0], leader_phase_reached, n) < 0) {
-        free(n);
+    if (post_copy(&w->set->w[0], leader_phase_reached, &n, sizeof(n)) < 0) {
         sp_log_error("workers: out of memory telling the leader that worker %u reached the "
                      "migration phase of pool %u: no key of it moves until a reload", w->index,
                      p->pool);
@@ -286,12 +290,7 @@ static void world_tell(struct sp_world *sw, const struct sp_world_move *m)
     struct sp_workers *ws = WORKER_OF(sw)->set;
 
     for (unsigned i = 1; i < ws->n; i++) {
-        struct sp_world_move *copy = malloc(sizeof(*copy));
-
-        if (copy != NULL)
-            *copy = *m;
-        if (copy == NULL || try_post(&ws->w[i], follower_move, copy) < 0) {
-            free(copy);
+        if (post_copy(&ws->w[i], follower_move, m, sizeof(*m)) < 0) {
             sp_log_error("workers: out of memory telling worker %u that server %u of pool %u "
                          "moved to %s:%d; it stays where it was", i, m->server, m->pool,
                          m->host, m->port);
