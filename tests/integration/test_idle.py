@@ -36,6 +36,16 @@ class IdleTest(harness.TestCase):
             warm = self.proxy.redis_client("alpha")
             warm.set("idle", "v")
             warm.close()
+        # ... and the caches hold as many requests as a batch below has in flight (100 at once,
+        # in each worker): what they keep is the proxy's, not the idle clients'.
+        warm = [socket.create_connection((harness.HOST, self.port), timeout=20)
+                for _ in range(100 * self.proxy.workers)]
+        for s in warm:
+            s.sendall(enc(b"GET", b"idle"))
+        for s in warm:
+            self.assertEqual(s.recv(64), bulk(b"v"))
+            s.close()
+        time.sleep(0.1)
         before = harness.rss_kib(self.proxy.pid)
         socks = []
         try:
